@@ -6,6 +6,8 @@
  * required. `NARRATOR_BACKEND` forces one of `wasm`, `cpu`, `tensorflow`, `webgpu`.
  */
 import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core's CommonJS build ships no gradients; the umbrella package registers all of them.
+require("@tensorflow/tfjs");
 
 export type BackendName = "wasm" | "cpu" | "tensorflow" | "webgpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["wasm", "cpu", "tensorflow", "webgpu"];

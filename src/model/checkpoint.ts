@@ -1,0 +1,191 @@
+/**
+ * Hugging Face model directories: `config.json` + `model.safetensors` (or shards), tensors by
+ * HF Llama names. Loading builds a `Llama` whose linear layers are frozen float, frozen 4-bit
+ * (quantized at load, or read back from bitsandbytes' serialized layout) or trainable.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  dims,
+  LINEAR_MODULES,
+  linearShape,
+  parentOf,
+  readLlamaConfig,
+  tensorShapes,
+  type LinearModule,
+  type LlamaConfig,
+} from "./config";
+import { FrozenFloatLinear, TrainableLinear, type DequantPolicy, type Linear } from "./linear";
+import { Llama, type DecoderLayer } from "./llama";
+import { loadCheckpointTensors, saveCheckpointTensors, type TensorEntry } from "../safetensors/safetensors";
+import { fromFloat32, toFloat32 } from "../safetensors/float16";
+import { isBnbQuantized, quantizedLinear, quantizedLinearFromBnb } from "./quantized";
+import { writeJsonAtomic } from "../util/fs";
+import { Rng } from "../util/rng";
+
+export type QuantMode = "none" | "nf4";
+
+export interface LoadOptions {
+  /** Quantize frozen linear layers at load (default none). Embeddings and norms stay float. */
+  quant?: QuantMode;
+  /** NF4 block size (bitsandbytes default 64). */
+  blocksize?: number;
+  /** Quantize the NF4 absmax values again (bitsandbytes double quantization). */
+  doubleQuant?: boolean;
+  /** Where a 4-bit weight's float copy lives during compute. */
+  dequant?: DequantPolicy;
+  /** Every parameter trainable (full-parameter training, e.g. pretraining). */
+  trainable?: boolean;
+}
+
+/** Load a model directory. */
+export function loadModel(dir: string, opts: LoadOptions = {}): Llama {
+  const config = readLlamaConfig(dir);
+  return modelFromTensors(config, loadCheckpointTensors(dir), opts, dir);
+}
+
+/** Build a model from HF-named tensors; every expected tensor must be present with its shape. */
+export function modelFromTensors(
+  config: LlamaConfig,
+  tensors: Map<string, TensorEntry>,
+  opts: LoadOptions,
+  source: string,
+): Llama {
+  const bnb = isBnbQuantized(tensors);
+  if (bnb && opts.trainable) throw new Error(`${source}: a 4-bit checkpoint cannot be trained in full`);
+  const float = (name: string, shape: number[]): Float32Array => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${source}: missing tensor ${name}`);
+    if (t.shape.join(",") !== shape.join(",")) {
+      throw new Error(
+        `${source}: tensor ${name} has shape [${t.shape}], expected [${shape}] from config.json`,
+      );
+    }
+    return toFloat32(t);
+  };
+  const param = (name: string, shape: number[]) => {
+    const v = tf.tensor(float(name, shape), shape);
+    return opts.trainable ? tf.variable(v, true) : v;
+  };
+  const linear = (name: string, [out, inF]: [number, number]): Linear => {
+    if (bnb) return quantizedLinearFromBnb(name.replace(/\.weight$/, ""), tensors, out, inF, source, opts.dequant);
+    const values = float(name, [out, inF]);
+    if (opts.trainable) return new TrainableLinear(values, out, inF, name);
+    if ((opts.quant ?? "none") === "nf4") {
+      return quantizedLinear(values, out, inF, {
+        blocksize: opts.blocksize ?? 64,
+        doubleQuant: opts.doubleQuant ?? false,
+        dequant: opts.dequant,
+      });
+    }
+    return new FrozenFloatLinear(values, out, inF);
+  };
+
+  const { d, vocab, nLayers } = dims(config);
+  const layers: DecoderLayer[] = [];
+  for (let i = 0; i < nLayers; i++) {
+    const p = `model.layers.${i}`;
+    const proj = {} as Record<LinearModule, Linear>;
+    for (const m of LINEAR_MODULES) {
+      proj[m] = linear(`${p}.${parentOf(m)}.${m}.weight`, linearShape(config, m));
+    }
+    layers.push({
+      inputNorm: param(`${p}.input_layernorm.weight`, [d]) as tf.Tensor1D,
+      postNorm: param(`${p}.post_attention_layernorm.weight`, [d]) as tf.Tensor1D,
+      proj,
+    });
+  }
+  return new Llama(config, {
+    embed: param("model.embed_tokens.weight", [vocab, d]) as tf.Tensor2D,
+    layers,
+    norm: param("model.norm.weight", [d]) as tf.Tensor1D,
+    lmHead: config.tie_word_embeddings ? undefined : linearHead(),
+  });
+
+  function linearHead(): Linear {
+    const values = float("lm_head.weight", [vocab, d]);
+    return opts.trainable
+      ? new TrainableLinear(values, vocab, d, "lm_head.weight")
+      : new FrozenFloatLinear(values, vocab, d);
+  }
+}
+
+/**
+ * Random initial weights as HF initialises LlamaForCausalLM: linear and embedding weights
+ * ~ N(0, initializer_range), RMSNorm weights 1. Seeded, so the same seed gives the same model.
+ */
+export function initTensors(config: LlamaConfig, seed: number): Map<string, TensorEntry> {
+  const rng = new Rng(seed);
+  const std = config.initializer_range;
+  const out = new Map<string, TensorEntry>();
+  for (const [name, shape] of tensorShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    if (name.endsWith("norm.weight")) v.fill(1);
+    else for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
+    out.set(name, fromFloat32(v, "F32", shape));
+  }
+  return out;
+}
+
+/** The model's float weights by HF name (LoRA merged in where present). */
+export function modelTensors(model: Llama, dtype: "F32" | "F16" | "BF16" = "F32") {
+  const out = new Map<string, TensorEntry>();
+  const put = (name: string, t: tf.Tensor) =>
+    out.set(name, fromFloat32(t.dataSync() as Float32Array, dtype, t.shape));
+  const withWeight = (name: string, l: Linear) => {
+    const w = l.weight();
+    put(name, w);
+    w.dispose();
+  };
+  const w = model.weights;
+  put("model.embed_tokens.weight", w.embed);
+  w.layers.forEach((l, i) => {
+    const p = `model.layers.${i}`;
+    put(`${p}.input_layernorm.weight`, l.inputNorm);
+    for (const m of LINEAR_MODULES) withWeight(`${p}.${parentOf(m)}.${m}.weight`, l.proj[m]);
+    put(`${p}.post_attention_layernorm.weight`, l.postNorm);
+  });
+  put("model.norm.weight", w.norm);
+  if (w.lmHead) withWeight("lm_head.weight", w.lmHead);
+  return out;
+}
+
+/** Write a model directory: config.json and model.safetensors (sharded when large). */
+export function saveModel(
+  dir: string,
+  model: Llama,
+  opts: { dtype?: "F32" | "F16" | "BF16"; maxShardBytes?: number } = {},
+): void {
+  const dtype = opts.dtype ?? "F32";
+  fs.mkdirSync(dir, { recursive: true });
+  const torchDtype = { F32: "float32", F16: "float16", BF16: "bfloat16" }[dtype];
+  writeJsonAtomic(path.join(dir, "config.json"), { ...model.config, torch_dtype: torchDtype });
+  saveCheckpointTensors(dir, modelTensors(model, dtype), {
+    maxShardBytes: opts.maxShardBytes,
+    metadata: { format: "pt" },
+  });
+}
+
+/** Every trainable variable of a full-parameter model, by HF name. */
+export function trainableParameters(model: Llama): Map<string, tf.Variable> {
+  const out = new Map<string, tf.Variable>();
+  const add = (name: string, t: unknown) => {
+    if (t instanceof tf.Variable && t.trainable) out.set(name, t);
+  };
+  const w = model.weights;
+  add("model.embed_tokens.weight", w.embed);
+  w.layers.forEach((l, i) => {
+    const p = `model.layers.${i}`;
+    add(`${p}.input_layernorm.weight`, l.inputNorm);
+    add(`${p}.post_attention_layernorm.weight`, l.postNorm);
+    for (const m of LINEAR_MODULES) {
+      const lin = l.proj[m];
+      if (lin instanceof TrainableLinear) add(`${p}.${parentOf(m)}.${m}.weight`, lin.variable);
+    }
+  });
+  add("model.norm.weight", w.norm);
+  if (w.lmHead instanceof TrainableLinear) add("lm_head.weight", w.lmHead.variable);
+  return out;
+}

@@ -1,0 +1,162 @@
+/**
+ * Linear layers as the decoder sees them: `apply(x)` maps activations [N, in] to [N, out].
+ *
+ * Performance rule of the wasm backend (see STACK.md): only plain, untransposed 2-D matMul is
+ * fast. So the forward multiplies by W^T stored as [in, out], and the backward of a frozen layer
+ * multiplies by a pre-transposed copy W [out, in] instead of using matMul's transpose flags.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+
+export interface Linear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** x [N, in] -> [N, out]. */
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+  /** The float weight in HF layout [out, in] (a new tensor the caller disposes). */
+  weight(): tf.Tensor2D;
+  /** Bytes held by this layer's stored weights. */
+  bytes(): number;
+  dispose(): void;
+}
+
+/**
+ * x @ wt with a backward that uses w = wt^T given by the caller: no transpose flags. Tensors the
+ * backward needs are handed to `save`, which keeps them alive past the caller's tf.tidy.
+ */
+export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad(((input: tf.Tensor2D, save: (t: tf.Tensor[]) => void) => {
+    save([w]);
+    return {
+      value: tf.matMul(input, wt),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor2D[]) => [tf.matMul(dy, saved[0])],
+    };
+  }) as CustomGradFn);
+  return f(x) as tf.Tensor2D;
+}
+
+/** x @ wt where wt is trained: gradients by explicit transposes, then plain 2-D matMuls. */
+export function trainableMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad(((input: tf.Tensor2D, weightT: tf.Tensor2D, save: (t: tf.Tensor[]) => void) => {
+    save([input, weightT]);
+    return {
+      value: tf.matMul(input, weightT),
+      gradFunc: (dy: tf.Tensor2D, [xs, wts]: tf.Tensor2D[]) => [
+        tf.matMul(dy, tf.transpose(wts)),
+        tf.matMul(tf.transpose(xs), dy),
+      ],
+    };
+  }) as CustomGradFn);
+  return f(x, wt) as tf.Tensor2D;
+}
+
+/** A frozen float layer: keeps W^T for the forward and W for the backward. */
+export class FrozenFloatLinear implements Linear {
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+  private readonly w: tf.Tensor2D;
+  private readonly wt: tf.Tensor2D;
+
+  /** `values` is the HF weight [out, in], row-major. */
+  constructor(values: Float32Array, out: number, inF: number) {
+    this.outFeatures = out;
+    this.inFeatures = inF;
+    this.w = tf.tensor2d(values, [out, inF]);
+    this.wt = tf.keep(tf.transpose(this.w));
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return frozenMatMul(x, this.wt, this.w);
+  }
+
+  weight(): tf.Tensor2D {
+    return this.w.clone();
+  }
+
+  bytes(): number {
+    return this.outFeatures * this.inFeatures * 4;
+  }
+
+  dispose(): void {
+    this.w.dispose();
+    this.wt.dispose();
+  }
+}
+
+/** Where a 4-bit layer's float weight lives during compute. */
+export type DequantPolicy = "stream" | "cache";
+
+/**
+ * A frozen 4-bit layer. Its only stored copy of the weight is the quantized state; `dequantize`
+ * turns it into the float weight [out, in]. With `stream` the float weight exists only during a
+ * forward/backward pass (as bitsandbytes does); with `cache` it is kept after first use (faster,
+ * float memory).
+ */
+export class FrozenQuantLinear implements Linear {
+  private cached?: { w: tf.Tensor2D; wt: tf.Tensor2D };
+
+  constructor(
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+    private readonly dequantize: () => Float32Array,
+    private readonly storedBytes: number,
+    private readonly policy: DequantPolicy = "stream",
+  ) {}
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.cached) return frozenMatMul(x, this.cached.wt, this.cached.w);
+    const w = tf.tensor2d(this.dequantize(), [this.outFeatures, this.inFeatures]);
+    const wt = tf.transpose(w);
+    if (this.policy === "cache") {
+      this.cached = { w: tf.keep(w), wt: tf.keep(wt) };
+    }
+    return frozenMatMul(x, wt, w);
+  }
+
+  weight(): tf.Tensor2D {
+    return tf.tensor2d(this.dequantize(), [this.outFeatures, this.inFeatures]);
+  }
+
+  bytes(): number {
+    return this.storedBytes;
+  }
+
+  dispose(): void {
+    this.cached?.w.dispose();
+    this.cached?.wt.dispose();
+    this.cached = undefined;
+  }
+}
+
+/** A trained float layer (full-parameter training): the variable holds W^T [in, out]. */
+export class TrainableLinear implements Linear {
+  readonly variable: tf.Variable<tf.Rank.R2>;
+
+  constructor(
+    values: Float32Array,
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+    name: string,
+  ) {
+    this.variable = tf.tidy(() =>
+      tf.variable(tf.transpose(tf.tensor2d(values, [outFeatures, inFeatures])), true, name),
+    );
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return trainableMatMul(x, this.variable);
+  }
+
+  weight(): tf.Tensor2D {
+    return tf.tidy(() => tf.transpose(this.variable));
+  }
+
+  bytes(): number {
+    return this.outFeatures * this.inFeatures * 4;
+  }
+
+  dispose(): void {
+    this.variable.dispose();
+  }
+}
