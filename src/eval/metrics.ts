@@ -11,6 +11,7 @@
  * and digits are those of the running Unicode version (Node's may be newer than a given Python's).
  */
 
+/** One generated narration and its single reference. */
 export interface NarrationPair {
   reference: string;
   hypothesis: string;

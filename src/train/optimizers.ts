@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
+/** The optimizers of the study (Fig. 2). */
 export type OptimizerName = "adamw" | "adagrad" | "sgd";
 
 /** AdamW (decoupled weight decay); PyTorch defaults. */
@@ -53,7 +54,9 @@ export interface SgdConfig {
   weightDecay?: number;
 }
 
+/** Optimizer choice and hyperparameters; omitted fields take PyTorch defaults. */
 export type OptimizerConfig = AdamWConfig | AdagradConfig | SgdConfig;
+/** An `OptimizerConfig` with every default filled in. */
 export type ResolvedOptimizerConfig =
   Required<AdamWConfig> | Required<AdagradConfig> | Required<SgdConfig>;
 
@@ -69,6 +72,7 @@ export interface OptimizerState {
   params: Record<string, ParamState>;
 }
 
+/** An optimizer bound to its parameters at construction (see `createOptimizer`). */
 export interface Optimizer {
   readonly name: OptimizerName;
   /** Hyperparameters in use (defaults filled in), for provenance. */

@@ -22,6 +22,7 @@
 export type SchedulerKind =
   "linear" | "cosine" | "constant_with_warmup" | "polynomial" | "constant";
 
+/** Every `SchedulerKind`, for validation and listings. */
 export const SCHEDULER_KINDS: readonly SchedulerKind[] = [
   "linear",
   "cosine",
@@ -30,6 +31,7 @@ export const SCHEDULER_KINDS: readonly SchedulerKind[] = [
   "constant",
 ];
 
+/** Schedule parameters (transformers names: num_warmup_steps, num_training_steps, lr_end, power, num_cycles). */
 export interface ScheduleOptions {
   /** Warmup steps w (see `resolveWarmupSteps`). */
   warmupSteps: number;
