@@ -1,0 +1,25 @@
+/** The six programming languages the study covers, as lower-case ids used in file names and examples. */
+export const LANGS = ["python", "java", "javascript", "php", "ruby", "go"] as const;
+
+/** One of the study's language ids. */
+export type Lang = (typeof LANGS)[number];
+
+/** True when `name` is one of the language ids. */
+export function isLang(name: string): name is Lang {
+  return (LANGS as readonly string[]).includes(name);
+}
+
+/** Map a display name ("JavaScript", "PHP", "Go") or an id to a language id; null when not one of the six. */
+export function langFromName(name: string): Lang | null {
+  const id = name.trim().toLowerCase();
+  return isLang(id) ? id : null;
+}
+
+/** Parse a user-given list of languages (ids or display names); errors name the unknown entry. */
+export function parseLangs(names: readonly string[]): Lang[] {
+  return names.map((n) => {
+    const lang = langFromName(n);
+    if (!lang) throw new Error(`unknown language "${n}": expected one of ${LANGS.join(", ")}`);
+    return lang;
+  });
+}

@@ -1,0 +1,236 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { codeSearchNetSpec } from "../../src/data/codesearchnet";
+import { commitPackFtSpec } from "../../src/data/commitpackft";
+import { isLang, langFromName, LANGS, parseLangs } from "../../src/data/langs";
+import { CODESEARCHNET_HF_COLUMNS, renameColumns } from "../../src/data/schemas";
+import {
+  datasetFiles,
+  MissingDataError,
+  readRows,
+  resolveDataDir,
+  RowError,
+  splitFromPath,
+} from "../../src/data/sources";
+import { CPF_PYTHON, cpfRow, CSN_PYTHON } from "../fixtures/data/rows";
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "narrator-data-"));
+}
+
+function writeLines(file: string, lines: string[], gzip = false): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const text = lines.join("\n") + "\n";
+  fs.writeFileSync(file, gzip ? zlib.gzipSync(text) : text);
+}
+
+const csnSpec = (dir: string) => codeSearchNetSpec(path.join(dir, "codesearchnet"));
+
+test("plain and gzip JSON Lines read the same rows, and the hash is over the raw bytes", async () => {
+  const dir = tmpDir();
+  const lines = CSN_PYTHON.map((r) => JSON.stringify(r));
+  const plain = path.join(dir, "plain", "codesearchnet", "python.jsonl");
+  const gz = path.join(dir, "gz", "codesearchnet", "python.jsonl.gz");
+  writeLines(plain, lines);
+  writeLines(gz, lines, true);
+  const a = await readRows([plain], csnSpec(path.join(dir, "plain")), "python", false);
+  const b = await readRows([gz], csnSpec(path.join(dir, "gz")), "python", false);
+  assert.equal(a.rows.length, CSN_PYTHON.length);
+  assert.deepEqual(
+    a.rows.map((r) => r.row),
+    b.rows.map((r) => r.row),
+  );
+  assert.deepEqual(
+    a.rows.map((r) => r.line),
+    CSN_PYTHON.map((_, i) => i + 1),
+  );
+  assert.equal(a.rows[0].row.code, CSN_PYTHON[0].code);
+  const gzBytes = fs.readFileSync(gz);
+  assert.equal(b.reports[0].sha256, createHash("sha256").update(gzBytes).digest("hex"));
+  assert.equal(b.reports[0].bytes, gzBytes.length);
+});
+
+test("bad JSON, a missing field and a wrong type name file, line and field", async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, "codesearchnet", "python.jsonl");
+  const good = JSON.stringify(CSN_PYTHON[0]);
+  const missing = { ...CSN_PYTHON[1] };
+  delete missing.docstring;
+  const wrongType = { ...CSN_PYTHON[2], code: 42 };
+  const cases: [string, RegExp][] = [
+    ["{not json", /python\.jsonl: line 3: not valid JSON/],
+    [JSON.stringify(missing), /python\.jsonl: line 3: field "docstring": missing/],
+    [
+      JSON.stringify(wrongType),
+      /python\.jsonl: line 3: field "code": Expected string, received number/,
+    ],
+    ["[1, 2]", /python\.jsonl: line 3: expected a JSON object, got an array/],
+    [
+      JSON.stringify({ ...CSN_PYTHON[0], partition: "dev" }),
+      /line 3: field "partition": Invalid enum value/,
+    ],
+    [
+      JSON.stringify({ ...CSN_PYTHON[0], language: "java" }),
+      /line 3: field "language": expected python \(the file's language\), got "java"/,
+    ],
+  ];
+  for (const [bad, message] of cases) {
+    writeLines(file, [good, good, bad, good]);
+    await assert.rejects(readRows([file], csnSpec(dir), "python", false), (e: unknown) => {
+      assert.ok(e instanceof RowError);
+      assert.equal(e.file, file);
+      assert.equal(e.line, 3);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+});
+
+test("a truncated gzip file is an error naming the file", async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, "commitpackft", "python.jsonl.gz");
+  const gz = zlib.gzipSync(
+    Array.from({ length: 200 }, () => JSON.stringify(CPF_PYTHON[0])).join("\n"),
+  );
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, gz.subarray(0, gz.length - 16));
+  await assert.rejects(
+    readRows([file], commitPackFtSpec, "python", true),
+    new RegExp(`${file}: cannot read after line \\d+`),
+  );
+});
+
+test("lenient mode skips bad rows and counts them per file", async () => {
+  const dir = tmpDir();
+  const a = path.join(dir, "codesearchnet", "python", "a.jsonl");
+  const b = path.join(dir, "codesearchnet", "python", "b.jsonl.gz");
+  const good = JSON.stringify(CSN_PYTHON[0]);
+  writeLines(a, [good, "{oops", good, "", JSON.stringify({ ...CSN_PYTHON[0], code: null })]);
+  writeLines(b, [good, good], true);
+  const { rows, reports } = await readRows([a, b], csnSpec(dir), "python", true);
+  assert.equal(rows.length, 4);
+  assert.deepEqual(
+    reports.map((r) => [path.basename(r.file), r.rows, r.skipped]),
+    [
+      ["a.jsonl", 2, 2],
+      ["b.jsonl.gz", 2, 0],
+    ],
+  );
+  assert.match(reports[0].firstErrors[0], /line 2: not valid JSON/);
+  assert.match(reports[0].firstErrors[1], /line 5: field "code"/);
+});
+
+test("CommitPackFT rows: display-name languages are accepted for their file only", async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, "commitpackft", "javascript.jsonl");
+  writeLines(file, [
+    JSON.stringify(
+      cpfRow({
+        commit: "c1",
+        old: "a",
+        new: "b",
+        subject: "Change a to b now",
+        lang: "JavaScript",
+      }),
+    ),
+  ]);
+  const ok = await readRows([file], commitPackFtSpec, "javascript", false);
+  assert.equal(ok.rows[0].row.lang, "JavaScript");
+  await assert.rejects(
+    readRows([file], commitPackFtSpec, "java", false),
+    /field "lang": expected java/,
+  );
+  const noRepos = { ...CPF_PYTHON[0] };
+  delete noRepos.repos;
+  writeLines(file, [JSON.stringify(noRepos)]);
+  await assert.rejects(
+    readRows([file], commitPackFtSpec, "python", false),
+    /line 1: field "repos": missing/,
+  );
+});
+
+test("language names map display names to ids", () => {
+  assert.deepEqual(LANGS, ["python", "java", "javascript", "php", "ruby", "go"]);
+  assert.equal(langFromName("JavaScript"), "javascript");
+  assert.equal(langFromName("PHP"), "php");
+  assert.equal(langFromName("Go"), "go");
+  assert.equal(langFromName("TypeScript"), null);
+  assert.equal(isLang("ruby"), true);
+  assert.throws(() => parseLangs(["python", "cobol"]), /unknown language "cobol"/);
+});
+
+test("data directory: flag, then NARRATOR_DATA, then data/", () => {
+  const saved = process.env.NARRATOR_DATA;
+  try {
+    process.env.NARRATOR_DATA = "/tmp/from-env";
+    assert.equal(resolveDataDir("/tmp/from-flag"), "/tmp/from-flag");
+    assert.equal(resolveDataDir(), "/tmp/from-env");
+    delete process.env.NARRATOR_DATA;
+    assert.equal(resolveDataDir(), path.resolve("data"));
+  } finally {
+    if (saved === undefined) delete process.env.NARRATOR_DATA;
+    else process.env.NARRATOR_DATA = saved;
+  }
+});
+
+test("dataset layout: one file, a shard folder, or a clear error", () => {
+  const dir = tmpDir();
+  assert.throws(
+    () => datasetFiles(dir, "codesearchnet", "python"),
+    (e: unknown) =>
+      e instanceof MissingDataError &&
+      /narrator data download/.test(e.message) &&
+      /python\.jsonl\.gz/.test(e.message),
+  );
+  fs.mkdirSync(path.join(dir, "codesearchnet"));
+  assert.throws(
+    () => datasetFiles(dir, "codesearchnet", "python"),
+    /codesearchnet data for python not found.*narrator data download/,
+  );
+  writeLines(path.join(dir, "codesearchnet", "python.jsonl.gz"), ["{}"], true);
+  assert.deepEqual(datasetFiles(dir, "codesearchnet", "python"), [
+    path.join(dir, "codesearchnet", "python.jsonl.gz"),
+  ]);
+  writeLines(path.join(dir, "codesearchnet", "python.jsonl"), ["{}"]);
+  assert.throws(() => datasetFiles(dir, "codesearchnet", "python"), /more than one copy/);
+  // Shards under <lang>/, nested, read in sorted order; other files ignored.
+  for (const f of [
+    "java/train/0001.parquet",
+    "java/train/0000.parquet",
+    "java/test.jsonl.gz",
+    "java/README.md",
+  ])
+    writeLines(path.join(dir, "codesearchnet", f), ["{}"]);
+  assert.deepEqual(
+    datasetFiles(dir, "codesearchnet", "java").map((f) =>
+      path.relative(path.join(dir, "codesearchnet"), f),
+    ),
+    ["java/test.jsonl.gz", "java/train/0000.parquet", "java/train/0001.parquet"],
+  );
+});
+
+test("Hugging Face column names and shard paths map to the published schema", () => {
+  const row: Record<string, unknown> = {
+    repository_name: "o/r",
+    func_code_string: "def f(): pass",
+    code: "kept",
+    split_name: "test",
+  };
+  renameColumns(row, CODESEARCHNET_HF_COLUMNS);
+  assert.deepEqual(row, {
+    repo: "o/r",
+    func_code_string: "def f(): pass",
+    code: "kept",
+    partition: "test",
+  });
+  assert.equal(splitFromPath("python/train/0000.parquet"), "train");
+  assert.equal(splitFromPath("python/validation-00000-of-00001.parquet"), "valid");
+  assert.equal(splitFromPath("python/test.parquet"), "test");
+  assert.equal(splitFromPath("python.parquet"), null);
+  assert.equal(splitFromPath("python/trainer.parquet"), null);
+});
