@@ -12,6 +12,7 @@ import { CODESEARCHNET_HF_COLUMNS, renameColumns } from "../../src/data/schemas"
 import {
   datasetFiles,
   MissingDataError,
+  readParquet,
   readRows,
   resolveDataDir,
   RowError,
@@ -233,4 +234,14 @@ test("Hugging Face column names and shard paths map to the published schema", ()
   assert.equal(splitFromPath("python/test.parquet"), "test");
   assert.equal(splitFromPath("python.parquet"), null);
   assert.equal(splitFromPath("python/trainer.parquet"), null);
+});
+
+// No parquet writer is installed, so a real shard cannot be made here: this checks that the
+// reader loads and that a damaged shard is an error naming the file.
+test("a file that is not parquet is an error naming the file", async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, "codesearchnet", "python", "train", "0000.parquet");
+  writeLines(file, ["not a parquet file"]);
+  await assert.rejects(readParquet(file), new RegExp(`${file}: cannot read parquet`));
+  await assert.rejects(readRows([file], csnSpec(dir), "python", true), /cannot read parquet/);
 });
