@@ -84,7 +84,10 @@ function codeTokenRegex(language: Language): RegExp {
   ];
   const words = ["[A-Za-z_$][\\w$]*[?!]?", "\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?\\w*"];
   const ops = OPERATORS.map(escapeRegex);
-  return new RegExp(`(${comments.join("|")})|${[...strings, ...words, ...ops, "\\S"].join("|")}`, "g");
+  return new RegExp(
+    `(${comments.join("|")})|${[...strings, ...words, ...ops, "\\S"].join("|")}`,
+    "g",
+  );
 }
 
 const CODE_TOKEN_REGEX = new Map(LANGUAGES.map((lang) => [lang, codeTokenRegex(lang)]));
@@ -217,7 +220,8 @@ function pythonDocumented(lines: string[], states: (string | null)[], i: number,
     } else if (states[k] !== null) last = k;
   }
   const code = dedentLines(lines.slice(i, last + 1), indent);
-  const docLineOffset = code.split("\n").slice(0, d - i).join("\n").length + 1;
+  const codeLines = code.split("\n");
+  const docLineOffset = codeLines.slice(0, d - i).reduce((n, l) => n + l.length + 1, 0);
   const quoteMatch = /[rRuU]?("""|''')/.exec(code.slice(docLineOffset))!;
   const open = docLineOffset + quoteMatch.index;
   const bodyStart = open + quoteMatch[0].length;
@@ -299,10 +303,15 @@ function maskSource(text: string, language: Language): { masked: string; comment
       const end = e < 0 ? n : e + 3;
       blank(i + 3, end - 3);
       i = end;
-    } else if (c === '"' || c === "'" || (c === "`" && (language === "javascript" || language === "go"))) {
+    } else if (
+      c === '"' ||
+      c === "'" ||
+      (c === "`" && (language === "javascript" || language === "go"))
+    ) {
       const raw = c === "`" && language === "go";
       let k = i + 1;
-      while (k < n && text[k] !== c && (c === "`" || text[k] !== "\n")) k += text[k] === "\\" && !raw ? 2 : 1;
+      while (k < n && text[k] !== c && (c === "`" || text[k] !== "\n"))
+        k += text[k] === "\\" && !raw ? 2 : 1;
       blank(i + 1, k);
       i = k + 1;
     } else if (language === "javascript" && c === "/" && regexAllowedBefore(out, i)) {
@@ -402,29 +411,64 @@ function findDeclarations(masked: string, language: Language): Declaration[] {
   const add = (lineStart: number, name: string, bodyOpen: number) => {
     if (bodyOpen >= 0 && !found.has(lineStart)) found.set(lineStart, { name, lineStart, bodyOpen });
   };
-  const scan = (re: RegExp, nameGroup: number, follow: RegExp, accept = (_m: RegExpExecArray) => true) => {
+  const scan = (
+    re: RegExp,
+    nameGroup: number,
+    follow: RegExp,
+    accept = (_m: RegExpExecArray) => true,
+  ) => {
     for (const m of masked.matchAll(re)) {
       if (!accept(m)) continue;
       add(m.index!, m[nameGroup], bodyAfterParams(masked, m.index! + m[0].length - 1, follow));
     }
   };
   if (language === "java") {
-    const re = /^[ \t]*(?:@[\w.]+(?:\([^)\n]*\))?[ \t]+)*(?:(?:public|protected|private|static|final|abstract|synchronized|native|default|strictfp)[ \t]+)*(?:<[^(){};=\n]*>[ \t]+)?([\w$.]+(?:<[^(){};=\n]*>)?(?:\[\])*)[ \t]+([A-Za-z_$][\w$]*)[ \t]*\(/gm;
-    scan(re, 2, /^\s*(?:throws\s+[\w$.,\s<>]+?)?\s*\{/, (m) => !JAVA_NON_TYPES.has(m[1]) && !JAVA_NON_TYPES.has(m[2]));
+    const re =
+      /^[ \t]*(?:@[\w.]+(?:\([^)\n]*\))?[ \t]+)*(?:(?:public|protected|private|static|final|abstract|synchronized|native|default|strictfp)[ \t]+)*(?:<[^(){};=\n]*>[ \t]+)?([\w$.]+(?:<[^(){};=\n]*>)?(?:\[\])*)[ \t]+([A-Za-z_$][\w$]*)[ \t]*\(/gm;
+    scan(
+      re,
+      2,
+      /^\s*(?:throws\s+[\w$.,\s<>]+?)?\s*\{/,
+      (m) => !JAVA_NON_TYPES.has(m[1]) && !JAVA_NON_TYPES.has(m[2]),
+    );
   } else if (language === "php") {
-    const re = /^[ \t]*(?:(?:public|protected|private|static|abstract|final)[ \t]+)*function[ \t]+&?[ \t]*([A-Za-z_]\w*)[ \t]*\(/gm;
+    const re =
+      /^[ \t]*(?:(?:public|protected|private|static|abstract|final)[ \t]+)*function[ \t]+&?[ \t]*([A-Za-z_]\w*)[ \t]*\(/gm;
     scan(re, 1, /^\s*(?::\s*\??[\w\\|?]+\s*)?\{/);
   } else if (language === "javascript") {
     const block = /^\s*\{/;
-    scan(/^[ \t]*(?:export[ \t]+(?:default[ \t]+)?)?(?:async[ \t]+)?function[ \t]*\*?[ \t]*([A-Za-z_$][\w$]*)[ \t]*\(/gm, 1, block);
-    scan(/^[ \t]*(?:(?:export[ \t]+)?(?:const|let|var)[ \t]+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[ \t]*[=:][ \t]*(?:async[ \t]+)?function\b[ \t]*\*?[ \t]*(?:[A-Za-z_$][\w$]*)?[ \t]*\(/gm, 1, block);
-    scan(/^[ \t]*(?:(?:export[ \t]+)?(?:const|let|var)[ \t]+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[ \t]*[=:][ \t]*(?:async[ \t]*)?\(/gm, 1, /^\s*=>\s*\{/);
-    scan(/^[ \t]*(?:static[ \t]+)?(?:async[ \t]+)?(?:[gs]et[ \t]+)?\*?[ \t]*([A-Za-z_$#][\w$]*)[ \t]*\(/gm, 1, block, (m) => !JS_KEYWORDS.has(m[1]));
+    scan(
+      /^[ \t]*(?:export[ \t]+(?:default[ \t]+)?)?(?:async[ \t]+)?function[ \t]*\*?[ \t]*([A-Za-z_$][\w$]*)[ \t]*\(/gm,
+      1,
+      block,
+    );
+    scan(
+      /^[ \t]*(?:(?:export[ \t]+)?(?:const|let|var)[ \t]+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[ \t]*[=:][ \t]*(?:async[ \t]+)?function\b[ \t]*\*?[ \t]*(?:[A-Za-z_$][\w$]*)?[ \t]*\(/gm,
+      1,
+      block,
+    );
+    scan(
+      /^[ \t]*(?:(?:export[ \t]+)?(?:const|let|var)[ \t]+)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[ \t]*[=:][ \t]*(?:async[ \t]*)?\(/gm,
+      1,
+      /^\s*=>\s*\{/,
+    );
+    scan(
+      /^[ \t]*(?:static[ \t]+)?(?:async[ \t]+)?(?:[gs]et[ \t]+)?\*?[ \t]*([A-Za-z_$#][\w$]*)[ \t]*\(/gm,
+      1,
+      block,
+      (m) => !JS_KEYWORDS.has(m[1]),
+    );
   } else if (language === "go") {
-    for (const m of masked.matchAll(/^func[ \t]*(?:\(([^)]*)\)[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:\[[^\]\n]*\])?[ \t]*\(/gm)) {
+    for (const m of masked.matchAll(
+      /^func[ \t]*(?:\(([^)]*)\)[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:\[[^\]\n]*\])?[ \t]*\(/gm,
+    )) {
       const receiver = m[1]?.trim().split(/\s+/).pop()?.replace(/^\*/, "").replace(/\[.*$/, "");
       const close = matchBracket(masked, m.index! + m[0].length - 1);
-      add(m.index!, receiver ? `${receiver}.${m[2]}` : m[2], close < 0 ? -1 : goBodyOpen(masked, close + 1));
+      add(
+        m.index!,
+        receiver ? `${receiver}.${m[2]}` : m[2],
+        close < 0 ? -1 : goBodyOpen(masked, close + 1),
+      );
     }
   }
   return [...found.values()].sort((a, b) => a.lineStart - b.lineStart);
@@ -447,13 +491,20 @@ function goBodyOpen(masked: string, from: number): number {
 }
 
 /** Class-like scopes (name and body range) for naming methods `Class.method`. */
-function findClassScopes(masked: string, language: Language): { name: string; open: number; close: number }[] {
-  const keyword = { java: "class|interface|enum|record", php: "class|interface|trait|enum", javascript: "class" }[
-    language as "java" | "php" | "javascript"
-  ];
+function findClassScopes(
+  masked: string,
+  language: Language,
+): { name: string; open: number; close: number }[] {
+  const keyword = {
+    java: "class|interface|enum|record",
+    php: "class|interface|trait|enum",
+    javascript: "class",
+  }[language as "java" | "php" | "javascript"];
   if (!keyword) return [];
   const scopes: { name: string; open: number; close: number }[] = [];
-  for (const m of masked.matchAll(new RegExp(`\\b(?:${keyword})[ \\t]+([A-Za-z_$][\\w$]*)[^;{]*\\{`, "g"))) {
+  for (const m of masked.matchAll(
+    new RegExp(`\\b(?:${keyword})[ \\t]+([A-Za-z_$][\\w$]*)[^;{]*\\{`, "g"),
+  )) {
     const open = m.index! + m[0].length - 1;
     const close = matchBracket(masked, open);
     if (close > 0) scopes.push({ name: m[1], open, close });
@@ -494,7 +545,8 @@ function extractBraced(text: string, language: Language): FoundFunction[] {
     } else {
       const comment = comments.filter((c) => c.end <= decl.lineStart).pop();
       const between = comment && masked.slice(comment.end, decl.lineStart);
-      const onlyAnnotations = between?.replace(/@[\w.]+(\([^)]*\))?|#\[[^\]]*\]/g, "").trim() === "";
+      const onlyAnnotations =
+        between?.replace(/@[\w.]+(\([^)]*\))?|#\[[^\]]*\]/g, "").trim() === "";
       const raw = comment && text.slice(comment.start, comment.end);
       if (onlyAnnotations && raw!.startsWith("/**")) docstring = cleanBlockComment(raw!);
     }
@@ -504,7 +556,10 @@ function extractBraced(text: string, language: Language): FoundFunction[] {
     }
     const endLine = lineOf(starts, close);
     const scope = classes.filter((c) => c.open < decl.lineStart && decl.lineStart < c.close).pop();
-    const code = dedentLines(lines.slice(startLine - 1, endLine), indentOf(lines[startLine - 1]).length);
+    const code = dedentLines(
+      lines.slice(startLine - 1, endLine),
+      indentOf(lines[startLine - 1]).length,
+    );
     const name = scope && !decl.name.includes(".") ? `${scope.name}.${decl.name}` : decl.name;
     out.push({ name, startLine, endLine, code, docstring, codeWithoutDocstring: code });
   }
@@ -519,7 +574,11 @@ function rubyEndLine(lines: string[], i: number): number {
     if (line.trim() === "") continue;
     const ind = indentOf(line);
     if (ind === indent && /^\s*end\b/.test(line)) return k;
-    if (ind.length < indent.length || (ind === indent && !/^\s*(#|rescue\b|ensure\b|else\b)/.test(line))) return -1;
+    if (
+      ind.length < indent.length ||
+      (ind === indent && !/^\s*(#|rescue\b|ensure\b|else\b)/.test(line))
+    )
+      return -1;
   }
   return -1;
 }
@@ -537,7 +596,9 @@ function extractRuby(text: string): FoundFunction[] {
     const m = /^\s*def\s+(self\.)?([A-Za-z_]\w*[?!=]?|\[\]=?|[+\-*/%<>=!~^&|]+@?)/.exec(line);
     if (!m) return;
     const above = commentLinesAbove(lines, i, /^\s*#(?![!{])/);
-    const oneLine = /\bend\s*$/.test(line) || /^\s*def\s+(self\.)?[A-Za-z_]\w*[?!]?(\s*\([^)]*\)\s*|\s+)=(?!=)/.test(line);
+    const oneLine =
+      /\bend\s*$/.test(line) ||
+      /^\s*def\s+(self\.)?[A-Za-z_]\w*[?!]?(\s*\([^)]*\)\s*|\s+)=(?!=)/.test(line);
     const end = oneLine ? -1 : rubyEndLine(lines, i);
     const scope = scopes.filter((s) => s.start < i && i < s.end).pop();
     const name = scope ? `${scope.name}.${m[2]}` : m[2];
@@ -545,9 +606,19 @@ function extractRuby(text: string): FoundFunction[] {
       out.push(undocumented(name, i + 1));
       return;
     }
-    const docstring = above.map((l) => l.replace(/^#+ ?/, "").trimEnd()).join("\n").trim();
+    const docstring = above
+      .map((l) => l.replace(/^#+ ?/, "").trimEnd())
+      .join("\n")
+      .trim();
     const code = dedentLines(lines.slice(i, end + 1), indentOf(line).length);
-    out.push({ name, startLine: i + 1, endLine: end + 1, code, docstring, codeWithoutDocstring: code });
+    out.push({
+      name,
+      startLine: i + 1,
+      endLine: end + 1,
+      code,
+      docstring,
+      codeWithoutDocstring: code,
+    });
   });
   return out;
 }
@@ -566,7 +637,8 @@ export function extractFunctions(text: string, language: Language): FoundFunctio
 // ---------------------------------------------------------------------------------------------
 // Filters
 
-const SKIPPED_DIRS = /(^|\/)(tests?|spec|specs|__tests__|testdata|testing|vendor|third_party|node_modules|docs?|examples?|samples?|benchmarks?|fixtures?)\//i;
+const SKIPPED_DIRS =
+  /(^|\/)(tests?|spec|specs|__tests__|testdata|testing|vendor|third_party|node_modules|docs?|examples?|samples?|benchmarks?|fixtures?)\//i;
 const SKIPPED_FILES = /(^|\/)(test_[^/]*|[^/]*_test\.\w+|[^/]*_spec\.rb|[^/]*Tests?\.java|[^/]*\.(test|spec)\.[cm]?js|[^/]*\.min\.js|conftest\.py)$/; // prettier-ignore
 
 /** Whether a path is test, vendored, documentation or example code (dropped by CodeSearchNet). */
@@ -588,7 +660,10 @@ export function docstringSummary(docstring: string): string {
   const out: string[] = [];
   for (const raw of docstring.split("\n")) {
     const line = raw.replace(/^\s*\/\/ ?/, "").trim();
-    if (line === "" || /^(@\w|:\w+|\.\. |(Args|Arguments|Returns|Raises|Parameters|Example)s?:)/.test(line)) {
+    if (
+      line === "" ||
+      /^(@\w|:\w+|\.\. |(Args|Arguments|Returns|Raises|Parameters|Example)s?:)/.test(line)
+    ) {
       if (out.length) break;
       if (line === "") continue;
       break;
@@ -599,7 +674,11 @@ export function docstringSummary(docstring: string): string {
 }
 
 /** Which CodeSearchNet filter drops a function, or undefined when it is kept. */
-function functionFilter(fn: FoundFunction, language: Language, maxBytes: number): string | undefined {
+function functionFilter(
+  fn: FoundFunction,
+  language: Language,
+  maxBytes: number,
+): string | undefined {
   if (fn.docstring === "") return "no docstring";
   const short = fn.name.split(".").pop()!;
   if (SPECIAL_NAMES[language].test(short)) return "constructor or special method";
@@ -634,7 +713,8 @@ export const COMMIT_VERBS: ReadonlySet<string> = new Set([
   "Upgrade", "Use", "Validate", "Verify", "Wrap", "Write",
 ]); // prettier-ignore
 
-const BOT_AUTHOR = /\[bot\]|\bbot\b|dependabot|renovate|greenkeeper|snyk|github-actions|pre-commit-ci/i;
+const BOT_AUTHOR =
+  /\[bot\]|\bbot\b|dependabot|renovate|greenkeeper|snyk|github-actions|pre-commit-ci/i;
 
 /** A commit subject without a leading `area:` or `type(scope):` prefix. */
 export function stripSubjectPrefix(subject: string): string {
@@ -666,14 +746,21 @@ export function licenseOfText(text: string): string {
   if (/Permission is hereby granted, free of charge/i.test(t)) return "mit";
   if (/Apache License,? Version 2\.0/i.test(t)) return "apache-2.0";
   if (/Mozilla Public License,? (Version|v\.?) ?2\.0/i.test(t)) return "mpl-2.0";
-  if (/GNU LESSER GENERAL PUBLIC LICENSE/i.test(t)) return /Version 3/i.test(t) ? "lgpl-3.0" : "lgpl-2.1";
+  if (/GNU LESSER GENERAL PUBLIC LICENSE/i.test(t))
+    return /Version 3/i.test(t) ? "lgpl-3.0" : "lgpl-2.1";
   if (/GNU AFFERO GENERAL PUBLIC LICENSE/i.test(t)) return "agpl-3.0";
   if (/GNU GENERAL PUBLIC LICENSE/i.test(t)) return /Version 3/i.test(t) ? "gpl-3.0" : "gpl-2.0";
   if (/Redistribution and use in source and binary forms/i.test(t)) {
-    return /Neither the name|names of (its|the) contributors/i.test(t) ? "bsd-3-clause" : "bsd-2-clause";
+    return /Neither the name|names of (its|the) contributors/i.test(t)
+      ? "bsd-3-clause"
+      : "bsd-2-clause";
   }
-  if (/Permission to use, copy, modify, and(\/or)? distribute this software for any purpose/i.test(t)) return "isc";
-  if (/This is free and unencumbered software released into the public domain/i.test(t)) return "unlicense";
+  if (
+    /Permission to use, copy, modify, and(\/or)? distribute this software for any purpose/i.test(t)
+  )
+    return "isc";
+  if (/This is free and unencumbered software released into the public domain/i.test(t))
+    return "unlicense";
   return "unknown";
 }
 
@@ -704,7 +791,8 @@ function readBlobs(repo: string, ids: string[]): Map<string, Buffer> {
   while (pos < buf.length) {
     const nl = buf.indexOf(10, pos);
     const [id, type, size] = buf.subarray(pos, nl).toString().split(" ");
-    if (type === "missing" || size === undefined) throw new Error(`git cat-file in ${repo}: object ${id} missing`);
+    if (type === "missing" || size === undefined)
+      throw new Error(`git cat-file in ${repo}: object ${id} missing`);
     out.set(id, buf.subarray(nl + 1, nl + 1 + Number(size)));
     pos = nl + 1 + Number(size) + 1;
   }
@@ -716,7 +804,11 @@ function blobSizes(repo: string, ids: string[]): Map<string, number> {
   const unique = [...new Set(ids)];
   const out = new Map<string, number>();
   if (unique.length === 0) return out;
-  const text = git(repo, ["cat-file", "--batch-check=%(objectname) %(objectsize)"], unique.join("\n") + "\n");
+  const text = git(
+    repo,
+    ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
+    unique.join("\n") + "\n",
+  );
   for (const line of text.toString().split("\n")) {
     const [id, size] = line.split(" ");
     if (id && size !== undefined) out.set(id, Number(size));
@@ -746,7 +838,14 @@ function repoInfo(dir: string): RepoInfo {
   const name = gh ? gh[1] : path.basename(top);
   const topLevel = git(dir, ["ls-tree", "--name-only", "HEAD"]).toString().split("\n");
   const licenseFile = topLevel.find((f) => /^(licen[cs]e|copying)([.-][\w.-]+)?$/i.test(f));
-  const license = licenseFile ? licenseOfText(readBlobs(dir, [`HEAD:${licenseFile}`]).values().next().value!.toString()) : "unknown";
+  const license = licenseFile
+    ? licenseOfText(
+        readBlobs(dir, [`HEAD:${licenseFile}`])
+          .values()
+          .next()
+          .value!.toString(),
+      )
+    : "unknown";
   return { dir, name, head, github: !!gh, license };
 }
 
@@ -760,7 +859,14 @@ interface LoggedCommit {
 }
 
 function logCommits(repo: string): LoggedCommit[] {
-  const args = ["log", "-z", "--raw", "--no-abbrev", "--no-renames", "--format=%H%x1f%P%x1f%an <%ae>%x1f%B"];
+  const args = [
+    "log",
+    "-z",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "--format=%H%x1f%P%x1f%an <%ae>%x1f%B",
+  ];
   const tokens = git(repo, args).toString().split("\0");
   const commits: LoggedCommit[] = [];
   for (let k = 0; k < tokens.length; k++) {
@@ -768,11 +874,24 @@ function logCommits(repo: string): LoggedCommit[] {
     const raw = /^:(\d{6}) (\d{6}) ([0-9a-f]{40,64}) ([0-9a-f]{40,64}) ([A-Z])\d*$/.exec(tok);
     if (raw && commits.length) {
       const [, , newMode, oldBlob, newBlob, status] = raw;
-      commits[commits.length - 1].changes.push({ newMode, oldBlob, newBlob, status, path: tokens[++k] });
+      commits[commits.length - 1].changes.push({
+        newMode,
+        oldBlob,
+        newBlob,
+        status,
+        path: tokens[++k],
+      });
     } else if (tok !== "") {
       const [sha, parents, author, message] = tok.split("\x1f");
-      if (message === undefined) throw new Error(`git log in ${repo}: cannot parse "${tok.slice(0, 80)}"`);
-      commits.push({ sha, parents: parents.split(" ").filter(Boolean), author, message, changes: [] });
+      if (message === undefined)
+        throw new Error(`git log in ${repo}: cannot parse "${tok.slice(0, 80)}"`);
+      commits.push({
+        sha,
+        parents: parents.split(" ").filter(Boolean),
+        author,
+        message,
+        changes: [],
+      });
     }
   }
   return commits;
@@ -847,7 +966,8 @@ const FUNNEL_STEPS = [
 
 /** The funnel with its steps in filter order. */
 function ordered(funnel: Funnel): Funnel {
-  const rank = (key: string) => FUNNEL_STEPS.indexOf(key.replace(/^over \d+ bytes$/, "over N bytes"));
+  const rank = (key: string) =>
+    FUNNEL_STEPS.indexOf(key.replace(/^over \d+ bytes$/, "over N bytes"));
   return Object.fromEntries(Object.entries(funnel).sort(([a], [b]) => rank(a) - rank(b)));
 }
 
@@ -870,7 +990,10 @@ function mineFunctions(
     else if (Number(m[2]) > 1 << 20) bump(funnels[language], "file over 1 MiB");
     else files.push({ path: m[3], blob: m[1], language });
   }
-  const blobs = readBlobs(repo.dir, files.map((f) => f.blob));
+  const blobs = readBlobs(
+    repo.dir,
+    files.map((f) => f.blob),
+  );
   for (const file of files) {
     const funnel = funnels[file.language];
     for (const fn of extractFunctions(blobs.get(file.blob)!.toString("utf8"), file.language)) {
@@ -893,7 +1016,9 @@ function mineFunctions(
           docstring: fn.docstring,
           docstring_tokens: textTokens(docstringSummary(fn.docstring)),
           sha: repo.head,
-          url: repo.github ? `https://github.com/${repo.name}/blob/${repo.head}/${file.path}#L${fn.startLine}-L${fn.endLine}` : "",
+          url: repo.github
+            ? `https://github.com/${repo.name}/blob/${repo.head}/${file.path}#L${fn.startLine}-L${fn.endLine}`
+            : "",
           partition: partitionOfPath(file.path),
         });
       }
@@ -917,7 +1042,8 @@ function mineCommits(
     const language = change && languageOfPath(change.path);
     if (commit.parents.length > 1) bump(commitFunnel, "merge");
     else if (commit.changes.length !== 1) bump(commitFunnel, "not exactly one file");
-    else if (change.status !== "M" || !/^100(644|755)$/.test(change.newMode)) bump(commitFunnel, "not a modification");
+    else if (change.status !== "M" || !/^100(644|755)$/.test(change.newMode))
+      bump(commitFunnel, "not a modification");
     else if (!language || !languages.includes(language)) bump(commitFunnel, "other language");
     else {
       bump(commitFunnel, "to language filters");
@@ -929,7 +1055,10 @@ function mineCommits(
       else candidates.push({ commit, language, subject });
     }
   }
-  const sizes = blobSizes(repo.dir, candidates.flatMap((c) => [c.commit.changes[0].oldBlob, c.commit.changes[0].newBlob]));
+  const sizes = blobSizes(
+    repo.dir,
+    candidates.flatMap((c) => [c.commit.changes[0].oldBlob, c.commit.changes[0].newBlob]),
+  );
   const sized = candidates.filter(({ commit, language }) => {
     const { oldBlob, newBlob } = commit.changes[0];
     const [a, b] = [sizes.get(oldBlob) ?? 0, sizes.get(newBlob) ?? 0];
@@ -938,7 +1067,10 @@ function mineCommits(
     else return true;
     return false;
   });
-  const blobs = readBlobs(repo.dir, sized.flatMap((c) => [c.commit.changes[0].oldBlob, c.commit.changes[0].newBlob]));
+  const blobs = readBlobs(
+    repo.dir,
+    sized.flatMap((c) => [c.commit.changes[0].oldBlob, c.commit.changes[0].newBlob]),
+  );
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   for (const { commit, language, subject } of sized) {
     const funnel = funnels[language];
@@ -1010,7 +1142,10 @@ export function mineRepos(options: MineOptions): MineResult {
     mineCommits(repo, languages, maxBytes, cpf, byCommit, result.commitpackft, result.commits);
   }
   for (const lang of languages) {
-    for (const [dataset, rows] of [["codesearchnet", csn.get(lang)!], ["commitpackft", cpf.get(lang)!]] as const) {
+    for (const [dataset, rows] of [
+      ["codesearchnet", csn.get(lang)!],
+      ["commitpackft", cpf.get(lang)!],
+    ] as const) {
       const file = path.join(options.outDir, dataset, `${lang}.jsonl.gz`);
       writeJsonlGz(file, rows);
       result.files.push(file);
@@ -1047,13 +1182,17 @@ export function cliMine(args: string[]): string[] {
     else if (arg === "--languages") languages = parseLanguages(value());
     else if (arg === "--max-file-bytes") {
       maxFileBytes = Number(value());
-      if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0) throw new Error(`mine: --max-file-bytes must be a positive integer`);
+      if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0)
+        throw new Error(`mine: --max-file-bytes must be a positive integer`);
     } else if (arg === "--repo") repos.push(value());
     else if (arg.startsWith("--")) throw new Error(`mine: unknown option ${arg}`);
     else repos.push(arg);
   }
   const result = mineRepos({ repos, outDir, languages, maxFileBytes });
-  const lines = [`mined ${repos.length} repositories into ${outDir}`, `commits: ${formatFunnel(result.commits)}`];
+  const lines = [
+    `mined ${repos.length} repositories into ${outDir}`,
+    `commits: ${formatFunnel(result.commits)}`,
+  ];
   for (const lang of Object.keys(result.codesearchnet)) {
     lines.push(`codesearchnet/${lang}: ${formatFunnel(result.codesearchnet[lang])}`);
     lines.push(`commitpackft/${lang}: ${formatFunnel(result.commitpackft[lang])}`);

@@ -77,7 +77,10 @@ func (s *Server) String() string {
 \treturn "server"
 }
 `;
-const GO_V3 = GO_V1.replace("\treturn nil\n}", "\tif s.port == 0 {\n\t\treturn nil\n\t}\n\treturn nil\n}");
+const GO_V3 = GO_V1.replace(
+  "\treturn nil\n}",
+  "\tif s.port == 0 {\n\t\treturn nil\n\t}\n\treturn nil\n}",
+);
 
 const RUBY_V1 = `module Demo
   # Greets people by name.
@@ -169,7 +172,8 @@ const TEST_PY = `def test_total():
     assert total([1]) == 1
 `;
 
-const MIT = "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\n";
+const MIT =
+  "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\n";
 const LATIN_V1 = Buffer.from("# caf\xe9\n", "latin1");
 const LATIN_V2 = Buffer.from("# caf\xe9s\n", "latin1");
 const BIG = "X = 1\n";
@@ -207,7 +211,12 @@ function buildRepo(root: string): TestRepo {
       .trim();
   };
   const shas: Record<string, string> = {};
-  const commit = (key: string, messageArgs: string[], files: Record<string, string | Buffer | null>, author?: string) => {
+  const commit = (
+    key: string,
+    messageArgs: string[],
+    files: Record<string, string | Buffer | null>,
+    author?: string,
+  ) => {
     for (const [file, content] of Object.entries(files)) {
       const full = path.join(dir, file);
       if (content === null) fs.rmSync(full);
@@ -237,9 +246,18 @@ function buildRepo(root: string): TestRepo {
     "src/main/java/demo/Calc.java": JAVA,
     "src/Store.php": PHP,
   });
-  commit("c2", ["-m", "Fix rounding of totals in the summary helper", "-m", "Totals were rounded to integers."], {
-    "pkg/util.py": UTIL_V2,
-  });
+  commit(
+    "c2",
+    [
+      "-m",
+      "Fix rounding of totals in the summary helper",
+      "-m",
+      "Totals were rounded to integers.",
+    ],
+    {
+      "pkg/util.py": UTIL_V2,
+    },
+  );
   commit("c3", ["-m", "wip"], { "pkg/extra.py": "DEFAULT = 2\n" });
   commit("c4", ["-m", "Update both helpers to use the new names"], {
     "pkg/extra.py": "DEFAULT = 3\n",
@@ -253,15 +271,25 @@ function buildRepo(root: string): TestRepo {
     { "pkg/extra.py": "DEFAULT = 5\n" },
     "dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
   );
-  commit("c8", ["-m", "Fix issue 12 in the parser module today"], { "pkg/extra.py": "DEFAULT = 6\n" });
+  commit("c8", ["-m", "Fix issue 12 in the parser module today"], {
+    "pkg/extra.py": "DEFAULT = 6\n",
+  });
   commit("c9", ["-m", "Fix the parser"], { "pkg/extra.py": "DEFAULT = 7\n" });
   commit("c10", ["-m", "Some tweaks to the extra module"], { "pkg/extra.py": "DEFAULT = 8\n" });
   commit("c11", ["-m", "Add many constants to the big table here"], { "pkg/big.py": BIG_V2 });
-  commit("c12", ["-m", "Change the comment text in the latin module"], { "pkg/latin.py": LATIN_V2 });
-  commit("c13", ["-m", "Fill the empty module with a constant value"], { "pkg/empty.py": "X = 1\n" });
+  commit("c12", ["-m", "Change the comment text in the latin module"], {
+    "pkg/latin.py": LATIN_V2,
+  });
+  commit("c13", ["-m", "Fill the empty module with a constant value"], {
+    "pkg/empty.py": "X = 1\n",
+  });
   commit("c14", ["-m", "Remove the unused module from the package"], { "pkg/old.py": null });
-  commit("c15", ["-m", "Update the readme with usage notes"], { "README.md": "# Demo\n\nUsage.\n" });
-  commit("c16", ["-m", "util: Improve the docstring of the total helper"], { "pkg/util.py": UTIL_V3 });
+  commit("c15", ["-m", "Update the readme with usage notes"], {
+    "README.md": "# Demo\n\nUsage.\n",
+  });
+  commit("c16", ["-m", "util: Improve the docstring of the total helper"], {
+    "pkg/util.py": UTIL_V3,
+  });
   run(["checkout", "-q", "-b", "side"]);
   commit("c17", ["-m", "Change the greeting to a friendlier word"], { "lib/greeter.rb": RUBY_V2 });
   run(["checkout", "-q", "main"]);
@@ -311,17 +339,55 @@ test("mineRepos builds both datasets from a git repository with the expected row
         func_name: "total",
         original_string: totalCode,
         code: totalCode,
-        code_tokens: ["def", "total", "(", "values", ")", ":", "result", "=", "0", "for", "v", "in", "values", ":"]
-          .concat(["result", "+=", "v", "return", "round", "(", "result", ",", "2", ")"]),
+        code_tokens: [
+          "def",
+          "total",
+          "(",
+          "values",
+          ")",
+          ":",
+          "result",
+          "=",
+          "0",
+          "for",
+          "v",
+          "in",
+          "values",
+          ":",
+        ].concat(["result", "+=", "v", "return", "round", "(", "result", ",", "2", ")"]),
         docstring: "Return the sum of the given values, rounded.\n\n:param values: numbers to add",
-        docstring_tokens: ["Return", "the", "sum", "of", "the", "given", "values", ",", "rounded", "."],
+        docstring_tokens: [
+          "Return",
+          "the",
+          "sum",
+          "of",
+          "the",
+          "given",
+          "values",
+          ",",
+          "rounded",
+          ".",
+        ],
       }),
       csn("python", "pkg/util.py", {
         func_name: "Greeter.greet",
         original_string: greetCode,
         code: greetCode,
-        code_tokens: ["def", "greet", "(", "self", ",", "punctuation", "=", '"!"', ")", ":", "text", "=", '"Hello, "']
-          .concat(["+", "self", ".", "name", "return", "text", "+", "punctuation"]),
+        code_tokens: [
+          "def",
+          "greet",
+          "(",
+          "self",
+          ",",
+          "punctuation",
+          "=",
+          '"!"',
+          ")",
+          ":",
+          "text",
+          "=",
+          '"Hello, "',
+        ].concat(["+", "self", ".", "name", "return", "text", "+", "punctuation"]),
         docstring: "Build the greeting text for this person.",
         docstring_tokens: ["Build", "the", "greeting", "text", "for", "this", "person", "."],
       }),
@@ -334,12 +400,51 @@ test("mineRepos builds both datasets from a git repository with the expected row
         func_name: "Server.Start",
         original_string: startCode,
         code: startCode,
-        code_tokens: ["func", "(", "s", "*", "Server", ")", "Start", "(", "opts", "map", "[", "string", "]"]
-          .concat(["interface", "{", "}", ")", "error", "{", "if", "s", ".", "port", "==", "0", "{", "return"])
+        code_tokens: [
+          "func",
+          "(",
+          "s",
+          "*",
+          "Server",
+          ")",
+          "Start",
+          "(",
+          "opts",
+          "map",
+          "[",
+          "string",
+          "]",
+        ]
+          .concat([
+            "interface",
+            "{",
+            "}",
+            ")",
+            "error",
+            "{",
+            "if",
+            "s",
+            ".",
+            "port",
+            "==",
+            "0",
+            "{",
+            "return",
+          ])
           .concat(["nil", "}", "return", "nil", "}"]),
         docstring: "// Start opens the port and serves\n// until the context is done.",
-        docstring_tokens: ["Start", "opens", "the", "port", "and", "serves", "until", "the", "context", "is"]
-          .concat(["done", "."]),
+        docstring_tokens: [
+          "Start",
+          "opens",
+          "the",
+          "port",
+          "and",
+          "serves",
+          "until",
+          "the",
+          "context",
+          "is",
+        ].concat(["done", "."]),
       }),
     ]);
 
@@ -351,7 +456,19 @@ test("mineRepos builds both datasets from a git repository with the expected row
         code: greetRb,
         code_tokens: ["def", "greet", "(", "name", ")", '"Hello, #{name}"', "end"],
         docstring: "Says hello to the given person\nand returns the text.",
-        docstring_tokens: ["Says", "hello", "to", "the", "given", "person", "and", "returns", "the", "text", "."],
+        docstring_tokens: [
+          "Says",
+          "hello",
+          "to",
+          "the",
+          "given",
+          "person",
+          "and",
+          "returns",
+          "the",
+          "text",
+          ".",
+        ],
       }),
     ]);
 
@@ -362,8 +479,24 @@ test("mineRepos builds both datasets from a git repository with the expected row
         func_name: "add",
         original_string: addCode,
         code: addCode,
-        code_tokens: ["function", "add", "(", "a", ",", "b", ")", "{", "const", "re", "=", "/", "[", "{", "]", "/"]
-          .concat(["g", ";", "return", "a", "+", "b", ";", "}"]),
+        code_tokens: [
+          "function",
+          "add",
+          "(",
+          "a",
+          ",",
+          "b",
+          ")",
+          "{",
+          "const",
+          "re",
+          "=",
+          "/",
+          "[",
+          "{",
+          "]",
+          "/",
+        ].concat(["g", ";", "return", "a", "+", "b", ";", "}"]),
         docstring: "Adds two numbers together safely.\n@param {number} a first",
         docstring_tokens: ["Adds", "two", "numbers", "together", "safely", "."],
       }),
@@ -371,8 +504,22 @@ test("mineRepos builds both datasets from a git repository with the expected row
         func_name: "Counter.increment",
         original_string: incCode,
         code: incCode,
-        code_tokens: ["increment", "(", ")", "{", "this", ".", "n", "+=", "1", ";", "return", "this", ".", "n"]
-          .concat([";", "}"]),
+        code_tokens: [
+          "increment",
+          "(",
+          ")",
+          "{",
+          "this",
+          ".",
+          "n",
+          "+=",
+          "1",
+          ";",
+          "return",
+          "this",
+          ".",
+          "n",
+        ].concat([";", "}"]),
         docstring: "Moves the counter forward by one step.",
         docstring_tokens: ["Moves", "the", "counter", "forward", "by", "one", "step", "."],
       }),
@@ -385,27 +532,73 @@ test("mineRepos builds both datasets from a git repository with the expected row
         func_name: "Calc.times",
         original_string: timesCode,
         code: timesCode,
-        code_tokens: ["public", "int", "times", "(", "int", "a", ",", "int", "b", ")", "throws"]
-          .concat(["IllegalStateException", "{", "int", "r", "=", "a", "*", "b", ";", "return", "r", ";", "}"]),
+        code_tokens: [
+          "public",
+          "int",
+          "times",
+          "(",
+          "int",
+          "a",
+          ",",
+          "int",
+          "b",
+          ")",
+          "throws",
+        ].concat([
+          "IllegalStateException",
+          "{",
+          "int",
+          "r",
+          "=",
+          "a",
+          "*",
+          "b",
+          ";",
+          "return",
+          "r",
+          ";",
+          "}",
+        ]),
         docstring: "Multiplies both values and returns the product.",
         docstring_tokens: ["Multiplies", "both", "values", "and", "returns", "the", "product", "."],
       }),
     ]);
 
-    const saveCode = "public function save(string $key, $item): void\n{\n    $this->items[$key] = $item;\n}";
+    const saveCode =
+      "public function save(string $key, $item): void\n{\n    $this->items[$key] = $item;\n}";
     assert.deepEqual(readRows(path.join(out, "codesearchnet/php.jsonl.gz")), [
       csn("php", "src/Store.php", {
         func_name: "Store.save",
         original_string: saveCode,
         code: saveCode,
-        code_tokens: ["public", "function", "save", "(", "string", "$key", ",", "$item", ")", ":", "void", "{"]
-          .concat(["$this", "->", "items", "[", "$key", "]", "=", "$item", ";", "}"]),
+        code_tokens: [
+          "public",
+          "function",
+          "save",
+          "(",
+          "string",
+          "$key",
+          ",",
+          "$item",
+          ")",
+          ":",
+          "void",
+          "{",
+        ].concat(["$this", "->", "items", "[", "$key", "]", "=", "$item", ";", "}"]),
         docstring: "Saves one item under the given key.\n\n@param string $key",
         docstring_tokens: ["Saves", "one", "item", "under", "the", "given", "key", "."],
       }),
     ]);
 
-    const cpf = (key: string, file: string, oldC: string, newC: string, subject: string, message: string, lang: string) => ({
+    const cpf = (
+      key: string,
+      file: string,
+      oldC: string,
+      newC: string,
+      subject: string,
+      message: string,
+      lang: string,
+    ) => ({
       commit: repo.shas[key],
       old_file: file,
       new_file: file,
@@ -481,7 +674,13 @@ test("mineRepos builds both datasets from a git repository with the expected row
       javascript: { files: 1, functions: 3, "no docstring": 1, kept: 2 },
       php: { files: 1, functions: 2, "constructor or special method": 1, kept: 1 },
       ruby: { files: 1, functions: 2, "no docstring": 1, kept: 1 },
-      go: { files: 1, functions: 3, "no docstring": 1, "constructor or special method": 1, kept: 1 },
+      go: {
+        files: 1,
+        functions: 3,
+        "no docstring": 1,
+        "constructor or special method": 1,
+        kept: 1,
+      },
     });
     assert.equal(result.files.length, 12);
 
@@ -490,7 +689,10 @@ test("mineRepos builds both datasets from a git repository with the expected row
     const lines = cliMine(["--out", out2, "--languages", "go", "--max-file-bytes", "20", repo.dir]);
     assert.deepEqual(fs.readdirSync(path.join(out2, "codesearchnet")), ["go.jsonl.gz"]);
     assert.deepEqual(readRows(path.join(out2, "commitpackft/go.jsonl.gz")), []);
-    assert.ok(lines.includes("commitpackft/go: commits 1, over 20 bytes 1, kept 0"), lines.join("\n"));
+    assert.ok(
+      lines.includes("commitpackft/go: commits 1, over 20 bytes 1, kept 0"),
+      lines.join("\n"),
+    );
     assert.ok(lines.includes("codesearchnet/go: files 1, functions 3, no docstring 1, constructor or special method 1, over 20 bytes 1, kept 0"), lines.join("\n")); // prettier-ignore
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -562,22 +764,56 @@ test("subjectFilter applies the CommitPackFT subject recipe", () => {
   for (const [subject, reason] of cases) {
     assert.equal(subjectFilter(subject, human, "src/fetch.py"), reason, subject);
   }
-  assert.equal(subjectFilter("Add a retry loop to the fetcher", "renovate[bot] <bot@renovateapp.com>", "a.py"), "bot author");
+  assert.equal(
+    subjectFilter("Add a retry loop to the fetcher", "renovate[bot] <bot@renovateapp.com>", "a.py"),
+    "bot author",
+  );
 });
 
 test("codeTokens keeps string literals whole and drops comments", () => {
-  assert.deepEqual(codeTokens('x = "a # b"  # note\ny **= 2', "python"), ["x", "=", '"a # b"', "y", "**=", "2"]);
-  assert.deepEqual(codeTokens("a === b // c\n/* d */ f(`t ${x}`)", "javascript"), ["a", "===", "b", "f", "(", "`t ${x}`", ")"]);
-  assert.deepEqual(codeTokens("def ok?(x) x.nil? end", "ruby"), ["def", "ok?", "(", "x", ")", "x", ".", "nil?", "end"]);
+  assert.deepEqual(codeTokens('x = "a # b"  # note\ny **= 2', "python"), [
+    "x",
+    "=",
+    '"a # b"',
+    "y",
+    "**=",
+    "2",
+  ]);
+  assert.deepEqual(codeTokens("a === b // c\n/* d */ f(`t ${x}`)", "javascript"), [
+    "a",
+    "===",
+    "b",
+    "f",
+    "(",
+    "`t ${x}`",
+    ")",
+  ]);
+  assert.deepEqual(codeTokens("def ok?(x) x.nil? end", "ruby"), [
+    "def",
+    "ok?",
+    "(",
+    "x",
+    ")",
+    "x",
+    ".",
+    "nil?",
+    "end",
+  ]);
 });
 
 test("licenseOfText recognises common license texts", () => {
   assert.equal(licenseOfText("Apache License\n Version 2.0, January 2004"), "apache-2.0");
-  assert.equal(licenseOfText("Licensed under the Apache License, Version 2.0 (the \"License\")"), "apache-2.0");
+  assert.equal(
+    licenseOfText('Licensed under the Apache License, Version 2.0 (the "License")'),
+    "apache-2.0",
+  );
   assert.equal(licenseOfText(MIT), "mit");
   const bsd = "Redistribution and use in source and binary forms, with or without modification";
   assert.equal(licenseOfText(bsd), "bsd-2-clause");
-  assert.equal(licenseOfText(bsd + "\n3. Neither the name of the copyright holder"), "bsd-3-clause");
+  assert.equal(
+    licenseOfText(bsd + "\n3. Neither the name of the copyright holder"),
+    "bsd-3-clause",
+  );
   assert.equal(licenseOfText("All rights reserved."), "unknown");
 });
 
