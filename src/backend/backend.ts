@@ -6,6 +6,7 @@
  * required. `NARRATOR_BACKEND` forces one of `wasm`, `cpu`, `tensorflow`, `webgpu`.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { registerWasmSegmentSum } from "./wasm_segment_sum";
 // tfjs-core's CommonJS build ships no gradients; the umbrella package registers all of them.
 require("@tensorflow/tfjs");
 
@@ -73,6 +74,7 @@ async function activate(name: BackendName, pkg: string): Promise<boolean> {
     const wasm = require("@tensorflow/tfjs-backend-wasm");
     // Threads are unavailable to wasm in Node; SIMD is on by default.
     wasm.setThreadsCount?.(1);
+    registerWasmSegmentSum();
   }
   try {
     return await tf.setBackend(name);

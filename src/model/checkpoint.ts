@@ -16,11 +16,20 @@ import {
   type LinearModule,
   type LlamaConfig,
 } from "./config";
-import { FrozenFloatLinear, TrainableLinear, type DequantPolicy, type Linear } from "./linear";
+import { FrozenFloatLinear, TrainableLinear, type Linear } from "./linear";
 import { Llama, type DecoderLayer } from "./llama";
-import { loadCheckpointTensors, saveCheckpointTensors, type TensorEntry } from "../safetensors/safetensors";
+import {
+  loadCheckpointTensors,
+  saveCheckpointTensors,
+  type TensorEntry,
+} from "../safetensors/safetensors";
 import { fromFloat32, toFloat32 } from "../safetensors/float16";
-import { isBnbQuantized, quantizedLinear, quantizedLinearFromBnb } from "./quantized";
+import {
+  isBnbQuantized,
+  quantizedLinear,
+  quantizedLinearFromBnb,
+  type DequantPolicy,
+} from "./quantized";
 import { writeJsonAtomic } from "../util/fs";
 import { Rng } from "../util/rng";
 
@@ -53,7 +62,8 @@ export function modelFromTensors(
   source: string,
 ): Llama {
   const bnb = isBnbQuantized(tensors);
-  if (bnb && opts.trainable) throw new Error(`${source}: a 4-bit checkpoint cannot be trained in full`);
+  if (bnb && opts.trainable)
+    throw new Error(`${source}: a 4-bit checkpoint cannot be trained in full`);
   const float = (name: string, shape: number[]): Float32Array => {
     const t = tensors.get(name);
     if (!t) throw new Error(`${source}: missing tensor ${name}`);
@@ -69,7 +79,15 @@ export function modelFromTensors(
     return opts.trainable ? tf.variable(v, true) : v;
   };
   const linear = (name: string, [out, inF]: [number, number]): Linear => {
-    if (bnb) return quantizedLinearFromBnb(name.replace(/\.weight$/, ""), tensors, out, inF, source, opts.dequant);
+    if (bnb)
+      return quantizedLinearFromBnb(
+        name.replace(/\.weight$/, ""),
+        tensors,
+        out,
+        inF,
+        source,
+        opts.dequant,
+      );
     const values = float(name, [out, inF]);
     if (opts.trainable) return new TrainableLinear(values, out, inF, name);
     if ((opts.quant ?? "none") === "nf4") {

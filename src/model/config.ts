@@ -37,7 +37,10 @@ export const LlamaConfigSchema = z
     attention_bias: z.literal(false).default(false),
     mlp_bias: z.literal(false).default(false),
     bos_token_id: z.number().int().nullable().optional(),
-    eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).nullable().optional(),
+    eos_token_id: z
+      .union([z.number().int(), z.array(z.number().int())])
+      .nullable()
+      .optional(),
     pad_token_id: z.number().int().nullable().optional(),
     torch_dtype: z.string().optional(),
     initializer_range: z.number().positive().default(0.02),
@@ -153,7 +156,8 @@ export function tensorShapes(c: LlamaConfig): [string, number[]][] {
   for (let i = 0; i < nLayers; i++) {
     const p = `model.layers.${i}`;
     out.push([`${p}.input_layernorm.weight`, [d]]);
-    for (const m of LINEAR_MODULES) out.push([`${p}.${parentOf(m)}.${m}.weight`, linearShape(c, m)]);
+    for (const m of LINEAR_MODULES)
+      out.push([`${p}.${parentOf(m)}.${m}.weight`, linearShape(c, m)]);
     out.push([`${p}.post_attention_layernorm.weight`, [d]]);
   }
   out.push(["model.norm.weight", [d]]);

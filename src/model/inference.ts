@@ -43,13 +43,18 @@ export function generate(model: Llama, prompt: number[], opts: GenerateOptions =
   const out: number[] = [];
   try {
     for (let step = 0; step < max && cache.length + input.length <= limit; step++) {
-      const { logits, next } = tf.tidy(() => {
+      const [last, ...kv] = tf.tidy(() => {
         const r = model.forward(tf.tensor2d(input, [1, input.length], "int32"), { cache });
-        const last = tf.slice(r.logits, [input.length - 1, 0], [1, -1]);
-        const c = r.cache!;
-        for (const t of [...c.k, ...c.v]) tf.keep(t);
-        return { logits: last.dataSync() as Float32Array, next: c };
+        return [tf.slice(r.logits, [input.length - 1, 0], [1, -1]), ...r.cache!.k, ...r.cache!.v];
       });
+      const logits = last.dataSync() as Float32Array;
+      last.dispose();
+      const n = kv.length / 2;
+      const next: KvCache = {
+        length: cache.length + input.length,
+        k: kv.slice(0, n) as tf.Tensor4D[],
+        v: kv.slice(n) as tf.Tensor4D[],
+      };
       disposeCache(cache);
       cache = next;
       const token = sample(logits, opts, rng);
@@ -70,7 +75,8 @@ function disposeCache(c: KvCache): void {
 function checkIds(model: Llama, ids: number[]): void {
   const V = model.dims.vocab;
   const bad = ids.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= V);
-  if (bad >= 0) throw new Error(`token id ${ids[bad]} at position ${bad} is outside the vocabulary [0, ${V})`);
+  if (bad >= 0)
+    throw new Error(`token id ${ids[bad]} at position ${bad} is outside the vocabulary [0, ${V})`);
   if (ids.length > model.config.max_position_embeddings) {
     throw new Error(
       `${ids.length} tokens exceed max_position_embeddings (${model.config.max_position_embeddings})`,

@@ -38,7 +38,11 @@ export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D, w: tf.Tensor2D): t
 
 /** x @ wt where wt is trained: gradients by explicit transposes, then plain 2-D matMuls. */
 export function trainableMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad(((input: tf.Tensor2D, weightT: tf.Tensor2D, save: (t: tf.Tensor[]) => void) => {
+  const f = tf.customGrad(((
+    input: tf.Tensor2D,
+    weightT: tf.Tensor2D,
+    save: (t: tf.Tensor[]) => void,
+  ) => {
     save([input, weightT]);
     return {
       value: tf.matMul(input, weightT),
@@ -81,51 +85,6 @@ export class FrozenFloatLinear implements Linear {
   dispose(): void {
     this.w.dispose();
     this.wt.dispose();
-  }
-}
-
-/** Where a 4-bit layer's float weight lives during compute. */
-export type DequantPolicy = "stream" | "cache";
-
-/**
- * A frozen 4-bit layer. Its only stored copy of the weight is the quantized state; `dequantize`
- * turns it into the float weight [out, in]. With `stream` the float weight exists only during a
- * forward/backward pass (as bitsandbytes does); with `cache` it is kept after first use (faster,
- * float memory).
- */
-export class FrozenQuantLinear implements Linear {
-  private cached?: { w: tf.Tensor2D; wt: tf.Tensor2D };
-
-  constructor(
-    readonly outFeatures: number,
-    readonly inFeatures: number,
-    private readonly dequantize: () => Float32Array,
-    private readonly storedBytes: number,
-    private readonly policy: DequantPolicy = "stream",
-  ) {}
-
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    if (this.cached) return frozenMatMul(x, this.cached.wt, this.cached.w);
-    const w = tf.tensor2d(this.dequantize(), [this.outFeatures, this.inFeatures]);
-    const wt = tf.transpose(w);
-    if (this.policy === "cache") {
-      this.cached = { w: tf.keep(w), wt: tf.keep(wt) };
-    }
-    return frozenMatMul(x, wt, w);
-  }
-
-  weight(): tf.Tensor2D {
-    return tf.tensor2d(this.dequantize(), [this.outFeatures, this.inFeatures]);
-  }
-
-  bytes(): number {
-    return this.storedBytes;
-  }
-
-  dispose(): void {
-    this.cached?.w.dispose();
-    this.cached?.wt.dispose();
-    this.cached = undefined;
   }
 }
 

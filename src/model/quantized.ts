@@ -2,11 +2,70 @@
  * Frozen 4-bit linear layers: NF4 quantization at load (optionally with double-quantized absmax),
  * or the bitsandbytes serialized layout read back from a quantized checkpoint.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import type { TensorEntry } from "../safetensors/safetensors";
-import { FrozenQuantLinear, type DequantPolicy, type Linear } from "./linear";
-import { quantizeNf4, dequantizeNf4 } from "../quant/nf4";
-import { quantizeNf4Double, dequantizeNf4Double } from "../quant/double_quant";
-import { fromBnbTensors, BNB_STATE_SUFFIX } from "../quant/bnb_state";
+import { frozenMatMul, type Linear } from "./linear";
+import { dequantizeNf4, quantizeNf4, type Nf4Quantized } from "../quant/nf4";
+import {
+  dequantizeNf4Double,
+  isDoubleQuantized,
+  quantizeNf4Double,
+  type Nf4DoubleQuantized,
+} from "../quant/double_quant";
+import { BNB_STATE_SUFFIX, fromBnbTensors } from "../quant/bnb_state";
+
+/** Where a 4-bit layer's float weight lives during compute. */
+export type DequantPolicy = "stream" | "cache";
+
+export type Nf4State = Nf4Quantized | Nf4DoubleQuantized;
+
+/**
+ * A frozen 4-bit layer. Its only stored copy of the weight is the NF4 state; with `stream` the
+ * float weight exists only during a forward/backward pass (as bitsandbytes does), with `cache`
+ * it is kept after first use (faster, float memory).
+ */
+export class FrozenQuantLinear implements Linear {
+  private cached?: { w: tf.Tensor2D; wt: tf.Tensor2D };
+
+  constructor(
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+    readonly state: Nf4State,
+    private readonly policy: DequantPolicy = "stream",
+  ) {
+    if (state.n !== outFeatures * inFeatures) {
+      throw new Error(`NF4 state holds ${state.n} values, expected ${outFeatures}x${inFeatures}`);
+    }
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.cached) return frozenMatMul(x, this.cached.wt, this.cached.w);
+    const w = this.weight();
+    const wt = tf.transpose(w);
+    if (this.policy === "cache") this.cached = { w: tf.keep(w), wt: tf.keep(wt) };
+    return frozenMatMul(x, wt, w);
+  }
+
+  weight(): tf.Tensor2D {
+    const s = this.state;
+    const values = isDoubleQuantized(s)
+      ? dequantizeNf4Double(s)
+      : dequantizeNf4(s.packed, s.absmax, s.n, s.blocksize);
+    return tf.tensor2d(values, [this.outFeatures, this.inFeatures]);
+  }
+
+  bytes(): number {
+    const s = this.state;
+    const nested = isDoubleQuantized(s) ? s.nested.absmax.byteLength + 4 : 0;
+    return s.packed.byteLength + s.absmax.byteLength + nested;
+  }
+
+  dispose(): void {
+    this.cached?.w.dispose();
+    this.cached?.wt.dispose();
+    this.cached = undefined;
+  }
+}
 
 export interface QuantOptions {
   blocksize: number;
@@ -20,19 +79,11 @@ export function quantizedLinear(
   out: number,
   inF: number,
   opts: QuantOptions,
-): Linear {
-  if (opts.doubleQuant) {
-    const q = quantizeNf4Double(values, opts.blocksize);
-    return new FrozenQuantLinear(out, inF, () => dequantizeNf4Double(q), quantBytes(q), opts.dequant);
-  }
-  const q = quantizeNf4(values, opts.blocksize);
-  return new FrozenQuantLinear(
-    out,
-    inF,
-    () => dequantizeNf4(q.packed, q.absmax, q.n, q.blocksize),
-    q.packed.byteLength + q.absmax.byteLength,
-    opts.dequant,
-  );
+): FrozenQuantLinear {
+  const state = opts.doubleQuant
+    ? quantizeNf4Double(values, opts.blocksize)
+    : quantizeNf4(values, opts.blocksize);
+  return new FrozenQuantLinear(out, inF, state, opts.dequant);
 }
 
 /** Does this checkpoint hold bitsandbytes 4-bit weights? */
@@ -49,19 +100,14 @@ export function quantizedLinearFromBnb(
   inF: number,
   source: string,
   dequant?: DequantPolicy,
-): Linear {
-  let q;
+): FrozenQuantLinear {
   try {
-    q = fromBnbTensors(prefix, tensors);
+    const w = fromBnbTensors(prefix, tensors);
+    if (w.shape.join(",") !== [out, inF].join(",")) {
+      throw new Error(`${prefix}.weight has shape [${w.shape}], expected [${out}, ${inF}]`);
+    }
+    return new FrozenQuantLinear(out, inF, w.quant, dequant);
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
-  if (q.n !== out * inF) {
-    throw new Error(`${source}: ${prefix}.weight holds ${q.n} values, expected ${out}x${inF}`);
-  }
-  return new FrozenQuantLinear(out, inF, () => q.dequantize(), q.bytes, dequant);
-}
-
-function quantBytes(q: { packed: Uint8Array; absmax: { byteLength: number } | Uint8Array; [k: string]: unknown }): number {
-  return q.packed.byteLength + q.absmax.byteLength;
 }

@@ -27,7 +27,12 @@ for (const name of CASES) {
     const model = loadModel(dir);
     const got = sequenceLogprobs(model, expected.ids);
     assert.equal(got.length, expected.ids.length - 1);
-    got.forEach((v, i) => assert.ok(Math.abs(v - expected.logprobs[i]) < 2e-4, `position ${i}: ${v} vs ${expected.logprobs[i]}`));
+    got.forEach((v, i) =>
+      assert.ok(
+        Math.abs(v - expected.logprobs[i]) < 2e-4,
+        `position ${i}: ${v} vs ${expected.logprobs[i]}`,
+      ),
+    );
     model.dispose();
   });
 }

@@ -1,0 +1,111 @@
+/** `narrator score | generate | quantize`: the model core from the command line. */
+import { initBackend } from "../backend/backend";
+import { openModel, tokenizerFor } from "../model/open";
+import { sequenceLogprobs, generate } from "../model/inference";
+import { quantizeModelDir } from "../model/quantize_dir";
+import { intList, numberOpt, required, UsageError, type Command } from "./args";
+
+const modelOptions = {
+  model: { type: "string" },
+  adapter: { type: "string" },
+  quant: { type: "string" },
+} as const;
+
+function quantOf(v: unknown): "none" | "nf4" {
+  if (v === undefined) return "none";
+  if (v === "none" || v === "nf4") return v;
+  throw new UsageError(`--quant expects none or nf4, got '${String(v)}'`);
+}
+
+export const score: Command = {
+  summary: "per-token log-probabilities of a sequence under a model (+ adapter)",
+  usage: `usage: narrator score --model DIR [--adapter DIR] [--quant none|nf4] (--text STR | --ids 1,2,3)
+
+Prints {"ids": [...], "logprobs": [...]} where logprobs[i] = log p(ids[i+1] | ids[0..i]).
+--text is tokenized with the model directory's tokenizer.json.`,
+  options: { ...modelOptions, text: { type: "string" }, ids: { type: "string" } },
+  async run(v) {
+    const dir = required(v, "model", score.usage);
+    if ((v.text === undefined) === (v.ids === undefined)) {
+      throw new UsageError(`give exactly one of --text or --ids\n\n${score.usage}`);
+    }
+    await initBackend();
+    const model = openModel(dir, {
+      adapter: v.adapter as string | undefined,
+      quant: quantOf(v.quant),
+    });
+    const ids =
+      v.ids !== undefined
+        ? intList(v.ids as string, "ids")
+        : tokenizerFor(dir).encode(v.text as string);
+    process.stdout.write(JSON.stringify({ ids, logprobs: sequenceLogprobs(model, ids) }) + "\n");
+  },
+};
+
+export const generateCmd: Command = {
+  summary: "continue a text with a model (+ adapter): greedy or sampled, with a KV cache",
+  usage: `usage: narrator generate --model DIR [--adapter DIR] [--quant none|nf4] (--text STR | --ids 1,2,3)
+       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N] [--json]
+
+Greedy when --temperature is 0 (the default). Stops at the tokenizer's end tokens.`,
+  options: {
+    ...modelOptions,
+    text: { type: "string" },
+    ids: { type: "string" },
+    "max-new-tokens": { type: "string" },
+    temperature: { type: "string" },
+    "top-k": { type: "string" },
+    "top-p": { type: "string" },
+    seed: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(v) {
+    const dir = required(v, "model", generateCmd.usage);
+    if ((v.text === undefined) === (v.ids === undefined)) {
+      throw new UsageError(`give exactly one of --text or --ids\n\n${generateCmd.usage}`);
+    }
+    await initBackend();
+    const model = openModel(dir, {
+      adapter: v.adapter as string | undefined,
+      quant: quantOf(v.quant),
+    });
+    const tok = v.text !== undefined ? tokenizerFor(dir) : undefined;
+    const prompt = tok ? tok.encode(v.text as string) : intList(v.ids as string, "ids");
+    const out = generate(model, prompt, {
+      maxNewTokens: numberOpt(v, "max-new-tokens", 64, (n) => Number.isInteger(n) && n > 0),
+      temperature: numberOpt(v, "temperature", 0, (n) => n >= 0),
+      topK: numberOpt(v, "top-k", 0, (n) => Number.isInteger(n) && n >= 0),
+      topP: numberOpt(v, "top-p", 1, (n) => n > 0 && n <= 1),
+      seed: numberOpt(v, "seed", 0, Number.isInteger),
+      stopTokens: tok ? tok.stopIds() : [],
+    });
+    const text = tok ? tok.decode(out, { skipSpecial: true }) : undefined;
+    if (v.json || !tok) process.stdout.write(JSON.stringify({ ids: out, text }) + "\n");
+    else process.stdout.write(text + "\n");
+  },
+};
+
+export const quantize: Command = {
+  summary: "write a model with every linear layer in bitsandbytes' 4-bit NF4 layout",
+  usage: `usage: narrator quantize --model DIR --out DIR [--double-quant] [--blocksize N]
+
+Linear weights become packed U8 tensors with .absmax, .quant_map (and with --double-quant
+.nested_absmax, .nested_quant_map) and .quant_state.bitsandbytes__nf4; config.json gets the
+quantization_config that Hugging Face writes for a 4-bit NF4 model. \`score\` loads it back.`,
+  options: {
+    model: { type: "string" },
+    out: { type: "string" },
+    "double-quant": { type: "boolean" },
+    blocksize: { type: "string" },
+  },
+  async run(v) {
+    const dir = required(v, "model", quantize.usage);
+    const out = required(v, "out", quantize.usage);
+    const blocksize = numberOpt(v, "blocksize", 64, Number.isInteger);
+    const report = quantizeModelDir(dir, out, {
+      blocksize,
+      doubleQuant: v["double-quant"] === true,
+    });
+    process.stdout.write(report + "\n");
+  },
+};

@@ -1,0 +1,44 @@
+/**
+ * Next-token cross-entropy. Labels are the input ids shifted by one, with -100 at positions
+ * that do not count (prompt tokens, padding), as Hugging Face masks them.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+export const IGNORE_INDEX = -100;
+
+/**
+ * Per-position negative log-likelihood [N] and a 0/1 mask [N] of the positions that count.
+ * The gather of the target log-probability is a one-hot product: its gradient needs no
+ * scatter kernel (the wasm backend has none).
+ */
+export function tokenNll(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+): { nll: tf.Tensor1D; mask: tf.Tensor1D } {
+  const vocab = logits.shape[1];
+  const mask = tf.cast(tf.notEqual(labels, IGNORE_INDEX), "float32") as tf.Tensor1D;
+  const safe = tf.where(tf.equal(labels, IGNORE_INDEX), tf.zerosLike(labels), labels);
+  const target = tf.oneHot(tf.cast(safe, "int32") as tf.Tensor1D, vocab, 1, 0, "float32");
+  const logp = tf.logSoftmax(logits);
+  const nll = tf.mul(tf.neg(tf.sum(tf.mul(logp, target), -1)), mask) as tf.Tensor1D;
+  return { nll, mask };
+}
+
+/** Mean NLL over the positions that count (token mean over the batch). */
+export function meanTokenLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const { nll, mask } = tokenNll(logits, labels);
+  return tf.div(tf.sum(nll), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+}
+
+/** Labels for a causal LM: ids shifted left by one, the last position ignored. */
+export function shiftLabels(ids: number[][], lossMask?: number[][]): number[] {
+  const out: number[] = [];
+  ids.forEach((row, b) => {
+    for (let t = 0; t < row.length; t++) {
+      const next = t + 1 < row.length ? row[t + 1] : IGNORE_INDEX;
+      const counts = t + 1 < row.length && (lossMask ? lossMask[b][t + 1] === 1 : true);
+      out.push(counts ? next : IGNORE_INDEX);
+    }
+  });
+  return out;
+}

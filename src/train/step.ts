@@ -1,0 +1,74 @@
+/**
+ * One training micro-step: forward, token cross-entropy, backward; and the update that follows.
+ * Kept apart from the trainer loop so that the benchmark measures exactly what training runs.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Llama } from "../model/llama";
+import { tokenNll } from "./loss";
+import { clipGradNorm, type Optimizer } from "./optimizers";
+
+export interface TokenBatch {
+  /** [B, T] input ids, row-major. */
+  ids: Int32Array;
+  /** [B*T] next-token labels, -100 where the loss does not count. */
+  labels: Int32Array;
+  /** [B, T] 1 real / 0 padding, when the batch is padded. */
+  attentionMask?: Float32Array;
+  batch: number;
+  seqLen: number;
+  /**
+   * Per-position weights [B*T] summing to 1 over counted positions (MFTCoder's per-task
+   * weighting); the loss is then sum(nll * weights). Token mean over the batch when absent.
+   */
+  weights?: Float32Array;
+}
+
+/** Loss and gradients of the parameters for one batch (gradients are owned by the caller). */
+export function lossAndGrads(
+  model: Llama,
+  params: Map<string, tf.Variable>,
+  b: TokenBatch,
+): { loss: number; tokens: number; grads: Map<string, tf.Tensor> } {
+  const names = [...params.keys()];
+  const vars = names.map((n) => params.get(n)!);
+  let tokens = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const ids = tf.tensor2d(b.ids, [b.batch, b.seqLen], "int32");
+    const labels = tf.tensor1d(b.labels, "int32");
+    const attentionMask = b.attentionMask
+      ? tf.tensor2d(b.attentionMask, [b.batch, b.seqLen])
+      : undefined;
+    const { logits } = model.forward(ids, { attentionMask });
+    const { nll, mask } = tokenNll(logits, labels);
+    tokens = tf.sum(mask).dataSync()[0];
+    // Token mean over the batch, or the caller's normalised per-position weights.
+    return (
+      b.weights
+        ? tf.sum(tf.mul(nll, tf.tensor1d(b.weights)))
+        : tf.div(tf.sum(nll), tf.maximum(tf.sum(mask), 1))
+    ) as tf.Scalar;
+  }, vars);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  return { loss, tokens, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
+}
+
+/** Clip (when maxGradNorm > 0), update, and free the gradients. Returns the pre-clip norm. */
+export function applyGrads(
+  optimizer: Optimizer,
+  grads: Map<string, tf.Tensor>,
+  lr: number,
+  maxGradNorm = 0,
+): number {
+  let norm = NaN;
+  let use = grads;
+  if (maxGradNorm > 0) {
+    const c = clipGradNorm(grads, maxGradNorm);
+    norm = c.totalNorm;
+    use = c.grads;
+    for (const g of grads.values()) g.dispose();
+  }
+  optimizer.step(use, lr);
+  for (const g of use.values()) g.dispose();
+  return norm;
+}
