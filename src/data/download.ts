@@ -14,7 +14,8 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { readJson, writeJsonAtomic } from "../util/fs";
-import { type Language, parseLanguages } from "./mine";
+import { type Lang, LANGS } from "./langs";
+import { parseLanguageList } from "./mine";
 
 export type DatasetName = "codesearchnet" | "commitpackft";
 export const DATASET_NAMES: readonly DatasetName[] = ["codesearchnet", "commitpackft"];
@@ -46,7 +47,7 @@ export interface DownloadProgress {
 export interface DownloadOptions {
   dataDir: string;
   datasets: DatasetName[];
-  languages: Language[];
+  languages: Lang[];
   endpoint?: string;
   token?: string;
   revision?: string;
@@ -59,7 +60,7 @@ export interface DownloadOptions {
 /** What DOWNLOAD.json records for each dataset file. */
 export interface ManifestEntry {
   dataset: DatasetName;
-  language: Language;
+  language: Lang;
   repo: string;
   /** The commit the hub served (X-Repo-Commit), or the revision asked for if it sent none. */
   revision: string;
@@ -476,7 +477,7 @@ const SPLIT_ORDER = ["train", "valid", "test"];
  */
 export async function extractCodeSearchNetZip(
   zipFile: string,
-  language: Language,
+  language: Lang,
   outFile: string,
 ): Promise<{ rows: number; bytes: number }> {
   const fd = fs.openSync(zipFile, "r");
@@ -558,7 +559,7 @@ async function gzipJsonl(
 // Datasets
 
 /** Where a dataset's language file lives in its hub repository. */
-function sourcePath(dataset: DatasetName, language: Language): { listDir: string; file: string } {
+function sourcePath(dataset: DatasetName, language: Lang): { listDir: string; file: string } {
   return dataset === "codesearchnet"
     ? { listDir: "data", file: `data/${language}.zip` }
     : { listDir: `data/${language}`, file: `data/${language}/data.jsonl` };
@@ -677,7 +678,7 @@ function parseDatasets(list: string): DatasetName[] {
 export async function cliDownload(args: string[]): Promise<string[]> {
   let dataDir = "data";
   let datasets: DatasetName[] = [...DATASET_NAMES];
-  let languages: Language[] = parseLanguages(undefined);
+  let languages: Lang[] = [...LANGS];
   let endpoint: string | undefined;
   let revision: string | undefined;
   let retries: number | undefined;
@@ -690,7 +691,7 @@ export async function cliDownload(args: string[]): Promise<string[]> {
     };
     if (arg === "--data-dir" || arg === "--out") dataDir = value();
     else if (arg === "--datasets") datasets = parseDatasets(value());
-    else if (arg === "--languages") languages = parseLanguages(value());
+    else if (arg === "--languages") languages = parseLanguageList(value());
     else if (arg === "--endpoint") endpoint = value();
     else if (arg === "--revision") revision = value();
     else if (arg === "--retries") {

@@ -12,13 +12,10 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../util/fs";
-
-/** The six languages of the study, as they name the dataset files. */
-export const LANGUAGES = ["python", "java", "javascript", "php", "ruby", "go"] as const;
-export type Language = (typeof LANGUAGES)[number];
+import { type Lang, LANGS, parseLangs } from "./langs";
 
 /** CommitPackFT's `lang` field holds display names. */
-export const LANGUAGE_DISPLAY_NAMES: Record<Language, string> = {
+export const LANGUAGE_DISPLAY_NAMES: Record<Lang, string> = {
   python: "Python",
   java: "Java",
   javascript: "JavaScript",
@@ -27,7 +24,7 @@ export const LANGUAGE_DISPLAY_NAMES: Record<Language, string> = {
   go: "Go",
 };
 
-const EXTENSIONS: Record<Language, readonly string[]> = {
+const EXTENSIONS: Record<Lang, readonly string[]> = {
   python: [".py"],
   java: [".java"],
   javascript: [".js", ".mjs", ".cjs"],
@@ -36,23 +33,16 @@ const EXTENSIONS: Record<Language, readonly string[]> = {
   go: [".go"],
 };
 
-/** Parse a comma-separated language list (undefined or empty: all six); unknown names throw. */
-export function parseLanguages(list: string | readonly string[] | undefined): Language[] {
-  const names = typeof list === "string" ? list.split(",") : (list ?? []);
-  const picked = names.map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-  if (picked.length === 0) return [...LANGUAGES];
-  for (const name of picked) {
-    if (!(LANGUAGES as readonly string[]).includes(name)) {
-      throw new Error(`unknown language "${name}": expected one of ${LANGUAGES.join(", ")}`);
-    }
-  }
-  return [...new Set(picked)] as Language[];
+/** Parse a comma-separated language list (ids or display names); empty means all six. */
+export function parseLanguageList(list: string | undefined): Lang[] {
+  const names = (list ?? "").split(",").filter((s) => s.trim() !== "");
+  return names.length ? [...new Set(parseLangs(names))] : [...LANGS];
 }
 
 /** The language a file belongs to by its extension, or undefined. */
-export function languageOfPath(file: string): Language | undefined {
+export function languageOfPath(file: string): Lang | undefined {
   const ext = path.extname(file).toLowerCase();
-  return LANGUAGES.find((lang) => EXTENSIONS[lang].includes(ext));
+  return LANGS.find((lang) => EXTENSIONS[lang].includes(ext));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -68,7 +58,7 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
 }
 
-function codeTokenRegex(language: Language): RegExp {
+function codeTokenRegex(language: Lang): RegExp {
   const hashComments = language === "python" || language === "ruby";
   const comments = [
     ...(hashComments ? ["#[^\\n]*"] : []),
@@ -90,10 +80,10 @@ function codeTokenRegex(language: Language): RegExp {
   );
 }
 
-const CODE_TOKEN_REGEX = new Map(LANGUAGES.map((lang) => [lang, codeTokenRegex(lang)]));
+const CODE_TOKEN_REGEX = new Map(LANGS.map((lang) => [lang, codeTokenRegex(lang)]));
 
 /** Tokens of source code: identifiers, numbers, whole string literals, operators; no comments. */
-export function codeTokens(code: string, language: Language): string[] {
+export function codeTokens(code: string, language: Lang): string[] {
   const re = CODE_TOKEN_REGEX.get(language)!;
   const out: string[] = [];
   for (const m of code.matchAll(re)) if (m[1] === undefined) out.push(m[0]);
@@ -272,7 +262,7 @@ interface Span {
  * Blank out string literals and comments (newlines kept) so that braces and declarations can be
  * found with plain scanning; also return where the comments were.
  */
-function maskSource(text: string, language: Language): { masked: string; comments: Span[] } {
+function maskSource(text: string, language: Lang): { masked: string; comments: Span[] } {
   const out = text.split("");
   const comments: Span[] = [];
   const n = text.length;
@@ -406,7 +396,7 @@ function bodyAfterParams(masked: string, paren: number, follow: RegExp): number 
   return m ? close + 1 + m[0].length - 1 : -1;
 }
 
-function findDeclarations(masked: string, language: Language): Declaration[] {
+function findDeclarations(masked: string, language: Lang): Declaration[] {
   const found = new Map<number, Declaration>();
   const add = (lineStart: number, name: string, bodyOpen: number) => {
     if (bodyOpen >= 0 && !found.has(lineStart)) found.set(lineStart, { name, lineStart, bodyOpen });
@@ -493,7 +483,7 @@ function goBodyOpen(masked: string, from: number): number {
 /** Class-like scopes (name and body range) for naming methods `Class.method`. */
 function findClassScopes(
   masked: string,
-  language: Language,
+  language: Lang,
 ): { name: string; open: number; close: number }[] {
   const keyword = {
     java: "class|interface|enum|record",
@@ -528,7 +518,7 @@ function commentLinesAbove(lines: string[], i: number, marker: RegExp): string[]
   return out;
 }
 
-function extractBraced(text: string, language: Language): FoundFunction[] {
+function extractBraced(text: string, language: Lang): FoundFunction[] {
   const { masked, comments } = maskSource(text, language);
   const starts = lineStarts(text);
   const lines = text.split("\n");
@@ -627,7 +617,7 @@ function extractRuby(text: string): FoundFunction[] {
  * Every function declaration in a source file. Functions without a docstring come back with
  * `docstring: ""` and `code: ""`, so callers can count them.
  */
-export function extractFunctions(text: string, language: Language): FoundFunction[] {
+export function extractFunctions(text: string, language: Lang): FoundFunction[] {
   const src = text.replace(/\r\n?/g, "\n");
   if (language === "python") return extractPython(src);
   if (language === "ruby") return extractRuby(src);
@@ -646,7 +636,7 @@ export function isSkippedPath(file: string): boolean {
   return SKIPPED_DIRS.test(file) || SKIPPED_FILES.test(file);
 }
 
-const SPECIAL_NAMES: Record<Language, RegExp> = {
+const SPECIAL_NAMES: Record<Lang, RegExp> = {
   python: /^__\w+__$/,
   java: /^(toString|hashCode|equals|clone|finalize)$/,
   javascript: /^(constructor|toString|valueOf|toJSON)$/,
@@ -676,7 +666,7 @@ export function docstringSummary(docstring: string): string {
 /** Which CodeSearchNet filter drops a function, or undefined when it is kept. */
 function functionFilter(
   fn: FoundFunction,
-  language: Language,
+  language: Lang,
   maxBytes: number,
 ): string | undefined {
   if (fn.docstring === "") return "no docstring";
@@ -906,7 +896,7 @@ export interface CodeSearchNetRow {
   path: string;
   func_name: string;
   original_string: string;
-  language: Language;
+  language: Lang;
   code: string;
   code_tokens: string[];
   docstring: string;
@@ -936,7 +926,7 @@ export type Funnel = Record<string, number>;
 export interface MineOptions {
   repos: string[];
   outDir: string;
-  languages?: Language[];
+  languages?: Lang[];
   maxFileBytes?: number;
 }
 
@@ -973,14 +963,14 @@ function ordered(funnel: Funnel): Funnel {
 
 function mineFunctions(
   repo: RepoInfo,
-  languages: Language[],
+  languages: Lang[],
   maxBytes: number,
-  rows: Map<Language, CodeSearchNetRow[]>,
+  rows: Map<Lang, CodeSearchNetRow[]>,
   seen: Set<string>,
   funnels: Record<string, Funnel>,
 ): void {
   const listing = git(repo.dir, ["ls-tree", "-r", "-z", "-l", "HEAD"]).toString().split("\0");
-  const files: { path: string; blob: string; language: Language }[] = [];
+  const files: { path: string; blob: string; language: Lang }[] = [];
   for (const entry of listing) {
     const m = /^\d+ blob ([0-9a-f]+) +(\d+)\t([\s\S]+)$/.exec(entry);
     const language = m && languageOfPath(m[3]);
@@ -1028,14 +1018,14 @@ function mineFunctions(
 
 function mineCommits(
   repo: RepoInfo,
-  languages: Language[],
+  languages: Lang[],
   maxBytes: number,
-  rows: Map<Language, CommitPackFTRow[]>,
+  rows: Map<Lang, CommitPackFTRow[]>,
   byCommit: Map<string, CommitPackFTRow>,
   funnels: Record<string, Funnel>,
   commitFunnel: Funnel,
 ): void {
-  const candidates: { commit: LoggedCommit; language: Language; subject: string }[] = [];
+  const candidates: { commit: LoggedCommit; language: Lang; subject: string }[] = [];
   for (const commit of logCommits(repo.dir)) {
     bump(commitFunnel, "commits");
     const change = commit.changes[0];
@@ -1124,7 +1114,7 @@ function writeJsonlGz(file: string, rows: unknown[]): void {
  * empty so that no stale rows remain); returns the funnel of every filter.
  */
 export function mineRepos(options: MineOptions): MineResult {
-  const languages = options.languages ?? [...LANGUAGES];
+  const languages = options.languages ?? [...LANGS];
   const maxBytes = options.maxFileBytes ?? 6000;
   if (options.repos.length === 0) throw new Error("mine: no repositories given");
   const repos = options.repos.map(repoInfo);
@@ -1169,7 +1159,7 @@ function formatFunnel(funnel: Funnel): string {
 export function cliMine(args: string[]): string[] {
   const repos: string[] = [];
   let outDir = "data";
-  let languages: Language[] | undefined;
+  let languages: Lang[] | undefined;
   let maxFileBytes: number | undefined;
   for (let k = 0; k < args.length; k++) {
     const arg = args[k];
@@ -1179,7 +1169,7 @@ export function cliMine(args: string[]): string[] {
       return v;
     };
     if (arg === "--out" || arg === "--data-dir") outDir = value();
-    else if (arg === "--languages") languages = parseLanguages(value());
+    else if (arg === "--languages") languages = parseLanguageList(value());
     else if (arg === "--max-file-bytes") {
       maxFileBytes = Number(value());
       if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0)
