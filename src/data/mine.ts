@@ -664,11 +664,7 @@ export function docstringSummary(docstring: string): string {
 }
 
 /** Which CodeSearchNet filter drops a function, or undefined when it is kept. */
-function functionFilter(
-  fn: FoundFunction,
-  language: Lang,
-  maxBytes: number,
-): string | undefined {
+function functionFilter(fn: FoundFunction, language: Lang, maxBytes: number): string | undefined {
   if (fn.docstring === "") return "no docstring";
   const short = fn.name.split(".").pop()!;
   if (SPECIAL_NAMES[language].test(short)) return "constructor or special method";

@@ -69,7 +69,8 @@ function makeZip(members: { name: string; data: Buffer; deflate: boolean }[]): B
   return Buffer.concat([...parts, cd, end]);
 }
 
-const row = (name: string, partition: string) => JSON.stringify({ repo: "a/b", func_name: name, partition });
+const row = (name: string, partition: string) =>
+  JSON.stringify({ repo: "a/b", func_name: name, partition });
 const gz = (text: string) => zlib.gzipSync(Buffer.from(text, "utf8"));
 
 // Members stored out of order; train_2 lacks its final newline.
@@ -82,14 +83,24 @@ const PYTHON_ZIP = makeZip([
   { name: "python/final/jsonl/valid/python_valid_0.jsonl.gz", data: gz(row("e", "valid") + "\n"), deflate: false },
   { name: "python/README.md", data: Buffer.from("not data\n"), deflate: true },
 ]); // prettier-ignore
-const PYTHON_ROWS = ["a", "b", "c", "d", "e", "f"].map((n, i) => row(n, ["train", "train", "train", "train", "valid", "test"][i]));
-const GO_ZIP = makeZip([{ name: "go/final/jsonl/train/go_train_0.jsonl.gz", data: gz(row("g", "train") + "\n"), deflate: true }]);
+const PYTHON_ROWS = ["a", "b", "c", "d", "e", "f"].map((n, i) =>
+  row(n, ["train", "train", "train", "train", "valid", "test"][i]),
+);
+const GO_ZIP = makeZip([
+  {
+    name: "go/final/jsonl/train/go_train_0.jsonl.gz",
+    data: gz(row("g", "train") + "\n"),
+    deflate: true,
+  },
+]);
 const COMMITS = Buffer.from(
   JSON.stringify({ commit: "1", subject: "Add a thing to the list", lang: "Python" }) + "\n" +
     JSON.stringify({ commit: "2", subject: "Fix the other thing there", lang: "Python" }) + "\n",
 ); // prettier-ignore
 
-const GO_COMMITS = Buffer.from(JSON.stringify({ commit: "3", subject: "Use the new flag parser", lang: "Go" }));
+const GO_COMMITS = Buffer.from(
+  JSON.stringify({ commit: "3", subject: "Use the new flag parser", lang: "Go" }),
+);
 
 const CSN_REPO = "code-search-net/code_search_net";
 const CPF_REPO = "bigcode/commitpackft";
@@ -168,21 +179,33 @@ async function startHub(files: Record<string, HubFile[]>, behaviour: Behaviour =
     hubHits.push({ path: url.pathname + url.search, headers: req.headers });
     for (const [repo, list] of Object.entries(files)) {
       const tree = new RegExp(`^/api/datasets/${repo}/tree/([^/]+)/(.*)$`).exec(url.pathname);
-      if (tree && url.searchParams.get("recursive") === "true" && [ "main", commits[repo]].includes(tree[1])) {
+      if (
+        tree &&
+        url.searchParams.get("recursive") === "true" &&
+        ["main", commits[repo]].includes(tree[1])
+      ) {
         const under = list.filter((f) => f.path.startsWith(decodeURIComponent(tree[2]) + "/"));
         if (under.length === 0) return void res.writeHead(404).end("not found");
         // One entry per page, so a listing of two files has two pages.
         const page = Number(url.searchParams.get("cursor") ?? 0);
         const f = under[page];
         const headers: Record<string, string> = { "content-type": "application/json" };
-        if (page + 1 < under.length) headers.link = `<${hubBase}${url.pathname}?recursive=true&cursor=${page + 1}>; rel="next"`;
+        if (page + 1 < under.length)
+          headers.link = `<${hubBase}${url.pathname}?recursive=true&cursor=${page + 1}>; rel="next"`;
         const sha = f.claimedSha ?? sha256(f.data);
-        const entry = { type: "file", oid: sha.slice(0, 40), size: f.data.length, path: f.path, ...(f.lfs ? { lfs: { oid: sha, size: f.data.length } } : {}) };
+        const entry = {
+          type: "file",
+          oid: sha.slice(0, 40),
+          size: f.data.length,
+          path: f.path,
+          ...(f.lfs ? { lfs: { oid: sha, size: f.data.length } } : {}),
+        };
         res.writeHead(200, headers);
         return void res.end(JSON.stringify([entry]));
       }
       const resolve = new RegExp(`^/datasets/${repo}/resolve/([^/]+)/(.*)$`).exec(url.pathname);
-      const f = resolve && list.find((x) => x.path === decodeURIComponent(resolve[2]) && !x.missing);
+      const f =
+        resolve && list.find((x) => x.path === decodeURIComponent(resolve[2]) && !x.missing);
       if (resolve && f) {
         const blob = `/lfs/${repo}/${f.path}`;
         byBlob.set(blob, f.data);
@@ -195,7 +218,10 @@ async function startHub(files: Record<string, HubFile[]>, behaviour: Behaviour =
           });
           return void res.end();
         }
-        res.writeHead(200, { "x-repo-commit": commits[repo], "content-length": String(f.data.length) });
+        res.writeHead(200, {
+          "x-repo-commit": commits[repo],
+          "content-length": String(f.data.length),
+        });
         return void res.end(f.data);
       }
     }
@@ -266,29 +292,43 @@ test("downloads both datasets: paged listing, redirect to the CDN, pinned revisi
     assert.equal(unzip("commitpackft/go.jsonl.gz"), GO_COMMITS.toString());
 
     // The listing of data/ came in two pages; python.zip was on the second.
-    const listings = hub.hubHits.filter((h) => h.path.includes(`/api/datasets/${CSN_REPO}/tree/main/data?`));
-    assert.deepEqual(listings.map((h) => new URL(h.path, "http://x").searchParams.get("cursor")).slice(0, 2), [null, "1"]);
+    const listings = hub.hubHits.filter((h) =>
+      h.path.includes(`/api/datasets/${CSN_REPO}/tree/main/data?`),
+    );
+    assert.deepEqual(
+      listings.map((h) => new URL(h.path, "http://x").searchParams.get("cursor")).slice(0, 2),
+      [null, "1"],
+    );
     // The first resolve asked for main; the next file of the same repository used the pinned commit.
-    const resolves = hub.hubHits.filter((h) => h.path.startsWith(`/datasets/${CSN_REPO}/resolve/`)).map((h) => h.path);
+    const resolves = hub.hubHits
+      .filter((h) => h.path.startsWith(`/datasets/${CSN_REPO}/resolve/`))
+      .map((h) => h.path);
     assert.deepEqual(resolves.slice(0, 2), [
       `/datasets/${CSN_REPO}/resolve/main/data/python.zip`,
       `/datasets/${CSN_REPO}/resolve/${CSN_COMMIT}/data/go.zip`,
     ]);
     // The token goes to the hub, never to the CDN.
     assert.ok(hub.hubHits.every((h) => h.headers.authorization === "Bearer secret"));
-    assert.ok(hub.cdnHits.length > 0 && hub.cdnHits.every((h) => h.headers.authorization === undefined));
+    assert.ok(
+      hub.cdnHits.length > 0 && hub.cdnHits.every((h) => h.headers.authorization === undefined),
+    );
     // Progress ends with a complete report per file.
     const finals = progress.filter((p) => p.done);
-    assert.deepEqual(finals.map((p) => [p.file, p.received, p.total]), [
-      [`${CSN_REPO}/data/python.zip`, PYTHON_ZIP.length, PYTHON_ZIP.length],
-      [`${CSN_REPO}/data/go.zip`, GO_ZIP.length, GO_ZIP.length],
-      [`${CPF_REPO}/data/python/data.jsonl`, COMMITS.length, COMMITS.length],
-      [`${CPF_REPO}/data/go/data.jsonl`, GO_COMMITS.length, GO_COMMITS.length],
-    ]);
+    assert.deepEqual(
+      finals.map((p) => [p.file, p.received, p.total]),
+      [
+        [`${CSN_REPO}/data/python.zip`, PYTHON_ZIP.length, PYTHON_ZIP.length],
+        [`${CSN_REPO}/data/go.zip`, GO_ZIP.length, GO_ZIP.length],
+        [`${CPF_REPO}/data/python/data.jsonl`, COMMITS.length, COMMITS.length],
+        [`${CPF_REPO}/data/go/data.jsonl`, GO_COMMITS.length, GO_COMMITS.length],
+      ],
+    );
 
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, "DOWNLOAD.json"), "utf8"));
     assert.equal(manifest.endpoint, hub.endpoint);
-    const byOutput = Object.fromEntries(manifest.files.map((f: { output: string }) => [f.output, f]));
+    const byOutput = Object.fromEntries(
+      manifest.files.map((f: { output: string }) => [f.output, f]),
+    );
     assert.deepEqual(byOutput["codesearchnet/python.jsonl.gz"], {
       dataset: "codesearchnet",
       language: "python",
@@ -303,16 +343,22 @@ test("downloads both datasets: paged listing, redirect to the CDN, pinned revisi
       rows: 6,
     });
     assert.deepEqual(
-      [byOutput["commitpackft/python.jsonl.gz"].revision, byOutput["commitpackft/python.jsonl.gz"].sha256],
+      [
+        byOutput["commitpackft/python.jsonl.gz"].revision,
+        byOutput["commitpackft/python.jsonl.gz"].sha256,
+      ],
       [CPF_COMMIT, sha256(COMMITS)],
     );
     assert.equal(byOutput["commitpackft/python.jsonl.gz"].rows, 2);
-    assert.deepEqual(result.downloaded.map((f) => f.output), [
-      "codesearchnet/python.jsonl.gz",
-      "codesearchnet/go.jsonl.gz",
-      "commitpackft/python.jsonl.gz",
-      "commitpackft/go.jsonl.gz",
-    ]);
+    assert.deepEqual(
+      result.downloaded.map((f) => f.output),
+      [
+        "codesearchnet/python.jsonl.gz",
+        "codesearchnet/go.jsonl.gz",
+        "commitpackft/python.jsonl.gz",
+        "commitpackft/go.jsonl.gz",
+      ],
+    );
     assert.equal(manifest.files.length, 4);
     assert.ok(!fs.existsSync(path.join(dir, ".download")), "staging folder removed");
 
@@ -326,7 +372,10 @@ test("downloads both datasets: paged listing, redirect to the CDN, pinned revisi
       onProgress: () => {},
     });
     assert.deepEqual(second.downloaded, []);
-    assert.deepEqual(second.upToDate.map((f) => f.output), ["codesearchnet/python.jsonl.gz", "commitpackft/python.jsonl.gz"]);
+    assert.deepEqual(
+      second.upToDate.map((f) => f.output),
+      ["codesearchnet/python.jsonl.gz", "commitpackft/python.jsonl.gz"],
+    );
     assert.ok(hub.hubHits.slice(before).every((h) => h.path.startsWith("/api/")));
   } finally {
     await hub.close();
@@ -338,7 +387,10 @@ test("an interrupted download resumes on the next run with a Range request", asy
   const hub = await startHub(DEFAULT_FILES(), { cutFirst: "python.zip" });
   const dir = tmpDir();
   try {
-    await assert.rejects(run(hub.endpoint, dir, { retries: 0 }).done, /interrupted after \d+ bytes.*run again to resume/);
+    await assert.rejects(
+      run(hub.endpoint, dir, { retries: 0 }).done,
+      /interrupted after \d+ bytes.*run again to resume/,
+    );
     const part = path.join(dir, ".download/codesearchnet/data/python.zip.part");
     const have = fs.statSync(part).size;
     assert.ok(have > 0 && have < PYTHON_ZIP.length, `partial file holds ${have} bytes`);
@@ -377,7 +429,10 @@ test("a server that ignores Range (200) makes the download start over", async ()
     fs.writeFileSync(part, "stale bytes");
     await run(hub.endpoint, dir).done;
     // One request: the 200 answer replaced the stale prefix, no second try was needed.
-    assert.deepEqual(hub.cdnHits.map((h) => h.headers.range), ["bytes=11-"]);
+    assert.deepEqual(
+      hub.cdnHits.map((h) => h.headers.range),
+      ["bytes=11-"],
+    );
     assert.deepEqual(lines(path.join(dir, "codesearchnet/python.jsonl.gz")), PYTHON_ROWS);
   } finally {
     await hub.close();
@@ -393,7 +448,10 @@ test("a resumed prefix that fails the sha256 check is downloaded again from byte
     fs.mkdirSync(path.dirname(part), { recursive: true });
     fs.writeFileSync(part, Buffer.alloc(10, 0x41)); // not the file's first 10 bytes
     await run(hub.endpoint, dir).done;
-    assert.deepEqual(hub.cdnHits.map((h) => h.headers.range), ["bytes=10-", undefined]);
+    assert.deepEqual(
+      hub.cdnHits.map((h) => h.headers.range),
+      ["bytes=10-", undefined],
+    );
     assert.deepEqual(lines(path.join(dir, "codesearchnet/python.jsonl.gz")), PYTHON_ROWS);
   } finally {
     await hub.close();
@@ -408,7 +466,10 @@ test("a sha256 mismatch is rejected and leaves no file behind", async () => {
   const dir = tmpDir();
   try {
     await assert.rejects(run(hub.endpoint, dir).done, (e: Error) => {
-      assert.match(e.message, /data\/python\.zip: sha256 mismatch: got [0-9a-f]{64}, expected 0{64}/);
+      assert.match(
+        e.message,
+        /data\/python\.zip: sha256 mismatch: got [0-9a-f]{64}, expected 0{64}/,
+      );
       return true;
     });
     assert.ok(!fs.existsSync(path.join(dir, "codesearchnet/python.jsonl.gz")));
@@ -429,11 +490,15 @@ test("a missing revision or file gives an HTTP 404 error naming the URL", async 
     const base = hub.endpoint.replace(/[.]/g, "\\.");
     await assert.rejects(
       run(hub.endpoint, dir, { revision: "no-such-branch" }).done,
-      new RegExp(`^Error: HTTP 404 Not Found for ${base}/api/datasets/${CSN_REPO}/tree/no-such-branch/data\\?recursive=true: check the dataset repository, revision and path$`),
+      new RegExp(
+        `^Error: HTTP 404 Not Found for ${base}/api/datasets/${CSN_REPO}/tree/no-such-branch/data\\?recursive=true: check the dataset repository, revision and path$`,
+      ),
     );
     await assert.rejects(
       run(hub.endpoint, dir).done,
-      new RegExp(`^Error: HTTP 404 Not Found for ${base}/datasets/${CSN_REPO}/resolve/main/data/python\\.zip: check the dataset repository, revision and path$`),
+      new RegExp(
+        `^Error: HTTP 404 Not Found for ${base}/datasets/${CSN_REPO}/resolve/main/data/python\\.zip: check the dataset repository, revision and path$`,
+      ),
     );
   } finally {
     await hub.close();
@@ -461,15 +526,32 @@ test("cliDownload parses its arguments and reports each file", async () => {
   const dir = tmpDir();
   const write = process.stderr.write;
   const stderr: string[] = [];
-  process.stderr.write = ((chunk: string) => (stderr.push(String(chunk)), true)) as typeof process.stderr.write;
+  process.stderr.write = ((chunk: string) => (
+    stderr.push(String(chunk)),
+    true
+  )) as typeof process.stderr.write;
   try {
-    const out = await cliDownload(["--data-dir", dir, "--endpoint", hub.endpoint, "--datasets", "commitpackft", "--languages", "python"]);
+    const out = await cliDownload([
+      "--data-dir",
+      dir,
+      "--endpoint",
+      hub.endpoint,
+      "--datasets",
+      "commitpackft",
+      "--languages",
+      "python",
+    ]);
     assert.deepEqual(out, [
       `commitpackft/python.jsonl.gz: downloaded, 2 rows, ${fs.statSync(path.join(dir, "commitpackft/python.jsonl.gz")).size} B (${CPF_REPO}@${CPF_COMMIT.slice(0, 12)} data/python/data.jsonl)`,
       `manifest: ${path.join(dir, "DOWNLOAD.json")}`,
     ]);
     const last = stderr.at(-1)!;
-    assert.match(last, new RegExp(`^${CPF_REPO}/data/python/data.jsonl: ${COMMITS.length} B / ${COMMITS.length} B \\(100\\.0%\\) .*/s done\\n$`));
+    assert.match(
+      last,
+      new RegExp(
+        `^${CPF_REPO}/data/python/data.jsonl: ${COMMITS.length} B / ${COMMITS.length} B \\(100\\.0%\\) .*/s done\\n$`,
+      ),
+    );
     await assert.rejects(cliDownload(["--datasets", "nope"]), /unknown dataset "nope"/);
     await assert.rejects(cliDownload(["--languages", "cobol"]), /unknown language "cobol"/);
   } finally {
@@ -482,7 +564,9 @@ test("cliDownload parses its arguments and reports each file", async () => {
 test("the zip reader rejects corrupt members and non-zip files", () => {
   const dir = tmpDir();
   try {
-    const good = makeZip([{ name: "x.txt", data: Buffer.from("hello hello hello"), deflate: true }]);
+    const good = makeZip([
+      { name: "x.txt", data: Buffer.from("hello hello hello"), deflate: true },
+    ]);
     const file = path.join(dir, "a.zip");
     fs.writeFileSync(file, good);
     let fd = fs.openSync(file, "r");
