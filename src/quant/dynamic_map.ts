@@ -4,42 +4,37 @@
  *
  * The map is built as bitsandbytes builds it, in float32: for each exponent i < maxExponentBits,
  * the midpoints of torch.linspace(0.1, 1, k_i) scaled by 10^(i - (maxExponentBits-1)), with both
- * signs when signed, plus 0 and 1.0, sorted ascending. torch.linspace itself is reproduced as
- * PyTorch's portable CPU kernel rounds it (see torchLinspaceF32); PyTorch builds using AVX2 or
- * AVX-512 kernels round a few linspace points differently (by one float32 ulp), so a map made on
- * such a machine can differ in a few entries. bitsandbytes stores the map it used next to the
- * codes (`nested_quant_map`), and readers use that stored map.
+ * signs when signed, plus 0 and 1.0, sorted ascending. torch.linspace is reproduced as PyTorch 2.x
+ * rounds it on x86-64 with AVX2/AVX-512 (see dynamicMapLinspace). Other PyTorch builds round some
+ * linspace points one float32 ulp apart (measured: PyTorch 2.11's portable kernel, ATEN_CPU_CAPABILITY=
+ * default, differs in 42 of the 256 signed-map entries; PyTorch 1.13 differs by build too), so a
+ * map made elsewhere can differ in those entries. bitsandbytes stores the map it used next to
+ * the codes (`nested_quant_map`), and readers use that stored map.
  */
 import { blockCount, decisionThresholds, quantizeToIndices, validateBlocksize } from "./blockwise";
 
 const f32 = Math.fround;
 
 /**
- * torch.linspace(start, end, steps) in float32 as PyTorch's portable CPU kernel computes it:
- * step = (end - start) / (steps - 1); point i is start + step*i below steps/2, else
- * end - step*(steps-1-i). The kernel writes 16 points at a time as two 8-lane vectors whose lane
- * k is (vector's first point) + k*step; the remaining (< 16) points are written one by one.
+ * torch.linspace(0.1, 1, steps) in float32 as PyTorch 2.x computes it on x86-64 CPUs with AVX2 or
+ * AVX-512 (any recent one): step = (1 - 0.1f) / (steps - 1) in float32, then point i is
+ * fma(step, i, 0.1f) below steps/2 and fma(-step, steps-1-i, 1) from there on, each rounded once
+ * (the compiler fuses the multiply-add). Here step*i is exact in a double and so is the sum (it
+ * spans fewer than 53 bits), so rounding the double to float32 is that fused result.
  */
-export function torchLinspaceF32(start: number, end: number, steps: number): Float32Array {
-  const a = f32(start);
-  const b = f32(end);
+export function dynamicMapLinspace(steps: number): Float32Array {
+  const start = f32(0.1);
+  const end = 1;
   const out = new Float32Array(steps);
   if (steps === 1) {
-    out[0] = a;
+    out[0] = start;
     return out;
   }
-  const step = f32(f32(b - a) / (steps - 1));
+  const step = f32(f32(end - start) / (steps - 1));
   const halfway = Math.floor(steps / 2);
-  const point = (i: number): number =>
-    i < halfway ? f32(a + f32(step * i)) : f32(b - f32(step * (steps - i - 1)));
-  const LANES = 8;
-  const vectorized = Math.floor(steps / (2 * LANES)) * 2 * LANES;
-  for (let v = 0; v < vectorized; v += LANES) {
-    const base = point(v);
-    out[v] = base;
-    for (let k = 1; k < LANES; k++) out[v + k] = f32(base + f32(k * step));
+  for (let i = 0; i < steps; i++) {
+    out[i] = i < halfway ? start + step * i : end - step * (steps - i - 1);
   }
-  for (let i = vectorized; i < steps; i++) out[i] = point(i);
   return out;
 }
 
@@ -74,12 +69,12 @@ export function createDynamicMap(signed = true, maxExponentBits = 7, totalBits =
   };
   for (let i = 0; i < maxExponentBits; i++) {
     const fractionItems = 2 ** (i + nonSignBits - maxExponentBits + (signed ? 0 : 1)) + 1;
-    addScaled(midpoints(torchLinspaceF32(0.1, 1, fractionItems)), -(maxExponentBits - 1) + i);
+    addScaled(midpoints(dynamicMapLinspace(fractionItems)), -(maxExponentBits - 1) + i);
   }
   const additionalItems = 2 ** (nonSignBits - maxExponentBits) - 1;
   if (additionalItems > 0) {
     // Uses the last exponent of the loop above, as bitsandbytes does.
-    addScaled(midpoints(torchLinspaceF32(0.1, 1, additionalItems + 1)), 0);
+    addScaled(midpoints(dynamicMapLinspace(additionalItems + 1)), 0);
   }
   data.push(0, 1.0);
   if (data.length !== 2 ** totalBits) {

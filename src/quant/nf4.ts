@@ -55,11 +55,15 @@ export function quantizeNf4(x: Float32Array, blocksize = 64): Nf4Quantized {
   return { packed, absmax, n, blocksize };
 }
 
-/** The n 4-bit codes (0..15) of a packed NF4 tensor, high nibble first. */
-export function unpackNf4Codes(packed: Uint8Array, n: number): Uint8Array {
+function checkPackedLength(packed: Uint8Array, n: number): void {
   if (packed.length !== Math.ceil(n / 2)) {
     throw new Error(`packed NF4 data has ${packed.length} bytes, expected ceil(${n}/2)`);
   }
+}
+
+/** The n 4-bit codes (0..15) of a packed NF4 tensor, high nibble first. */
+export function unpackNf4Codes(packed: Uint8Array, n: number): Uint8Array {
+  checkPackedLength(packed, n);
   const codes = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const byte = packed[i >> 1];
@@ -81,9 +85,7 @@ export function dequantizeNf4(
       `NF4 absmax has ${absmax.length} values, expected ceil(${n}/${blocksize}) = ${blockCount(n, blocksize)}`,
     );
   }
-  if (packed.length !== Math.ceil(n / 2)) {
-    throw new Error(`packed NF4 data has ${packed.length} bytes, expected ceil(${n}/2)`);
-  }
+  checkPackedLength(packed, n);
   const out = new Float32Array(n);
   for (let b = 0; b < absmax.length; b++) {
     const scale = absmax[b];

@@ -4,7 +4,7 @@ import {
   createDynamicMap,
   dequantizeBlockwise8,
   quantizeBlockwise8,
-  torchLinspaceF32,
+  dynamicMapLinspace,
 } from "../../src/quant/dynamic_map";
 import { Rng } from "../../src/util/rng";
 
@@ -15,31 +15,24 @@ function closeUlps(a: number, b: number, ulps: number): boolean {
   return Math.abs(a - b) <= ulps * Math.abs(b) * 2 ** -23;
 }
 
-test("torch.linspace(0.1, 1, k) in float32, by hand, including the 8-lane vector rounding", () => {
-  // k = 5 (scalar path): step = (1 - 0.1f)/4; points 0.1, 0.325, 0.55, 0.775, 1 (to the ulp).
-  const l5 = torchLinspaceF32(0.1, 1, 5);
+test("torch.linspace(0.1, 1, k) in float32, by hand, with the fused multiply-add", () => {
+  // k = 5: step = (1 - 0.1f)/4; points 0.1, 0.325, 0.55, 0.775, 1 (to the ulp).
+  const l5 = dynamicMapLinspace(5);
   [0.1, 0.325, 0.55, 0.775, 1].forEach((v, i) => assert.ok(closeUlps(l5[i], v, 1), `l5[${i}]`));
   assert.equal(l5[0], f(0.1));
   assert.equal(l5[4], 1);
-  // k = 17: points 0..15 are two 8-lane vectors, point 16 scalar. Point 9 is lane 1 of the
-  // vector starting at point 8 (>= halfway 8, so computed from the end):
+  // k = 17, point 9 (>= halfway 8, so computed from the end as 1 - 7*step):
   //   0.1f = 0.10000000149; 1 - 0.1f = 0.89999999851 -> float32 0.89999997616
-  //   step = 0.89999997616 / 16 = 0.05624999851; 8*step = 0.44999998808
-  //   point 8 = 1 - 0.44999998808 = 0.55000001192 (exact in float32)
-  //   point 9 = 0.55000001192 + 0.05624999851 = 0.60625001043 -> float32 0.60624998808
-  // (computing point 9 directly as 1 - 7*step would give 0.60625004768 instead).
-  const l17 = torchLinspaceF32(0.1, 1, 17);
-  assert.equal(l17[8], 0.550000011920928955078125);
+  //   step = 0.89999997616 / 16 = 0.05624999851 (exact); 7*step = 0.39374998957
+  //   fused: 1 - 0.39374998957 = 0.60625001043 -> float32 0.60624998808 (2.2e-8 below,
+  //   3.7e-8 to the next float32 up, 0.60625004768).
+  //   Unfused, 7*step would first round to 0.39374998212, leaving 0.60625001788: a tie between
+  //   0.60624998808 and 0.60625004768 that rounds to even, 0.60625004768 (the portable build's).
+  const l17 = dynamicMapLinspace(17);
   assert.equal(l17[9], 0.606249988079071044921875);
   assert.equal(l17[16], 1);
-  // Values PyTorch 1.13 (ATEN_CPU_CAPABILITY=default) printed for torch.linspace(0.1, 1, 33/65).
-  const l33 = torchLinspaceF32(0.1, 1, 33);
-  assert.equal(l33[12], 0.4375);
-  assert.equal(l33[31], 0.9718749523162842);
-  const l65 = torchLinspaceF32(0.1, 1, 65);
-  assert.equal(l65[10], 0.24062500894069672);
-  assert.equal(l65[33], 0.5640625357627869);
-  assert.equal(l65[62], 0.9718749523162842);
+  // k = 2: [0.1f, 1].
+  assert.deepEqual(Array.from(dynamicMapLinspace(2)), [f(0.1), 1]);
 });
 
 test("signed dynamic map: layout and spot values from the create_dynamic_map formula", () => {
@@ -76,13 +69,13 @@ test("signed dynamic map: layout and spot values from the create_dynamic_map for
 });
 
 test("signed dynamic map equals values printed by PyTorch's create_dynamic_map run", () => {
-  // bitsandbytes' formula run with PyTorch 1.13 on CPU (ATEN_CPU_CAPABILITY=default, i.e. the
-  // portable kernel). All entries below but 200 print the same under the AVX2 and AVX-512
-  // kernels; entry 200 is 0.23359374701976776 with AVX-512, and this map follows the portable one.
+  // bitsandbytes' formula run with PyTorch 2.11 on CPU with ATEN_CPU_CAPABILITY=avx2 and =avx512
+  // (identical maps). The portable kernel (ATEN_CPU_CAPABILITY=default) agrees on these entries
+  // but 137 and 162, where it printed 0.00038124999264255166 and 0.019843749701976776.
   const m = createDynamicMap();
   const printed: [number, number][] = [
     [0, -0.992968738079071],
-    [1, -0.9789062142372131],
+    [1, -0.9789062738418579],
     [2, -0.96484375],
     [63, -0.10703125596046448],
     [64, -0.09859374910593033],
@@ -91,10 +84,12 @@ test("signed dynamic map equals values printed by PyTorch's create_dynamic_map r
     [128, 5.500000384017767e-7],
     [129, 0.000003250000190746505],
     [135, 0.00015625001105945557],
+    [137, 0.0003812500217463821],
     [140, 0.0007187500596046448],
     [160, 0.014218750409781933],
+    [162, 0.019843751564621925],
     [190, 0.09859374910593033],
-    [200, 0.23359376192092896],
+    [200, 0.23359374701976776],
     [230, 0.655468761920929],
     [254, 0.992968738079071],
   ];
