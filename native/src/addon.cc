@@ -1,0 +1,300 @@
+// N-API entry points: kernels that read and write the wasm backend's heap in place.
+// Every call names the heap (an ArrayBuffer) and byte offsets into it; each range is checked
+// against the heap's length before any native code touches it.
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "blas.h"
+#include "kernels.h"
+#include "pool.h"
+
+namespace narrator {
+namespace {
+
+constexpr size_t kMaxArgs = 16;
+
+// Reads positional arguments, throwing one JS error (naming the function and argument) on the
+// first problem; later reads then return zeros and `failed()` is true.
+class Args {
+ public:
+  Args(napi_env env, napi_callback_info info, size_t expected, const char* fn)
+      : env_(env), fn_(fn) {
+    size_t argc = kMaxArgs;
+    napi_get_cb_info(env, info, &argc, argv_, nullptr, nullptr);
+    if (argc < expected) fail("expected " + std::to_string(expected) + " arguments");
+  }
+
+  bool failed() const { return failed_; }
+
+  void fail(const std::string& message) {
+    if (failed_) return;
+    failed_ = true;
+    napi_throw_range_error(env_, nullptr, (std::string(fn_) + ": " + message).c_str());
+  }
+
+  double number(size_t i, const char* name) {
+    double v = 0;
+    if (!failed_ && napi_get_value_double(env_, argv_[i], &v) != napi_ok) {
+      fail(std::string(name) + " must be a number");
+    }
+    return v;
+  }
+
+  // A non-negative integer below 2^31 (the BLAS index type).
+  size_t count(size_t i, const char* name) {
+    const double v = number(i, name);
+    if (!failed_ && !(v >= 0 && v < 2147483648.0 && v == static_cast<double>(static_cast<int64_t>(v)))) {
+      fail(std::string(name) + " must be an integer in [0, 2^31), got " + std::to_string(v));
+      return 0;
+    }
+    return static_cast<size_t>(v);
+  }
+
+  bool flag(size_t i, const char* name) {
+    bool v = false;
+    if (!failed_ && napi_get_value_bool(env_, argv_[i], &v) != napi_ok) {
+      fail(std::string(name) + " must be a boolean");
+    }
+    return v;
+  }
+
+  // Binds the heap all later offsets refer to.
+  void heap(size_t i) {
+    void* data = nullptr;
+    if (!failed_ && napi_get_arraybuffer_info(env_, argv_[i], &data, &heap_len_) != napi_ok) {
+      fail("heap must be an ArrayBuffer");
+    }
+    heap_ = static_cast<uint8_t*>(data);
+  }
+
+  // A float32 array of `elements` values at byte offset argv[i] of the heap.
+  float* floats(size_t i, size_t elements, const char* name) {
+    const double off = number(i, name);
+    if (failed_) return nullptr;
+    const double bytes = static_cast<double>(elements) * sizeof(float);
+    if (!(off >= 0 && off == static_cast<double>(static_cast<uint64_t>(off)) &&
+          off + bytes <= static_cast<double>(heap_len_))) {
+      fail(std::string(name) + ": " + std::to_string(elements) + " floats at byte offset " +
+           std::to_string(off) + " exceed the heap (" + std::to_string(heap_len_) + " bytes)");
+      return nullptr;
+    }
+    if (static_cast<uint64_t>(off) % alignof(float) != 0) {
+      fail(std::string(name) + ": byte offset " + std::to_string(off) + " is not 4-aligned");
+      return nullptr;
+    }
+    return reinterpret_cast<float*>(heap_ + static_cast<uint64_t>(off));
+  }
+
+  // An Int32Array of `length` values in [0, limit), or null / undefined.
+  const int32_t* indices(size_t i, size_t length, const char* name, size_t* max_index) {
+    *max_index = 0;
+    if (failed_) return nullptr;
+    napi_valuetype type;
+    napi_typeof(env_, argv_[i], &type);
+    if (type == napi_null || type == napi_undefined) return nullptr;
+    bool is_typed = false;
+    napi_is_typedarray(env_, argv_[i], &is_typed);
+    napi_typedarray_type kind;
+    size_t len = 0;
+    void* data = nullptr;
+    if (!is_typed ||
+        napi_get_typedarray_info(env_, argv_[i], &kind, &len, &data, nullptr, nullptr) != napi_ok ||
+        kind != napi_int32_array || len < length) {
+      fail(std::string(name) + " must be null or an Int32Array of at least " +
+           std::to_string(length) + " values");
+      return nullptr;
+    }
+    const int32_t* idx = static_cast<const int32_t*>(data);
+    for (size_t j = 0; j < length; ++j) {
+      if (idx[j] < 0) {
+        fail(std::string(name) + "[" + std::to_string(j) + "] is negative");
+        return nullptr;
+      }
+      if (static_cast<size_t>(idx[j]) > *max_index) *max_index = idx[j];
+    }
+    return idx;
+  }
+
+ private:
+  napi_env env_;
+  const char* fn_;
+  napi_value argv_[kMaxArgs] = {};
+  bool failed_ = false;
+  uint8_t* heap_ = nullptr;
+  size_t heap_len_ = 0;
+};
+
+void set_string(napi_env env, napi_value obj, const char* key, const std::string& value) {
+  napi_value v;
+  napi_create_string_utf8(env, value.c_str(), value.size(), &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+void set_number(napi_env env, napi_value obj, const char* key, double value) {
+  napi_value v;
+  napi_create_double(env, value, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+const char* cpu_kernels() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  if (__builtin_cpu_supports("avx512f")) return "avx512f";
+  if (__builtin_cpu_supports("avx2")) return "avx2";
+#endif
+  return "baseline";
+}
+
+// status() -> {ok, reason, threads, blasPath, blasCore, blasConfig, cpuKernels}
+napi_value Status(napi_env env, napi_callback_info) {
+  const BlasInfo& blas = load_blas();
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_value ok;
+  napi_get_boolean(env, blas.ok, &ok);
+  napi_set_named_property(env, obj, "ok", ok);
+  set_string(env, obj, "reason", blas.reason);
+  set_number(env, obj, "threads", pool_limit());
+  set_string(env, obj, "blasPath", blas.path);
+  set_string(env, obj, "blasCore", blas.core);
+  set_string(env, obj, "blasConfig", blas.config);
+  set_string(env, obj, "cpuKernels", cpu_kernels());
+  return obj;
+}
+
+// setThreads(n) -> threads now used (1 .. pool size)
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args args(env, info, 1, "setThreads");
+  const size_t n = args.count(0, "threads");
+  if (args.failed()) return nullptr;
+  napi_value out;
+  napi_create_int32(env, set_pool_limit(static_cast<int>(n)), &out);
+  return out;
+}
+
+bool require_blas(Args& args) {
+  const BlasInfo& blas = load_blas();
+  if (!blas.ok) args.fail(blas.reason);
+  return blas.ok;
+}
+
+// matmul(heap, a, b, c, batch, m, n, k, transA, transB, aIndex, bIndex, bias, biasLen,
+//        activation, alpha)
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Args args(env, info, 16, "matmul");
+  if (!require_blas(args)) return nullptr;
+  args.heap(0);
+  MatmulArgs p{};
+  p.batch = static_cast<int>(args.count(4, "batch"));
+  p.m = static_cast<int>(args.count(5, "m"));
+  p.n = static_cast<int>(args.count(6, "n"));
+  p.k = static_cast<int>(args.count(7, "k"));
+  p.trans_a = args.flag(8, "transA");
+  p.trans_b = args.flag(9, "transB");
+  size_t a_max = 0, b_max = 0;
+  p.a_index = args.indices(10, p.batch, "aIndex", &a_max);
+  p.b_index = args.indices(11, p.batch, "bIndex", &b_max);
+  const size_t a_mats = p.a_index ? a_max + 1 : p.batch;
+  const size_t b_mats = p.b_index ? b_max + 1 : p.batch;
+  const size_t mk = static_cast<size_t>(p.m) * p.k, kn = static_cast<size_t>(p.k) * p.n;
+  p.a = args.floats(1, a_mats * mk, "a");
+  p.b = args.floats(2, b_mats * kn, "b");
+  p.c = args.floats(3, static_cast<size_t>(p.batch) * p.m * p.n, "c");
+  const double bias_off = args.number(12, "bias");
+  p.bias_len = static_cast<int>(args.count(13, "biasLen"));
+  if (bias_off >= 0) {
+    if (p.bias_len != 1 && p.bias_len != p.n) args.fail("biasLen must be 1 or n");
+    p.bias = args.floats(12, p.bias_len, "bias");
+  }
+  p.activation = static_cast<int>(args.count(14, "activation"));
+  if (p.activation > kElu) args.fail("unknown activation code " + std::to_string(p.activation));
+  p.alpha = static_cast<float>(args.number(15, "alpha"));
+  if (args.failed()) return nullptr;
+  matmul(p);
+  return nullptr;
+}
+
+// exp(heap, x, out, n)
+napi_value Exp(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4, "exp");
+  args.heap(0);
+  const size_t n = args.count(3, "n");
+  const float* x = args.floats(1, n, "x");
+  float* out = args.floats(2, n, "out");
+  if (args.failed()) return nullptr;
+  unary(kExp, x, out, n);
+  return nullptr;
+}
+
+// binary(heap, op, broadcast, smallIsLeft, full, small, out, rows, cols)
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args args(env, info, 9, "binary");
+  args.heap(0);
+  const size_t op = args.count(1, "op");
+  const size_t broadcast = args.count(2, "broadcast");
+  const bool left = args.flag(3, "smallIsLeft");
+  const size_t rows = args.count(7, "rows"), cols = args.count(8, "cols");
+  if (op > kDiv) args.fail("unknown op code " + std::to_string(op));
+  size_t small_len = 1;
+  switch (broadcast) {
+    case kSame: small_len = rows * cols; break;
+    case kRowVector: small_len = cols; break;
+    case kColumnVector: small_len = rows; break;
+    case kScalar: small_len = 1; break;
+    default: args.fail("unknown broadcast code " + std::to_string(broadcast));
+  }
+  const float* full = args.floats(4, rows * cols, "full");
+  const float* small = args.floats(5, small_len, "small");
+  float* out = args.floats(6, rows * cols, "out");
+  if (args.failed()) return nullptr;
+  binary(static_cast<int>(op), static_cast<int>(broadcast), left, full, small, out, rows, cols);
+  return nullptr;
+}
+
+// reduce(heap, op, x, out, pre, red, post)
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7, "reduce");
+  args.heap(0);
+  const size_t op = args.count(1, "op");
+  if (op > kMax) args.fail("unknown reduce code " + std::to_string(op));
+  const size_t pre = args.count(4, "pre"), red = args.count(5, "red"), post = args.count(6, "post");
+  if (red == 0) args.fail("cannot reduce an empty axis");
+  const float* x = args.floats(2, pre * red * post, "x");
+  float* out = args.floats(3, pre * post, "out");
+  if (args.failed()) return nullptr;
+  reduce(static_cast<int>(op), x, out, pre, red, post);
+  return nullptr;
+}
+
+// softmax(heap, x, out, rows, cols)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args args(env, info, 5, "softmax");
+  args.heap(0);
+  const size_t rows = args.count(3, "rows"), cols = args.count(4, "cols");
+  const float* x = args.floats(1, rows * cols, "x");
+  float* out = args.floats(2, rows * cols, "out");
+  if (args.failed()) return nullptr;
+  softmax(x, out, rows, cols);
+  return nullptr;
+}
+
+}  // namespace
+}  // namespace narrator
+
+NAPI_MODULE_INIT() {
+  using namespace narrator;
+  const struct {
+    const char* name;
+    napi_callback fn;
+  } functions[] = {{"status", Status},   {"setThreads", SetThreads}, {"matmul", Matmul},
+                   {"exp", Exp},         {"binary", Binary},         {"reduce", Reduce},
+                   {"softmax", Softmax}};
+  for (const auto& f : functions) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, f.name, fn);
+  }
+  return exports;
+}

@@ -1,0 +1,114 @@
+/**
+ * Loading the native addon (native/, built by node-gyp). It is optional: when it is not built,
+ * fails to load, or finds no OpenBLAS, callers get a one-line reason and stay on plain wasm.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** What the addon reports about itself. */
+export interface AddonStatus {
+  /** OpenBLAS was loaded and the kernels can run. */
+  ok: boolean;
+  /** Why not, when `ok` is false. */
+  reason: string;
+  /** Threads a kernel may use, the caller included. */
+  threads: number;
+  blasPath: string;
+  /** OpenBLAS's kernel family, e.g. `Haswell` (follows OPENBLAS_CORETYPE when set). */
+  blasCore: string;
+  blasConfig: string;
+  /** Which compiled variant of the addon's own loops runs: `avx512f`, `avx2` or `baseline`. */
+  cpuKernels: string;
+}
+
+/**
+ * The addon's functions. Every pointer is a byte offset into `heap` (the wasm backend's memory);
+ * the addon checks each range against the heap's length.
+ */
+export interface NativeAddon {
+  status(): AddonStatus;
+  setThreads(threads: number): number;
+  matmul(
+    heap: ArrayBufferLike,
+    a: number,
+    b: number,
+    c: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    aIndex: Int32Array | null,
+    bIndex: Int32Array | null,
+    bias: number,
+    biasLen: number,
+    activation: number,
+    alpha: number,
+  ): void;
+  exp(heap: ArrayBufferLike, x: number, out: number, n: number): void;
+  binary(
+    heap: ArrayBufferLike,
+    op: number,
+    broadcast: number,
+    smallIsLeft: boolean,
+    full: number,
+    small: number,
+    out: number,
+    rows: number,
+    cols: number,
+  ): void;
+  reduce(
+    heap: ArrayBufferLike,
+    op: number,
+    x: number,
+    out: number,
+    pre: number,
+    red: number,
+    post: number,
+  ): void;
+  softmax(heap: ArrayBufferLike, x: number, out: number, rows: number, cols: number): void;
+}
+
+export type AddonLoad =
+  | { addon: NativeAddon; path: string; status: AddonStatus }
+  | { addon: null; path: string; reason: string };
+
+/** Where node-gyp puts the addon; `NARRATOR_NATIVE_ADDON` points elsewhere. */
+export function addonPath(): string {
+  return (
+    process.env.NARRATOR_NATIVE_ADDON ??
+    path.resolve(__dirname, "..", "..", "native", "build", "Release", "narrator_native.node")
+  );
+}
+
+const loads = new Map<string, AddonLoad>();
+
+/** Loads the addon once per path; never throws. */
+export function loadAddon(file: string = addonPath()): AddonLoad {
+  const cached = loads.get(file);
+  if (cached) return cached;
+  const result = tryLoad(file);
+  loads.set(file, result);
+  return result;
+}
+
+function tryLoad(file: string): AddonLoad {
+  if (!fs.existsSync(file)) {
+    return {
+      addon: null,
+      path: file,
+      reason: `native addon not built (${file} is missing; build it with: npx node-gyp rebuild --directory native)`,
+    };
+  }
+  let addon: NativeAddon;
+  try {
+    addon = require(file) as NativeAddon;
+  } catch (err) {
+    const message = (err as Error).message.split("\n")[0];
+    return { addon: null, path: file, reason: `native addon ${file} failed to load: ${message}` };
+  }
+  const status = addon.status();
+  if (!status.ok) return { addon: null, path: file, reason: status.reason };
+  return { addon, path: file, status };
+}

@@ -1,0 +1,307 @@
+/**
+ * Native CPU kernels under the TensorFlow.js wasm backend.
+ *
+ * `enableNativeKernels()` swaps a few wasm kernels in the kernel registry for ones that run in
+ * the native addon (OpenBLAS sgemm plus the addon's own threaded loops), zero-copy on the wasm
+ * backend's heap: inputs and outputs stay ordinary wasm tensors. Each replacement keeps the
+ * original kernel and hands it every case it does not cover (other dtypes, prelu, unusual
+ * broadcasts), so results and error messages there are the wasm backend's own. Gradients need
+ * nothing extra: tfjs expresses them with the same kernels.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
+
+import { backendInfo, setBackendLabel } from "../backend/backend";
+import { type AddonStatus, type NativeAddon, loadAddon } from "./addon";
+import { planBroadcast, planMatmul, planReduce, sizeOf } from "./shapes";
+
+/** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
+}
+
+type KernelArgs = Parameters<KernelFunc>[0];
+type KernelResult = ReturnType<KernelFunc>;
+type NativeKernel = (addon: NativeAddon, args: KernelArgs, original: KernelFunc) => KernelResult;
+
+// Codes shared with native/src/kernels.h.
+const ACTIVATIONS: Record<string, number> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  sigmoid: 4,
+  elu: 5,
+};
+const enum BinaryOp {
+  Add = 0,
+  Sub = 1,
+  Mul = 2,
+  Div = 3,
+}
+const enum ReduceOp {
+  Sum = 0,
+  Max = 1,
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+function offsetOf(backend: WasmBackend, t: TensorInfo): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (data === undefined) throw new Error(`native kernel: tensor ${t.shape} has no wasm data`);
+  return data.memoryOffset;
+}
+
+/** The heap as it is now: call only after every output is allocated (growth replaces it). */
+function heapOf(backend: WasmBackend): ArrayBufferLike {
+  return backend.wasm.HEAPU8.buffer;
+}
+
+/** Bias length the addon can apply (n per column, or 1), or 0 when it cannot. */
+function biasLength(bias: TensorInfo, n: number): number {
+  if (bias.dtype !== "float32") return 0;
+  const size = sizeOf(bias.shape);
+  if (size === 1) return 1;
+  const leadingOnes = bias.shape.slice(0, -1).every((d) => d === 1);
+  return leadingOnes && bias.shape[bias.shape.length - 1] === n ? n : 0;
+}
+
+function matmulKernel(fused: boolean): NativeKernel {
+  return (addon, args, original) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs;
+    const attrs = args.attrs ?? {};
+    const transposeA = attrs.transposeA === true;
+    const transposeB = attrs.transposeB === true;
+    if (!a || !b || a.dtype !== "float32" || b.dtype !== "float32") return original(args);
+    const plan = planMatmul(a.shape, b.shape, transposeA, transposeB);
+    if (plan === null) return original(args);
+    let activation = ACTIVATIONS.linear;
+    let biasLen = 0;
+    if (fused) {
+      const code = ACTIVATIONS[String(attrs.activation ?? "linear")];
+      if (code === undefined || preluActivationWeights != null) return original(args);
+      activation = code;
+      if (bias != null) {
+        biasLen = biasLength(bias, plan.n);
+        if (biasLen === 0) return original(args);
+      }
+    }
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(plan.outShape, "float32");
+    if (sizeOf(plan.outShape) === 0) return out;
+    addon.matmul(
+      heapOf(backend),
+      offsetOf(backend, a),
+      offsetOf(backend, b),
+      offsetOf(backend, out),
+      plan.batch,
+      plan.m,
+      plan.n,
+      plan.k,
+      transposeA,
+      transposeB,
+      plan.aIndex,
+      plan.bIndex,
+      bias && biasLen > 0 ? offsetOf(backend, bias) : -1,
+      biasLen,
+      activation,
+      Number(attrs.leakyreluAlpha ?? 0),
+    );
+    return out;
+  };
+}
+
+const expKernel: NativeKernel = (addon, args, original) => {
+  const { x } = args.inputs;
+  if (!x || x.dtype !== "float32") return original(args);
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(x.shape, "float32");
+  const n = sizeOf(x.shape);
+  if (n > 0) addon.exp(heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), n);
+  return out;
+};
+
+function binaryKernel(op: BinaryOp): NativeKernel {
+  return (addon, args, original) => {
+    const { a, b } = args.inputs;
+    if (!a || !b || a.dtype !== "float32" || b.dtype !== "float32") return original(args);
+    const plan = planBroadcast(a.shape, b.shape);
+    if (plan === null) return original(args);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(plan.outShape, "float32");
+    if (sizeOf(plan.outShape) === 0) return out;
+    const [full, small] = plan.smallIsLeft ? [b, a] : [a, b];
+    addon.binary(
+      heapOf(backend),
+      op,
+      plan.broadcast,
+      plan.smallIsLeft,
+      offsetOf(backend, full),
+      offsetOf(backend, small),
+      offsetOf(backend, out),
+      plan.rows,
+      plan.cols,
+    );
+    return out;
+  };
+}
+
+function reduceKernel(op: ReduceOp, axisAttr: "axis" | "reductionIndices"): NativeKernel {
+  return (addon, args, original) => {
+    const { x } = args.inputs;
+    if (!x || x.dtype !== "float32") return original(args);
+    const attrs = args.attrs ?? {};
+    const axes = attrs[axisAttr] as number | number[] | null;
+    const plan = planReduce(x.shape, axes, attrs.keepDims === true);
+    if (plan === null) return original(args);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(plan.outShape, "float32");
+    if (plan.pre * plan.post === 0) return out;
+    const { pre, red, post } = plan;
+    addon.reduce(heapOf(backend), op, offsetOf(backend, x), offsetOf(backend, out), pre, red, post);
+    return out;
+  };
+}
+
+const softmaxKernel: NativeKernel = (addon, args, original) => {
+  const { logits } = args.inputs;
+  if (!logits || logits.dtype !== "float32") return original(args);
+  const rank = logits.shape.length;
+  const dim = Number(args.attrs?.dim ?? -1);
+  if (rank === 0 || (dim !== -1 && dim !== rank - 1)) {
+    return original(args);
+  }
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(logits.shape, "float32");
+  const size = sizeOf(logits.shape);
+  if (size === 0) return out;
+  const cols = logits.shape[rank - 1];
+  const [x, y] = [offsetOf(backend, logits), offsetOf(backend, out)];
+  addon.softmax(heapOf(backend), x, y, size / cols, cols);
+  return out;
+};
+
+/** The wasm kernels replaced, by tfjs kernel name. */
+const NATIVE_KERNELS: Record<string, NativeKernel> = {
+  BatchMatMul: matmulKernel(false),
+  _FusedMatMul: matmulKernel(true),
+  Exp: expKernel,
+  Add: binaryKernel(BinaryOp.Add),
+  Sub: binaryKernel(BinaryOp.Sub),
+  Multiply: binaryKernel(BinaryOp.Mul),
+  RealDiv: binaryKernel(BinaryOp.Div),
+  Sum: reduceKernel(ReduceOp.Sum, "axis"),
+  Max: reduceKernel(ReduceOp.Max, "reductionIndices"),
+  Softmax: softmaxKernel,
+};
+
+interface Active {
+  addon: NativeAddon;
+  status: AddonStatus;
+  originals: Map<string, KernelConfig>;
+  previousLabel: string | undefined;
+}
+
+let active: Active | null = null;
+
+export interface NativeKernelsResult {
+  enabled: boolean;
+  /** One line saying why native kernels are off. */
+  reason?: string;
+  /** The kernels now running natively. */
+  kernels: string[];
+}
+
+/** Why native kernels cannot be enabled now, or the loaded addon. */
+function probe(): { addon: NativeAddon; status: AddonStatus } | { reason: string } {
+  if (process.env.NARRATOR_NATIVE === "0") return { reason: "disabled by NARRATOR_NATIVE=0" };
+  const backend = tf.getBackend();
+  if (backend !== "wasm") {
+    return { reason: `backend is '${backend}'; native kernels run under 'wasm' only` };
+  }
+  const load = loadAddon();
+  return load.addon === null ? { reason: load.reason } : load;
+}
+
+function currentLabel(): string | undefined {
+  try {
+    return backendInfo().label;
+  } catch {
+    return undefined; // backend chosen without initBackend(): there is no label to keep
+  }
+}
+
+/**
+ * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones and labels the backend
+ * `wasm+native`. Registers nothing (and says why) when NARRATOR_NATIVE=0, when the backend is
+ * not wasm, or when the addon or OpenBLAS is missing. Calling it again is a no-op.
+ */
+export function enableNativeKernels(): NativeKernelsResult {
+  if (active) return { enabled: true, kernels: [...active.originals.keys()] };
+  const found = probe();
+  if ("reason" in found) return { enabled: false, reason: found.reason, kernels: [] };
+  const originals = new Map<string, KernelConfig>();
+  for (const [name, kernel] of Object.entries(NATIVE_KERNELS)) {
+    const original = tf.getKernel(name, "wasm");
+    if (original === undefined) continue;
+    const fallback = original.kernelFunc;
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: (args) => kernel(found.addon, args, fallback),
+    });
+    originals.set(name, original);
+  }
+  const previousLabel = currentLabel();
+  active = { ...found, originals, previousLabel };
+  if (previousLabel !== undefined) setBackendLabel("wasm+native");
+  return { enabled: true, kernels: [...originals.keys()] };
+}
+
+/** Restores the original wasm kernels (and the backend label); a no-op when not enabled. */
+export function disableNativeKernels(): void {
+  if (!active) return;
+  for (const [name, original] of active.originals) {
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel(original);
+  }
+  if (active.previousLabel !== undefined) setBackendLabel(active.previousLabel);
+  active = null;
+}
+
+export interface NativeStatus extends NativeKernelsResult {
+  /** Threads a native kernel uses, the caller included. */
+  threads?: number;
+  blas?: { path: string; core: string; config: string };
+  /** Compiled variant of the addon's own loops in use (`avx512f`, `avx2`, `baseline`). */
+  cpuKernels?: string;
+}
+
+/** Whether native kernels are on, which ones, and what they run on (for provenance). */
+export function nativeStatus(): NativeStatus {
+  if (!active) {
+    const found = probe();
+    const reason = "reason" in found ? found.reason : "not enabled (call enableNativeKernels())";
+    return { enabled: false, reason, kernels: [] };
+  }
+  const { addon, status, originals } = active;
+  return {
+    enabled: true,
+    kernels: [...originals.keys()],
+    threads: addon.status().threads,
+    blas: { path: status.blasPath, core: status.blasCore, config: status.blasConfig },
+    cpuKernels: status.cpuKernels,
+  };
+}
+
+/**
+ * Caps the threads native kernels use (1 = the calling thread only); returns the cap in force.
+ * For measurements. Throws when the addon is not available.
+ */
+export function setNativeThreads(threads: number): number {
+  const load = loadAddon();
+  if (load.addon === null) throw new Error(`setNativeThreads: ${load.reason}`);
+  return load.addon.setThreads(threads);
+}
