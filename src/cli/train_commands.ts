@@ -1,0 +1,277 @@
+/** `narrator train | eval`: fine-tune a model on the narration tasks, and measure one. */
+import { parseLangs, LANGS } from "../data/langs";
+import { PROMPT_FORMATS } from "../data/prompts";
+import { COMMIT_INPUTS } from "../data/commitpackft";
+import { parseTrainConfig, TRAIN_TASKS, type TrainConfig, type TrainTask } from "../train/config";
+import { evaluateModel, formatEvaluation } from "../train/evaluate";
+import { Progress } from "../train/progress";
+import { train as runTraining, type TrainEvent } from "../train/trainer";
+import { numberOpt, required, UsageError, type Command, type Options } from "./args";
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const GIB = 2 ** 30;
+
+/** Flags of `train` that carry a number, and the config field each sets. */
+const NUMBER_FLAGS: Record<string, keyof TrainConfig> = {
+  mix: "mix",
+  "train-size": "trainSize",
+  "val-size": "valSize",
+  "data-seed": "dataSeed",
+  "max-len": "maxLen",
+  "weight-decay": "weightDecay",
+  "warmup-steps": "warmupSteps",
+  "warmup-ratio": "warmupRatio",
+  epochs: "epochs",
+  "batch-size": "batchSize",
+  "grad-accum": "gradAccum",
+  lr: "lr",
+  "max-grad-norm": "maxGradNorm",
+  "lora-r": "loraR",
+  "lora-alpha": "loraAlpha",
+  "lora-dropout": "loraDropout",
+  seed: "seed",
+  "eval-every": "evalEvery",
+  "eval-batch-size": "evalBatchSize",
+  "checkpoint-every": "checkpointEvery",
+};
+
+/** Flags of `train` that carry a word, and the config field each sets. */
+const STRING_FLAGS: Record<string, keyof TrainConfig> = {
+  model: "model",
+  data: "data",
+  out: "out",
+  task: "task",
+  optimizer: "optimizer",
+  scheduler: "scheduler",
+  quant: "quant",
+  loss: "loss",
+  prompt: "prompt",
+  "commit-input": "commitInput",
+};
+
+/** Boolean flags of `train` and the config field each sets. */
+const BOOLEAN_FLAGS: Record<string, keyof TrainConfig> = {
+  full: "full",
+  lenient: "lenient",
+  "double-quant": "doubleQuant",
+};
+
+const FLAG_OF_FIELD = new Map<string, string>(
+  Object.entries({ ...NUMBER_FLAGS, ...STRING_FLAGS, ...BOOLEAN_FLAGS }).map(([f, k]) => [k, f]),
+);
+
+function splitList(v: unknown): string[] {
+  return String(v)
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** The train config that the flags of `narrator train` describe; errors name the flag. */
+export function trainConfigFromFlags(v: Values): TrainConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [flag, field] of Object.entries(STRING_FLAGS))
+    if (v[flag] !== undefined) raw[field] = v[flag];
+  for (const [flag, field] of Object.entries(NUMBER_FLAGS)) {
+    if (v[flag] !== undefined) raw[field] = numberOpt(v, flag, NaN);
+  }
+  for (const [flag, field] of Object.entries(BOOLEAN_FLAGS))
+    if (v[flag] === true) raw[field] = true;
+  if (v.languages !== undefined) {
+    try {
+      raw.languages = parseLangs(splitList(v.languages));
+    } catch (e) {
+      throw new UsageError(`--languages: ${(e as Error).message}`);
+    }
+  }
+  if (v["target-modules"] !== undefined) raw.targetModules = splitList(v["target-modules"]);
+  if (v["memory-limit"] !== undefined) {
+    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, (n) => n > 0) * GIB;
+  }
+  if (v["no-eval-at-start"] === true) raw.evalAtStart = false;
+  try {
+    return parseTrainConfig(raw, "narrator train");
+  } catch (e) {
+    // Name flags, not config fields.
+    const msg = (e as Error).message.replace(/\b([a-zA-Z]+)(?=(\.\d+)?: )/g, (field) =>
+      FLAG_OF_FIELD.has(field) ? `--${FLAG_OF_FIELD.get(field)}` : field,
+    );
+    throw new UsageError(msg);
+  }
+}
+
+const trainOptions: Options = {
+  ...Object.fromEntries(
+    [...Object.keys(NUMBER_FLAGS), ...Object.keys(STRING_FLAGS)].map((f) => [
+      f,
+      { type: "string" },
+    ]),
+  ),
+  ...Object.fromEntries(Object.keys(BOOLEAN_FLAGS).map((f) => [f, { type: "boolean" }])),
+  languages: { type: "string" },
+  "target-modules": { type: "string" },
+  "memory-limit": { type: "string" },
+  "no-eval-at-start": { type: "boolean" },
+  resume: { type: "boolean" },
+  json: { type: "boolean" },
+};
+
+/** Print trainer events on stderr: a progress bar (terminal) or periodic lines. */
+function progressPrinter(): (e: TrainEvent) => void {
+  let progress: Progress | null = null;
+  const say = (line: string) => (progress ? progress.log(line) : process.stderr.write(line + "\n"));
+  return (e) => {
+    switch (e.type) {
+      case "info":
+        say(e.message);
+        break;
+      case "start":
+        progress = new Progress(e.totalSteps, e.startStep);
+        break;
+      case "step":
+        progress?.update({ step: e.step, loss: e.loss ?? NaN, tokensPerS: e.tokens_per_s });
+        break;
+      case "eval": {
+        const parts = Object.entries(e.byTask).map(([t, s]) => `${t} CE ${s.ce.toFixed(4)}`);
+        say(
+          `eval at step ${e.step}: ${parts.join(", ")} (all CE ${e.overall.ce.toFixed(4)}, PPL ${e.overall.ppl.toFixed(3)})`,
+        );
+        break;
+      }
+      case "checkpoint":
+        say(`checkpoint at step ${e.step}: ${e.dir}`);
+        break;
+    }
+  };
+}
+
+export const train: Command = {
+  summary: "fine-tune a model (QLoRA adapter, or every weight with --full) on a narration task",
+  usage: `usage: narrator train --model DIR --data DIR --task codesearchnet|commitpackft|cocktail --out DIR
+       [--mix 0.5] [--languages python,go,...] [--train-size N] [--val-size N]
+       [--optimizer adamw|adagrad|sgd] [--scheduler linear|cosine|constant_with_warmup|polynomial|constant]
+       [--warmup-steps N | --warmup-ratio R] [--epochs N] [--batch-size N] [--grad-accum N] [--lr X]
+       [--lora-r N] [--lora-alpha N] [--lora-dropout P] [--target-modules q_proj,v_proj,...]
+       [--quant nf4|none] [--double-quant] [--full] [--seed N] [--eval-every N] [--checkpoint-every N]
+       [--max-len N] [--loss token-mean|mftcoder] [--max-grad-norm X] [--weight-decay X]
+       [--prompt deepseek|compact] [--commit-input ${COMMIT_INPUTS.join("|")}] [--data-seed N] [--lenient]
+       [--eval-batch-size N] [--no-eval-at-start] [--memory-limit GIB] [--resume] [--json]
+
+Defaults: the study's choices (adagrad, constant_with_warmup with warmup ratio 0.03, 1 epoch,
+batch 4, lr 2e-4) and QLoRA's (nf4, r 64, alpha 16, dropout 0.05, all linear layers,
+max grad norm 0.3); 2,100 train / 300 validation examples per language; max length 512.
+Data: --data, else NARRATOR_DATA, else data/. Tokenizer: the model directory's tokenizer.json.
+Writes OUT/metrics.jsonl (a line per step and per evaluation), OUT/result.json, OUT/adapter
+(PEFT) or OUT/model (--full), and checkpoints (--checkpoint-every; --resume continues the last).
+Progress goes to stderr; the final CE/PPL table (or --json: result.json) to stdout.`,
+  options: trainOptions,
+  async run(v) {
+    required(v, "model", train.usage);
+    required(v, "task", train.usage);
+    required(v, "out", train.usage);
+    const config = trainConfigFromFlags(v);
+    const result = await runTraining(config, {
+      resume: v.resume === true,
+      onEvent: progressPrinter(),
+    });
+    if (v.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    } else {
+      const lines = [
+        `status: ${result.status} after ${result.steps}/${result.totalSteps} steps (${result.wallTimeS.toFixed(1)} s)`,
+      ];
+      if (result.initial) lines.push("before training:", formatEvaluation(result.initial));
+      if (result.final) lines.push("after training:", formatEvaluation(result.final));
+      lines.push(`output: ${config.out}`);
+      process.stdout.write(lines.join("\n") + "\n");
+    }
+    if (result.status === "diverged") process.exitCode = 1;
+  },
+};
+
+function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (allowed.includes(v as T)) return v as T;
+  throw new UsageError(`--${name} expects ${allowed.join("|")}, got '${String(v)}'`);
+}
+
+export const evalCmd: Command = {
+  summary: "cross-entropy/perplexity (and BLEU-4/ROUGE-L with --generate) per task and language",
+  usage: `usage: narrator eval --model DIR [--adapter DIR] [--data DIR] --task codesearchnet|commitpackft|cocktail
+       --split val|test [--generate] [--json] [--languages python,go,...] [--size N]
+       [--quant none|nf4] [--prompt deepseek|compact] [--max-len N] [--batch-size N]
+       [--max-new-tokens N] [--data-seed N] [--commit-input ${COMMIT_INPUTS.join("|")}] [--lenient]
+
+CE is the mean NLL per target token (nats), PPL = exp(CE), per task and language.
+--generate decodes each target greedily and scores it with the CodeXGLUE smoothed BLEU-4 and
+pycocoevalcap ROUGE-L (variants named in the output). --size: examples per language
+(default: the study's 300 validation / 600 test).`,
+  options: {
+    model: { type: "string" },
+    adapter: { type: "string" },
+    data: { type: "string" },
+    task: { type: "string" },
+    split: { type: "string" },
+    generate: { type: "boolean" },
+    json: { type: "boolean" },
+    languages: { type: "string" },
+    size: { type: "string" },
+    quant: { type: "string" },
+    prompt: { type: "string" },
+    "max-len": { type: "string" },
+    "batch-size": { type: "string" },
+    "max-new-tokens": { type: "string" },
+    "data-seed": { type: "string" },
+    "commit-input": { type: "string" },
+    lenient: { type: "boolean" },
+  },
+  async run(v) {
+    const model = required(v, "model", evalCmd.usage);
+    const task = oneOf<TrainTask>(
+      required(v, "task", evalCmd.usage),
+      "task",
+      TRAIN_TASKS,
+      "cocktail",
+    );
+    const split = oneOf(
+      required(v, "split", evalCmd.usage),
+      "split",
+      ["val", "test"] as const,
+      "val",
+    );
+    const int = (n: number) => Number.isInteger(n) && n > 0;
+    let languages = [...LANGS];
+    if (v.languages !== undefined) {
+      try {
+        languages = parseLangs(splitList(v.languages));
+      } catch (e) {
+        throw new UsageError(`--languages: ${(e as Error).message}`);
+      }
+    }
+    const result = await evaluateModel({
+      model,
+      adapter: v.adapter as string | undefined,
+      quant: oneOf(v.quant, "quant", ["none", "nf4"] as const, "none"),
+      data: v.data as string | undefined,
+      task,
+      split,
+      languages,
+      size: numberOpt(v, "size", split === "val" ? 300 : 600, int),
+      dataSeed: numberOpt(v, "data-seed", 42, Number.isInteger),
+      mix: 0.5,
+      commitInput: oneOf(v["commit-input"], "commit-input", COMMIT_INPUTS, "diff"),
+      lenient: v.lenient === true,
+      prompt: oneOf(v.prompt, "prompt", PROMPT_FORMATS, "deepseek"),
+      maxLen: numberOpt(v, "max-len", 512, int),
+      batchSize: numberOpt(v, "batch-size", 8, int),
+      generate: v.generate === true,
+      maxNewTokens: numberOpt(v, "max-new-tokens", 64, int),
+    });
+    if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    else {
+      const head = `${result.model}${result.adapter ? ` + ${result.adapter}` : ""} on ${split} (${result.examples} examples, backend ${result.backend})`;
+      process.stdout.write(`${head}\n${formatEvaluation(result.ce, result.generation)}\n`);
+    }
+  },
+};

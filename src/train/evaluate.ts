@@ -1,0 +1,333 @@
+/**
+ * Evaluation of a model (+ adapter) on examples, split per task and per language:
+ * - cross-entropy: mean NLL in nats over target tokens (token mean within each group, so a group's
+ *   CE weighs its examples by their target lengths), and PPL = exp(CE); batched, no gradients;
+ * - generation: greedy decoding of each target from its prompt, scored against the reference with
+ *   the CodeXGLUE smoothed BLEU-4 and pycocoevalcap's ROUGE-L (the variants are named in the report).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../backend/backend";
+import {
+  collate,
+  encodeExamples,
+  padIdOf,
+  sequencePrefix,
+  type EncodedExample,
+  type PromptTokenizer,
+  type TruncationStats,
+} from "../data/batches";
+import type { CommitInput } from "../data/commitpackft";
+import { renderTable } from "../data/commands";
+import type { Example, Task } from "../data/example";
+import type { Lang } from "../data/langs";
+import { endToken, type PromptFormat } from "../data/prompts";
+import { corpusRougeLCoco, corpusSmoothedBleu4, type NarrationPair } from "../eval/metrics";
+import { generate } from "../model/inference";
+import type { Llama } from "../model/llama";
+import { openModel, tokenizerFor } from "../model/open";
+import type { SubsetSizes } from "../data/sampling";
+import type { TrainTask } from "./config";
+import { loadTaskData } from "./task_data";
+import { tokenNll } from "./loss";
+import type { TokenBatch } from "./step";
+
+/** Cross-entropy of a group of examples. */
+export interface CeStat {
+  /** Mean NLL per target token, nats. */
+  ce: number;
+  /** exp(ce). */
+  ppl: number;
+  tokens: number;
+  examples: number;
+}
+
+/** CE overall, per task, and per task and language. */
+export interface CeReport {
+  overall: CeStat;
+  byTask: Partial<Record<Task, CeStat>>;
+  byTaskLanguage: Partial<Record<Task, Partial<Record<Lang, CeStat>>>>;
+}
+
+/** Summed NLL and counted tokens of each row of a batch (forward only). */
+export function rowNll(model: Llama, b: TokenBatch): { nll: number[]; tokens: number[] } {
+  const [nll, count] = tf.tidy(() => {
+    const ids = tf.tensor2d(b.ids, [b.batch, b.seqLen], "int32");
+    const mask = b.attentionMask ? tf.tensor2d(b.attentionMask, [b.batch, b.seqLen]) : undefined;
+    const { logits } = model.forward(ids, { attentionMask: mask });
+    const out = tokenNll(logits, tf.tensor1d(b.labels, "int32"));
+    return [
+      tf.sum(tf.reshape(out.nll, [b.batch, b.seqLen]), 1),
+      tf.sum(tf.reshape(out.mask, [b.batch, b.seqLen]), 1),
+    ];
+  });
+  const result = {
+    nll: Array.from(nll.dataSync() as Float32Array),
+    tokens: Array.from(count.dataSync() as Float32Array),
+  };
+  nll.dispose();
+  count.dispose();
+  return result;
+}
+
+class Totals {
+  nll = 0;
+  tokens = 0;
+  examples = 0;
+  add(nll: number, tokens: number): void {
+    this.nll += nll;
+    this.tokens += tokens;
+    this.examples++;
+  }
+  stat(): CeStat {
+    const ce = this.tokens > 0 ? this.nll / this.tokens : NaN;
+    return { ce, ppl: Math.exp(ce), tokens: this.tokens, examples: this.examples };
+  }
+}
+
+/** Batches for evaluation: examples sorted by length (little padding), no randomness. */
+function evalBatches(n: number, lengths: (i: number) => number, batchSize: number): number[][] {
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lengths(b) - lengths(a));
+  const out: number[][] = [];
+  for (let i = 0; i < n; i += batchSize) out.push(order.slice(i, i + batchSize));
+  return out;
+}
+
+/** Cross-entropy of a model on encoded examples, per task and language. */
+export function evaluateCe(
+  model: Llama,
+  examples: readonly EncodedExample[],
+  opts: { batchSize: number; padId: number },
+): CeReport {
+  const overall = new Totals();
+  const byTask = new Map<Task, Totals>();
+  const byPair = new Map<string, Totals>();
+  for (const idx of evalBatches(examples.length, (i) => examples[i].ids.length, opts.batchSize)) {
+    const rows = idx.map((i) => examples[i]);
+    const { nll, tokens } = rowNll(model, collate(rows, opts.padId));
+    rows.forEach((r, k) => {
+      overall.add(nll[k], tokens[k]);
+      if (!byTask.has(r.task)) byTask.set(r.task, new Totals());
+      byTask.get(r.task)!.add(nll[k], tokens[k]);
+      const key = `${r.task}/${r.language}`;
+      if (!byPair.has(key)) byPair.set(key, new Totals());
+      byPair.get(key)!.add(nll[k], tokens[k]);
+    });
+  }
+  const report: CeReport = { overall: overall.stat(), byTask: {}, byTaskLanguage: {} };
+  for (const [task, t] of [...byTask].sort()) report.byTask[task] = t.stat();
+  for (const [key, t] of [...byPair].sort()) {
+    const [task, lang] = key.split("/") as [Task, Lang];
+    (report.byTaskLanguage[task] ??= {})[lang] = t.stat();
+  }
+  return report;
+}
+
+/** What generation needs from a tokenizer beyond encoding. */
+export interface GenerationTokenizer extends PromptTokenizer {
+  decode(ids: readonly number[], opts?: { skipSpecial?: boolean }): string;
+}
+
+/** Generation scores of a group of examples (both in [0, 100]). */
+export interface GenerationStat {
+  bleu4: number;
+  rougeL: number;
+  examples: number;
+}
+
+/** One generated narration. */
+export interface GenerationSample {
+  id: string;
+  task: Task;
+  language: Lang;
+  reference: string;
+  hypothesis: string;
+}
+
+/** Generation scores overall, per task, and per task and language, with the metric variants. */
+export interface GenerationReport {
+  metrics: { bleu4: string; rougeL: string; decoding: string };
+  overall: GenerationStat;
+  byTask: Partial<Record<Task, GenerationStat>>;
+  byTaskLanguage: Partial<Record<Task, Partial<Record<Lang, GenerationStat>>>>;
+  samples: GenerationSample[];
+}
+
+/** Names of the metric variants, as reports must state them. */
+export const GENERATION_METRICS = {
+  bleu4:
+    "smoothed BLEU-4, CodeXGLUE code-to-text (mean of sentence scores, +1 smoothing for n>1, x100)",
+  rougeL: "ROUGE-L F (pycocoevalcap, beta 1.2, x100)",
+} as const;
+
+function scorePairs(pairs: readonly NarrationPair[]): GenerationStat {
+  return {
+    bleu4: corpusSmoothedBleu4(pairs),
+    rougeL: corpusRougeLCoco(pairs) * 100,
+    examples: pairs.length,
+  };
+}
+
+/**
+ * Greedy-decode the target of each example from its prompt (encoded[i] must encode examples[i])
+ * and score the decoded text against the example's target.
+ */
+export function evaluateGeneration(
+  model: Llama,
+  tok: GenerationTokenizer,
+  examples: readonly Example[],
+  encoded: readonly EncodedExample[],
+  opts: { format: PromptFormat; maxNewTokens: number },
+): GenerationReport {
+  if (examples.length !== encoded.length) {
+    throw new Error(
+      `evaluateGeneration: ${examples.length} examples but ${encoded.length} encoded`,
+    );
+  }
+  const stop = tok.tokenToId(endToken(opts.format));
+  const samples: GenerationSample[] = examples.map((ex, i) => {
+    const e = encoded[i];
+    if (e.id !== ex.id)
+      throw new Error(`evaluateGeneration: row ${i} encodes ${e.id}, not ${ex.id}`);
+    const prompt = Array.from(e.ids.subarray(0, e.promptLength));
+    const out = generate(model, prompt, {
+      maxNewTokens: opts.maxNewTokens,
+      temperature: 0,
+      stopTokens: stop === null || stop === undefined ? [] : [stop],
+    });
+    const hypothesis = tok.decode(out, { skipSpecial: true }).trim();
+    return { id: ex.id, task: ex.task, language: ex.language, reference: ex.target, hypothesis };
+  });
+  const groups = new Map<string, NarrationPair[]>();
+  const push = (key: string, s: GenerationSample) => {
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push({ reference: s.reference, hypothesis: s.hypothesis });
+  };
+  for (const s of samples) {
+    push(s.task, s);
+    push(`${s.task}/${s.language}`, s);
+  }
+  const report: GenerationReport = {
+    metrics: {
+      ...GENERATION_METRICS,
+      decoding: `greedy, at most ${opts.maxNewTokens} new tokens, stop at ${endToken(opts.format)}`,
+    },
+    overall: scorePairs(samples),
+    byTask: {},
+    byTaskLanguage: {},
+    samples,
+  };
+  for (const [key, pairs] of [...groups].sort()) {
+    const [task, lang] = key.split("/") as [Task, Lang | undefined];
+    if (lang === undefined) report.byTask[task] = scorePairs(pairs);
+    else (report.byTaskLanguage[task] ??= {})[lang] = scorePairs(pairs);
+  }
+  return report;
+}
+
+/** What `evaluateModel` reads and how. */
+export interface EvaluateModelOptions {
+  model: string;
+  adapter?: string;
+  quant?: "none" | "nf4";
+  data?: string;
+  task: TrainTask;
+  split: "val" | "test";
+  languages: readonly Lang[];
+  /** Examples per language of the split. */
+  size: number;
+  dataSeed: number;
+  mix: number;
+  commitInput: CommitInput;
+  lenient: boolean;
+  prompt: PromptFormat;
+  maxLen: number;
+  batchSize: number;
+  /** Also decode each target greedily and score it. */
+  generate: boolean;
+  maxNewTokens: number;
+}
+
+/** Evaluation of a model directory (+ adapter) on a split: CE/PPL, and generation scores. */
+export interface ModelEvaluation {
+  model: string;
+  adapter: string | null;
+  split: "val" | "test";
+  examples: number;
+  truncation: TruncationStats;
+  ce: CeReport;
+  generation: GenerationReport | null;
+  dataHash: string;
+  backend: string;
+}
+
+/** Open a model (+ adapter), read a split of a task's data and evaluate it. */
+export async function evaluateModel(opts: EvaluateModelOptions): Promise<ModelEvaluation> {
+  const backend = await initBackend();
+  const sizes: SubsetSizes = opts.split === "val" ? [0, opts.size, 0] : [0, 0, opts.size];
+  const data = await loadTaskData({ ...opts, sizes });
+  const examples = data[opts.split];
+  if (examples.length === 0) throw new Error(`no ${opts.split} examples for ${opts.task}`);
+  const model = openModel(opts.model, { adapter: opts.adapter, quant: opts.quant });
+  const tok = tokenizerFor(opts.model);
+  const encodeOpts = { format: opts.prompt, maxLen: opts.maxLen, start: sequencePrefix(tok) };
+  const encoded = encodeExamples(tok, examples, encodeOpts);
+  const ce = evaluateCe(model, encoded.examples, {
+    batchSize: opts.batchSize,
+    padId: padIdOf(tok, opts.prompt),
+  });
+  const generation = opts.generate
+    ? evaluateGeneration(model, tok, examples, encoded.examples, {
+        format: opts.prompt,
+        maxNewTokens: opts.maxNewTokens,
+      })
+    : null;
+  model.dispose();
+  return {
+    model: opts.model,
+    adapter: opts.adapter ?? null,
+    split: opts.split,
+    examples: examples.length,
+    truncation: encoded.stats,
+    ce,
+    generation,
+    dataHash: data.dataHash,
+    backend: backend.label,
+  };
+}
+
+/** CE/PPL (and generation scores) per task and language as a text table. */
+export function formatEvaluation(ce: CeReport, gen: GenerationReport | null = null): string {
+  const header = ["task", "language", "examples", "tokens", "CE", "PPL"];
+  if (gen) header.push("BLEU-4", "ROUGE-L");
+  const rows: string[][] = [];
+  const row = (task: string, lang: string, s: CeStat, g?: GenerationStat) => {
+    const cells = [
+      task,
+      lang,
+      String(s.examples),
+      String(s.tokens),
+      s.ce.toFixed(4),
+      s.ppl.toFixed(3),
+    ];
+    if (gen) cells.push(g ? g.bleu4.toFixed(2) : "", g ? g.rougeL.toFixed(2) : "");
+    rows.push(cells);
+  };
+  for (const [task, byLang] of Object.entries(ce.byTaskLanguage) as [
+    Task,
+    Partial<Record<Lang, CeStat>>,
+  ][]) {
+    for (const [lang, s] of Object.entries(byLang) as [Lang, CeStat][]) {
+      row(task, lang, s, gen?.byTaskLanguage[task]?.[lang]);
+    }
+    row(task, "all", ce.byTask[task]!, gen?.byTask[task]);
+  }
+  row("all", "all", ce.overall, gen?.overall);
+  const lines = [renderTable(header, rows)];
+  if (gen)
+    lines.push(
+      `BLEU-4: ${gen.metrics.bleu4}`,
+      `ROUGE-L: ${gen.metrics.rougeL}`,
+      `decoding: ${gen.metrics.decoding}`,
+    );
+  return lines.join("\n");
+}

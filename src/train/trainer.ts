@@ -1,0 +1,550 @@
+/**
+ * The training loop, as a library function: `train(config)` reads the data, encodes it, estimates
+ * memory (and refuses what will not fit), loads the base (NF4 or float) with a fresh LoRA adapter
+ * (or every weight trainable with `full`), and runs epochs of length-bucketed batches with gradient
+ * accumulation, a transformers learning-rate schedule, gradient clipping, periodic evaluation per
+ * task and language, checkpoints for exact resume and a guard against divergence.
+ *
+ * Output directory: metrics.jsonl (one line per optimizer step and per evaluation), result.json
+ * (config, final CE/PPL, status, provenance; written atomically), adapter/ (PEFT) or model/ (full),
+ * checkpoint-<step>/ + checkpoint.json.
+ *
+ * Determinism: the batch order of epoch e is a function of (seed, e); adapter initialisation and
+ * dropout come from the seed; a checkpoint holds everything else that changes (weights, optimizer
+ * slots, dropout generator, counters). Same seed and backend give the same numbers, and a run
+ * resumed from a checkpoint ends with the numbers of a run that was never interrupted.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { backendInfo, initBackend } from "../backend/backend";
+import {
+  collate,
+  encodeExamples,
+  epochBatches,
+  padIdOf,
+  sequencePrefix,
+  type EncodedExample,
+  type PromptTokenizer,
+  type TruncationStats,
+} from "../data/batches";
+import type { Example } from "../data/example";
+import {
+  injectLora,
+  loraParameters,
+  saveAdapter,
+  setTraining,
+  type LoraModel,
+} from "../lora/model";
+import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
+import { readLlamaConfig } from "../model/config";
+import { mib } from "../model/memory";
+import { tokenizerFor } from "../model/open";
+import { writeJsonAtomic } from "../util/fs";
+import {
+  dropoutRngOf,
+  loadCheckpoint,
+  restoreParams,
+  rngState,
+  saveCheckpoint,
+  setRngState,
+  type RunState,
+} from "./checkpoint_state";
+import { parseTrainConfig, resumeKey, type TrainConfig, type TrainConfigInput } from "./config";
+import { evaluateCe, type CeReport } from "./evaluate";
+import { estimateTrainingMemory, formatEstimate, type MemoryEstimate } from "./memory";
+import { createOptimizer, type OptimizerConfig } from "./optimizers";
+import { lrAtStep, resolveWarmupSteps } from "./schedulers";
+import { applyGrads, lossAndGrads } from "./step";
+import { loadTaskData } from "./task_data";
+
+/** How a run ended: all steps done, loss no longer finite, or stopped early on request. */
+export type RunStatus = "completed" | "diverged" | "stopped";
+
+/** One metrics.jsonl line per optimizer step. */
+export interface StepRecord {
+  type: "step";
+  /** Optimizer steps done, 1-based. */
+  step: number;
+  /** Fractional epoch at the end of this step (step / steps per epoch). */
+  epoch: number;
+  /** Learning rate this step's update used. */
+  lr: number;
+  /** Mean of the micro-batch losses; null when not finite (then `nonfinite` says what it was). */
+  loss: number | null;
+  nonfinite?: string;
+  /** Target tokens whose loss counted in this step. */
+  tokens: number;
+  /** Target tokens so far in the run. */
+  tokens_total: number;
+  /** Global gradient norm before clipping. */
+  grad_norm: number | null;
+  /** Sequence tokens (prompt and target, no padding) processed per second in this step. */
+  tokens_per_s: number;
+  elapsed_s: number;
+}
+
+/** One metrics.jsonl line per evaluation. */
+export interface EvalRecord extends CeReport {
+  type: "eval";
+  step: number;
+  epoch: number;
+  split: "val";
+}
+
+/** What the trainer reports while it runs. */
+export type TrainEvent =
+  | { type: "info"; message: string }
+  | { type: "start"; totalSteps: number; startStep: number }
+  | StepRecord
+  | EvalRecord
+  | { type: "checkpoint"; step: number; dir: string };
+
+/** Where the numbers came from. */
+export interface Provenance {
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+  backend: string;
+  dataHash: string;
+  seed: number;
+  node: string;
+  packages: Record<string, string>;
+}
+
+/** result.json. */
+export interface TrainResult {
+  status: RunStatus;
+  config: TrainConfig;
+  steps: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  warmupSteps: number;
+  /** Target tokens trained on. */
+  tokens: number;
+  wallTimeS: number;
+  trainExamples: number;
+  valExamples: number;
+  truncation: { train: TruncationStats; val: TruncationStats };
+  trainableParameters: number;
+  memory: MemoryEstimate & { limit: number };
+  /** Validation CE before the first step (when evaluated), and at the end (completed runs). */
+  initial: CeReport | null;
+  final: CeReport | null;
+  outputs: { metrics: string; adapter?: string; model?: string };
+  warnings: string[];
+  provenance: Provenance;
+}
+
+/** Options of a run that do not change its numbers. */
+export interface TrainOptions {
+  onEvent?: (e: TrainEvent) => void;
+  /** Continue from OUT's checkpoint (a fresh start when it has none). */
+  resume?: boolean;
+  /** Examples to use instead of reading the data directory (tests, notebooks). */
+  data?: { train: Example[]; val: Example[]; dataHash?: string };
+  /** Tokenizer to use instead of the model directory's tokenizer.json. */
+  tokenizer?: PromptTokenizer;
+  /** Stop after this many optimizer steps in this process, with a checkpoint (status "stopped"). */
+  stopAfterSteps?: number;
+}
+
+const METRICS = "metrics.jsonl";
+const RESULT = "result.json";
+
+/** Train as `input` says (see the module comment); resolves to what result.json holds. */
+export async function train(
+  input: TrainConfigInput,
+  opts: TrainOptions = {},
+): Promise<TrainResult> {
+  const config = parseTrainConfig(input);
+  const emit = opts.onEvent ?? (() => undefined);
+  const clockStart = Date.now();
+  await initBackend();
+  const out = config.out;
+  const metricsFile = path.join(out, METRICS);
+  fs.mkdirSync(out, { recursive: true });
+  const checkpoint = opts.resume ? loadCheckpoint(out) : null;
+  if (!opts.resume && fs.existsSync(metricsFile)) {
+    throw new Error(`${out} already holds a run (${METRICS}); resume it or choose another output`);
+  }
+  if (checkpoint && checkpoint.state.resumeKey !== resumeKey(config)) {
+    throw new Error(
+      `${checkpoint.dir}: saved with other settings than this run's; resume with the same settings or choose another output`,
+    );
+  }
+
+  // Data and tokens.
+  const data = opts.data ? { warnings: [], ...opts.data } : await readData(config);
+  const tok = opts.tokenizer ?? tokenizerFor(config.model);
+  const encodeOpts = { format: config.prompt, maxLen: config.maxLen, start: sequencePrefix(tok) };
+  const padId = padIdOf(tok, config.prompt);
+  const trainSet = encodeExamples(tok, data.train, encodeOpts);
+  const valSet = encodeExamples(tok, data.val, encodeOpts);
+  if (trainSet.examples.length === 0) throw new Error("no training examples");
+  emit({
+    type: "info",
+    message: `examples: ${trainSet.examples.length} train, ${valSet.examples.length} val; truncated to ${config.maxLen} tokens: ${describeTruncation(trainSet.stats)} (train), ${describeTruncation(valSet.stats)} (val)`,
+  });
+
+  // Memory.
+  const longest = Math.max(...trainSet.examples.map((e) => e.ids.length));
+  const memory = estimateTrainingMemory(readLlamaConfig(config.model), {
+    ...config,
+    seqLen: Math.min(config.maxLen, longest),
+  });
+  const limit = config.memoryLimit ?? 0.8 * os.totalmem();
+  emit({ type: "info", message: formatEstimate(memory, limit) });
+  if (memory.total > limit) {
+    throw new Error(
+      `refusing to start: estimated peak memory ${mib(memory.total)} exceeds the limit ${mib(limit)}; ` +
+        `lower the batch size or maximum length, quantize the base (nf4), or raise the memory limit`,
+    );
+  }
+
+  // Model, trainable parameters, optimizer.
+  const model = loadModel(config.model, {
+    quant: config.full ? "none" : config.quant,
+    doubleQuant: config.doubleQuant,
+    trainable: config.full,
+  });
+  const lora: LoraModel | null = config.full
+    ? null
+    : injectLora(
+        model,
+        {
+          r: config.loraR,
+          lora_alpha: config.loraAlpha,
+          lora_dropout: config.loraDropout,
+          target_modules: config.targetModules,
+          base_model_name_or_path: config.model,
+        },
+        config.seed,
+      );
+  const params = lora ? loraParameters(lora) : trainableParameters(model);
+  const trainCount = [...params.values()].reduce((s, v) => s + v.size, 0);
+  const optimizer = createOptimizer(optimizerConfig(config), params);
+  const dropoutRng = lora ? dropoutRngOf(lora) : null;
+  const training = (on: boolean) => {
+    if (lora) setTraining(lora, on);
+  };
+
+  // Schedule.
+  const batchesPerEpoch = Math.ceil(trainSet.examples.length / config.batchSize);
+  const stepsPerEpoch = Math.ceil(batchesPerEpoch / config.gradAccum);
+  const totalSteps = config.epochs * stepsPerEpoch;
+  const warmupSteps = resolveWarmupSteps(
+    config.warmupSteps !== undefined
+      ? { warmupSteps: config.warmupSteps }
+      : { warmupRatio: config.warmupRatio ?? 0.03 },
+    totalSteps,
+  );
+  const schedule = { warmupSteps, totalSteps, lr: config.lr };
+
+  // Fresh start or resume.
+  let step = 0;
+  let tokensTotal = 0;
+  let elapsedBefore = 0;
+  if (checkpoint) {
+    restoreParams(params, checkpoint.params, checkpoint.dir);
+    optimizer.load(checkpoint.optimizer);
+    if (dropoutRng && checkpoint.state.dropoutRng)
+      setRngState(dropoutRng, checkpoint.state.dropoutRng);
+    ({ step, tokens: tokensTotal, elapsedS: elapsedBefore } = checkpoint.state);
+    fs.truncateSync(metricsFile, checkpoint.state.metricsBytes);
+    emit({ type: "info", message: `resuming from ${checkpoint.dir} at step ${step}` });
+  } else {
+    fs.writeFileSync(metricsFile, "");
+  }
+  const writeMetric = (rec: object) => fs.appendFileSync(metricsFile, JSON.stringify(rec) + "\n");
+  const elapsed = () => elapsedBefore + (Date.now() - clockStart) / 1000;
+  const epochAt = (s: number) => round(s / stepsPerEpoch, 6);
+
+  const evaluate = (atStep: number): CeReport | null => {
+    if (valSet.examples.length === 0) return null;
+    training(false);
+    const report = evaluateCe(model, valSet.examples, { batchSize: config.evalBatchSize, padId });
+    training(true);
+    const rec: EvalRecord = {
+      type: "eval",
+      step: atStep,
+      epoch: epochAt(atStep),
+      split: "val",
+      ...report,
+    };
+    writeMetric(rec);
+    emit(rec);
+    return report;
+  };
+  const writeCheckpoint = () => {
+    const state: RunState = {
+      step,
+      tokens: tokensTotal,
+      elapsedS: elapsed(),
+      metricsBytes: fs.statSync(metricsFile).size,
+      resumeKey: resumeKey(config),
+      dropoutRng: dropoutRng ? rngState(dropoutRng) : null,
+    };
+    const dir = saveCheckpoint(out, state, params, optimizer.state());
+    emit({ type: "checkpoint", step, dir });
+  };
+
+  training(true);
+  if (!checkpoint && config.evalAtStart) evaluate(0);
+  emit({ type: "start", totalSteps, startStep: step });
+
+  const lengths = trainSet.examples.map((e) => e.ids.length);
+  let orderEpoch = -1;
+  let batches: number[][] = [];
+  let status: RunStatus = "completed";
+  let stepsThisRun = 0;
+  while (step < totalSteps) {
+    if (opts.stopAfterSteps !== undefined && stepsThisRun >= opts.stopAfterSteps) {
+      status = "stopped";
+      break;
+    }
+    const epoch = Math.floor(step / stepsPerEpoch);
+    if (orderEpoch !== epoch) {
+      batches = epochBatches(lengths, config.batchSize, config.seed, epoch, config.bucketBatches);
+      orderEpoch = epoch;
+    }
+    const inEpoch = step - epoch * stepsPerEpoch;
+    const group = batches.slice(inEpoch * config.gradAccum, (inEpoch + 1) * config.gradAccum);
+    const t0 = Date.now();
+    const { loss, tokens, seqTokens, grads } = accumulate(
+      group.map((idx) => idx.map((i) => trainSet.examples[i])),
+      (rows) => {
+        const batch = collate(rows, padId, config.loss, config.taskWeights);
+        return { ...lossAndGrads(model, params, batch), seqTokens: sumMask(batch.attentionMask) };
+      },
+    );
+    const gradNorm = globalNorm(grads);
+    const lr = lrAtStep(config.scheduler, step, schedule);
+    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    if (finite) applyGrads(optimizer, grads, lr, config.maxGradNorm);
+    else for (const g of grads.values()) g.dispose();
+    step++;
+    stepsThisRun++;
+    tokensTotal += tokens;
+    const seconds = Math.max((Date.now() - t0) / 1000, 1e-9);
+    const rec: StepRecord = {
+      type: "step",
+      step,
+      epoch: epochAt(step),
+      lr,
+      loss: Number.isFinite(loss) ? loss : null,
+      ...(finite ? {} : { nonfinite: `loss ${loss}, gradient norm ${gradNorm}` }),
+      tokens,
+      tokens_total: tokensTotal,
+      grad_norm: Number.isFinite(gradNorm) ? gradNorm : null,
+      tokens_per_s: seqTokens / seconds,
+      elapsed_s: round(elapsed(), 3),
+    };
+    writeMetric(rec);
+    emit(rec);
+    if (!finite) {
+      status = "diverged";
+      emit({ type: "info", message: `diverged at step ${step}: ${rec.nonfinite}; stopping` });
+      break;
+    }
+    if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps) evaluate(step);
+    if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < totalSteps) {
+      writeCheckpoint();
+    }
+  }
+
+  const outputs: TrainResult["outputs"] = { metrics: metricsFile };
+  let final: CeReport | null = null;
+  if (status === "stopped") writeCheckpoint();
+  if (status === "completed") {
+    final = evaluate(step);
+    if (lora) {
+      outputs.adapter = path.join(out, "adapter");
+      saveAdapter(outputs.adapter, lora, config.model);
+    } else {
+      outputs.model = path.join(out, "model");
+      saveFullModel(outputs.model, model, config.model);
+    }
+    if (config.checkpointEvery > 0) writeCheckpoint();
+  }
+  const result: TrainResult = {
+    status,
+    config,
+    steps: step,
+    totalSteps,
+    stepsPerEpoch,
+    warmupSteps,
+    tokens: tokensTotal,
+    wallTimeS: round(elapsed(), 3),
+    trainExamples: trainSet.examples.length,
+    valExamples: valSet.examples.length,
+    truncation: { train: trainSet.stats, val: valSet.stats },
+    trainableParameters: trainCount,
+    memory: { ...memory, limit },
+    initial: initialEval(metricsFile),
+    final,
+    outputs,
+    warnings: data.warnings,
+    provenance: provenance(data.dataHash ?? "unknown", config.seed),
+  };
+  writeJsonAtomic(path.join(out, RESULT), result);
+  optimizer.dispose();
+  model.dispose();
+  if (lora) for (const l of lora.layers.values()) l.dispose();
+  return result;
+}
+
+/** The examples of the configured task, with warnings as lines. */
+async function readData(
+  config: TrainConfig,
+): Promise<{ train: Example[]; val: Example[]; dataHash: string; warnings: string[] }> {
+  const d = await loadTaskData({
+    data: config.data,
+    task: config.task,
+    languages: config.languages,
+    sizes: [config.trainSize, config.valSize, 0],
+    dataSeed: config.dataSeed,
+    mix: config.mix,
+    commitInput: config.commitInput,
+    lenient: config.lenient,
+  });
+  return {
+    train: d.train,
+    val: d.val,
+    dataHash: d.dataHash,
+    warnings: d.warnings.map((w) => w.message),
+  };
+}
+
+function optimizerConfig(c: TrainConfig): OptimizerConfig {
+  return c.weightDecay === undefined
+    ? { name: c.optimizer }
+    : { name: c.optimizer, weightDecay: c.weightDecay };
+}
+
+function describeTruncation(s: TruncationStats): string {
+  return `${s.inputTruncated} of ${s.examples} inputs cut, ${s.targetTruncated} targets cut`;
+}
+
+/**
+ * Run the micro-batches of one optimizer step and average their gradients (and losses): the step's
+ * update is the mean gradient over its micro-batches, as with a loss divided by the accumulation
+ * count.
+ */
+function accumulate(
+  microBatches: EncodedExample[][],
+  run: (rows: EncodedExample[]) => {
+    loss: number;
+    tokens: number;
+    seqTokens: number;
+    grads: Map<string, tf.Tensor>;
+  },
+): { loss: number; tokens: number; seqTokens: number; grads: Map<string, tf.Tensor> } {
+  let sum: Map<string, tf.Tensor> | null = null;
+  let loss = 0;
+  let tokens = 0;
+  let seqTokens = 0;
+  for (const rows of microBatches) {
+    const r = run(rows);
+    loss += r.loss;
+    tokens += r.tokens;
+    seqTokens += r.seqTokens;
+    if (sum === null) {
+      sum = r.grads;
+      continue;
+    }
+    for (const [k, g] of r.grads) {
+      const prev = sum.get(k)!;
+      sum.set(k, tf.add(prev, g));
+      prev.dispose();
+      g.dispose();
+    }
+  }
+  const n = microBatches.length;
+  const grads = sum!;
+  if (n > 1) {
+    for (const [k, g] of grads) {
+      grads.set(k, tf.mul(g, 1 / n));
+      g.dispose();
+    }
+  }
+  return { loss: loss / n, tokens, seqTokens, grads };
+}
+
+/** The global L2 norm of the gradients (as clip_grad_norm_ computes it). */
+function globalNorm(grads: Map<string, tf.Tensor>): number {
+  if (grads.size === 0) return 0;
+  const norm = tf.tidy(() => tf.norm(tf.stack([...grads.values()].map((g) => tf.norm(g)))));
+  const value = norm.dataSync()[0];
+  norm.dispose();
+  return value;
+}
+
+function sumMask(mask: Float32Array | undefined): number {
+  let n = 0;
+  if (mask) for (let i = 0; i < mask.length; i++) n += mask[i];
+  return n;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** The evaluation at step 0 recorded in metrics.jsonl, if any (also after a resume). */
+function initialEval(metricsFile: string): CeReport | null {
+  for (const line of fs.readFileSync(metricsFile, "utf8").split("\n")) {
+    if (!line.startsWith('{"type":"eval"')) continue;
+    const rec = JSON.parse(line) as EvalRecord;
+    if (rec.step === 0)
+      return { overall: rec.overall, byTask: rec.byTask, byTaskLanguage: rec.byTaskLanguage };
+  }
+  return null;
+}
+
+/** A complete model directory: weights, config, and the base's tokenizer files. */
+function saveFullModel(dir: string, model: Parameters<typeof saveModel>[1], base: string): void {
+  saveModel(dir, model);
+  for (const f of ["tokenizer.json", "tokenizer_config.json", "generation_config.json"]) {
+    const src = path.join(base, f);
+    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
+  }
+}
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync("git", args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function packageVersion(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Where this run's numbers came from. */
+export function provenance(dataHash: string, seed: number): Provenance {
+  const backend = backendInfo();
+  const status = git(["status", "--porcelain"]);
+  return {
+    gitCommit: git(["rev-parse", "HEAD"]),
+    gitDirty: status === null ? null : status !== "",
+    backend: backend.label,
+    dataHash,
+    seed,
+    node: process.version,
+    packages: {
+      "@tensorflow/tfjs-core": tf.version_core,
+      [backend.package]: packageVersion(backend.package),
+    },
+  };
+}

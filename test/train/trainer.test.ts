@@ -1,0 +1,284 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { initBackend } from "../../src/backend/backend";
+import type { Example, Task } from "../../src/data/example";
+import type { Lang } from "../../src/data/langs";
+import { initTensors, modelFromTensors, saveModel } from "../../src/model/checkpoint";
+import { parseLlamaConfig } from "../../src/model/config";
+import { trainByteLevelBpe } from "../../src/tokenizer/train";
+import { BOS, SPECIAL_TOKENS } from "../../src/tokenizer/special";
+import { train, type StepRecord, type TrainResult } from "../../src/train/trainer";
+import { estimateTrainingMemory } from "../../src/train/memory";
+import { trainConfigFromFlags } from "../../src/cli/train_commands";
+import type { TrainConfigInput } from "../../src/train/config";
+
+const ex = (id: string, task: Task, language: Lang, input: string, target: string): Example => ({
+  id,
+  task,
+  language,
+  split: "train",
+  input,
+  target,
+});
+
+// Hand-written examples: four functions, four commits.
+const EXAMPLES: Example[] = [
+  ex("f1", "codesearchnet", "python", "def add(a, b):\n    return a + b", "Adds two numbers."),
+  ex("f2", "codesearchnet", "python", "def sub(a, b):\n    return a - b", "Subtracts b from a."),
+  ex(
+    "f3",
+    "codesearchnet",
+    "go",
+    "func First(xs []int) int { return xs[0] }",
+    "Returns the first item.",
+  ),
+  ex(
+    "f4",
+    "codesearchnet",
+    "go",
+    "func Last(xs []int) int { return xs[len(xs)-1] }",
+    "Returns the last item.",
+  ),
+  ex("c1", "commitpackft", "python", "-x = 1\n+x = 2", "Change the default value of x."),
+  ex("c2", "commitpackft", "python", "-print(a)\n+log(a)", "Log the value instead of printing it."),
+  ex(
+    "c3",
+    "commitpackft",
+    "go",
+    "-return nil\n+return []int{}",
+    "Return an empty list instead of nil.",
+  ),
+  ex("c4", "commitpackft", "go", '+import "os"', "Import the os package."),
+];
+
+let modelDir: string;
+let root: string;
+
+before(async () => {
+  await initBackend();
+  root = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-trainer-"));
+  modelDir = path.join(root, "base");
+  fs.mkdirSync(modelDir);
+  // A tiny tokenizer trained here, and a random-init model with its vocabulary.
+  const tok = trainByteLevelBpe(
+    EXAMPLES.flatMap((e) => [e.input, e.target]),
+    { vocabSize: 300, specialTokens: [...SPECIAL_TOKENS], bosToken: BOS },
+  );
+  tok.save(path.join(modelDir, "tokenizer.json"));
+  const config = parseLlamaConfig({
+    vocab_size: tok.vocabSize,
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    max_position_embeddings: 128,
+    tie_word_embeddings: true,
+    // Larger than HF's 0.02, so that a frozen tied head leaves LoRA room to lower the loss.
+    initializer_range: 0.1,
+  });
+  saveModel(modelDir, modelFromTensors(config, initTensors(config, 1), {}, "init"));
+});
+
+let runs = 0;
+function base(overrides: Partial<TrainConfigInput> = {}): TrainConfigInput {
+  return {
+    model: modelDir,
+    out: path.join(root, `run-${runs++}`),
+    task: "cocktail",
+    prompt: "compact",
+    quant: "none",
+    maxLen: 48,
+    loraR: 4,
+    loraAlpha: 8,
+    loraDropout: 0,
+    optimizer: "adamw",
+    lr: 1e-2,
+    batchSize: 2,
+    maxGradNorm: 1,
+    evalAtStart: false,
+    ...overrides,
+  };
+}
+const data = { train: EXAMPLES, val: EXAMPLES, dataHash: "hand-written" };
+
+function steps(out: string): StepRecord[] {
+  return fs
+    .readFileSync(path.join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.type === "step");
+}
+
+test("logged lr follows the linear schedule: 6 steps, 2 warmup, worked by hand", async () => {
+  const c = base({
+    scheduler: "linear",
+    warmupSteps: 2,
+    batchSize: 1,
+    lr: 0.01,
+    task: "codesearchnet",
+  });
+  const six = EXAMPLES.slice(0, 6).map((e) => ({ ...e, task: "codesearchnet" as const }));
+  const r = await train(c, { data: { train: six, val: [] } });
+  assert.equal(r.totalSteps, 6);
+  // update k: k < 2 ? k / 2 : (6 - k) / (6 - 2), times 0.01
+  const expected = [0, 0.005, 0.01, 0.0075, 0.005, 0.0025];
+  const lrs = steps(c.out).map((s) => s.lr);
+  assert.equal(lrs.length, 6);
+  lrs.forEach((lr, k) => assert.ok(Math.abs(lr - expected[k]) < 1e-15, `step ${k}: ${lr}`));
+  const first = steps(c.out)[0];
+  for (const field of ["step", "epoch", "lr", "loss", "tokens", "grad_norm", "tokens_per_s"]) {
+    assert.ok(field in first, `metrics line has ${field}`);
+  }
+});
+
+test("a short run lowers the loss, evaluates per task and language, writes its outputs", async () => {
+  const c = base({ epochs: 6, loraR: 8, evalAtStart: true, evalEvery: 4 });
+  const r = await train(c, { data });
+  assert.equal(r.status, "completed");
+  assert.equal(r.totalSteps, 24);
+  assert.ok(
+    r.final!.overall.ce < r.initial!.overall.ce - 1,
+    `${r.initial!.overall.ce} -> ${r.final!.overall.ce}`,
+  );
+  for (const task of ["codesearchnet", "commitpackft"] as const) {
+    assert.ok(r.final!.byTask[task]!.ce < r.initial!.byTask[task]!.ce);
+    for (const lang of ["python", "go"] as const)
+      assert.ok(r.final!.byTaskLanguage[task]![lang]!.tokens > 0);
+  }
+  const evals = fs
+    .readFileSync(path.join(c.out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.type === "eval");
+  assert.deepEqual(
+    evals.map((e) => e.step),
+    [0, 4, 8, 12, 16, 20, 24],
+  );
+  assert.ok(evals[1].byTaskLanguage.commitpackft.go.ce > 0);
+  const saved = JSON.parse(fs.readFileSync(path.join(c.out, "result.json"), "utf8")) as TrainResult;
+  assert.equal(saved.status, "completed");
+  assert.equal(saved.provenance.dataHash, "hand-written");
+  assert.ok(saved.provenance.backend.length > 0);
+  assert.ok(fs.existsSync(path.join(c.out, "adapter", "adapter_model.safetensors")));
+  const adapterConfig = JSON.parse(
+    fs.readFileSync(path.join(c.out, "adapter", "adapter_config.json"), "utf8"),
+  );
+  assert.equal(adapterConfig.r, 8);
+  assert.equal(adapterConfig.peft_type, "LORA");
+});
+
+test("a run interrupted and resumed ends with the numbers of an uninterrupted run", async () => {
+  // Dropout on and gradient accumulation: 8 examples, batch 2, accumulation 2 -> 2 steps an epoch.
+  const settings = {
+    epochs: 3,
+    gradAccum: 2,
+    loraDropout: 0.1,
+    evalEvery: 2,
+    optimizer: "adagrad" as const,
+  };
+  const whole = base(settings);
+  const a = await train(whole, { data });
+  const split = base(settings);
+  const stopped = await train(split, { data, stopAfterSteps: 3 });
+  assert.equal(stopped.status, "stopped");
+  assert.equal(stopped.steps, 3);
+  const b = await train(split, { data, resume: true });
+  assert.equal(b.status, "completed");
+  const numbers = (out: string) =>
+    steps(out).map((s) => [s.step, s.lr, s.loss, s.grad_norm, s.tokens]);
+  assert.deepEqual(numbers(split.out), numbers(whole.out));
+  assert.deepEqual(b.final, a.final);
+  const bytes = (out: string) =>
+    fs.readFileSync(path.join(out, "adapter", "adapter_model.safetensors"));
+  assert.ok(bytes(split.out).equals(bytes(whole.out)));
+  assert.equal(b.tokens, a.tokens);
+});
+
+test("a run whose loss stops being finite ends as diverged and keeps its metrics", async () => {
+  const c = base({ optimizer: "sgd", lr: 1e30, maxGradNorm: 0, scheduler: "constant", epochs: 2 });
+  const r = await train(c, { data });
+  assert.equal(r.status, "diverged");
+  assert.equal(r.final, null);
+  const log = steps(c.out);
+  assert.ok(log.length >= 1 && log.length < r.totalSteps);
+  const last = log[log.length - 1];
+  assert.ok(last.loss === null || last.grad_norm === null);
+  assert.match(last.nonfinite!, /loss|gradient/);
+  const saved = JSON.parse(fs.readFileSync(path.join(c.out, "result.json"), "utf8"));
+  assert.equal(saved.status, "diverged");
+  assert.equal(fs.existsSync(path.join(c.out, "adapter")), false);
+});
+
+test("a run estimated above the memory limit is refused before loading anything", async () => {
+  const c = base({ memoryLimit: 1000 });
+  await assert.rejects(
+    train(c, { data }),
+    /refusing to start: estimated peak memory .* exceeds the limit/,
+  );
+});
+
+test("memory estimate: the logits term is 4 x B x T x V float32", () => {
+  const config = parseLlamaConfig({
+    vocab_size: 300,
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+  });
+  const e = estimateTrainingMemory(config, {
+    full: false,
+    quant: "none",
+    doubleQuant: false,
+    loraR: 4,
+    loraDropout: 0,
+    targetModules: ["q_proj", "v_proj"],
+    optimizer: "adamw",
+    batchSize: 2,
+    seqLen: 16,
+  });
+  assert.equal(e.logits, 4 * 2 * 16 * 300 * 4);
+  // LoRA on q and v (32 -> 32 each): 2 layers x 2 modules x 4 x (32 + 32) parameters.
+  assert.equal(e.trainableParameters, 2 * 2 * 4 * 64);
+  assert.equal(e.optimizer, 2 * e.trainableParameters * 4);
+});
+
+test("train flags map to the config; bad values name the flag", () => {
+  const c = trainConfigFromFlags({
+    model: "m",
+    out: "o",
+    task: "cocktail",
+    mix: "0.3",
+    languages: "python,Go",
+    "warmup-ratio": "0.1",
+    "lora-r": "16",
+    full: true,
+    quant: "none",
+  });
+  assert.equal(c.mix, 0.3);
+  assert.deepEqual(c.languages, ["python", "go"]);
+  assert.equal(c.warmupRatio, 0.1);
+  assert.equal(c.loraR, 16);
+  assert.equal(c.full, true);
+  assert.equal(c.optimizer, "adagrad");
+  assert.throws(() => trainConfigFromFlags({ model: "m", out: "o", task: "x" }), /--task/);
+  assert.throws(
+    () => trainConfigFromFlags({ model: "m", out: "o", task: "cocktail", "train-size": "1.5" }),
+    /--train-size/,
+  );
+  assert.throws(
+    () =>
+      trainConfigFromFlags({
+        model: "m",
+        out: "o",
+        task: "cocktail",
+        "warmup-steps": "2",
+        "warmup-ratio": "0.1",
+      }),
+    /not both/,
+  );
+});
