@@ -12,8 +12,9 @@ import {
   type QuantMode,
 } from "../src/model/checkpoint";
 import { injectLora, loraParameters, setTraining } from "../src/lora/model";
-import { createOptimizer } from "../src/train/optimizers";
-import { applyGrads, lossAndGrads, type TokenBatch } from "../src/train/step";
+import { createOptimizer, type Optimizer } from "../src/train/optimizers";
+import type { Llama } from "../src/model/llama";
+import { applyGrads, lossAndGradTensors, type TokenBatch } from "../src/train/step";
 import { tokenNll } from "../src/train/loss";
 import { Rng } from "../src/util/rng";
 
@@ -39,14 +40,15 @@ function randomBatch(vocab: number, seed: number): TokenBatch {
   return { ids, labels, batch, seqLen };
 }
 
-function timeSteps(run: () => number, warmup: number, steps: number) {
-  for (let i = 0; i < warmup; i++) run();
+/** Reads values asynchronously: a GPU backend cannot read synchronously in Node. */
+async function timeSteps(run: () => Promise<number>, warmup: number, steps: number) {
+  for (let i = 0; i < warmup; i++) await run();
   let peak = tf.memory().numBytes;
   const times: number[] = [];
   let loss = NaN;
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    loss = run();
+    loss = await run();
     times.push(performance.now() - t0);
     peak = Math.max(peak, tf.memory().numBytes);
   }
@@ -61,11 +63,29 @@ function timeSteps(run: () => number, warmup: number, steps: number) {
   };
 }
 
+/** Gradient clipping reads the norm synchronously, which a GPU backend cannot do in Node. */
+const clipNorm = (norm: number) => (tf.getBackend() === "webgpu" ? 0 : norm);
+
+/** One optimizer step; resolves to its loss. */
+async function step(
+  model: Llama,
+  params: Map<string, tf.Variable>,
+  opt: Optimizer,
+  batch: TokenBatch,
+  maxGradNorm: number,
+) {
+  const { loss, grads } = lossAndGradTensors(model, params, batch);
+  applyGrads(opt, grads, 2e-4, clipNorm(maxGradNorm));
+  const value = (await loss.data())[0];
+  loss.dispose();
+  return value;
+}
+
 /** LoRA training step (forward + backward + AdamW update) and scoring throughput. */
-export function benchLoraStep(
+export async function benchLoraStep(
   quant: QuantMode = "nf4",
   steps = 5,
-): { train: StepFigures; score: StepFigures; tensorsLeaked: number } {
+): Promise<{ train: StepFigures; score: StepFigures; tensorsLeaked: number }> {
   const config = presetConfig(REFERENCE.preset);
   const model = modelFromTensors(config, initTensors(config, 0), { quant }, "bench");
   const lm = injectLora(model, { r: REFERENCE.loraR, lora_alpha: 16 }, 0);
@@ -73,25 +93,26 @@ export function benchLoraStep(
   const params = loraParameters(lm);
   const opt = createOptimizer({ name: "adamw" }, params);
   const batch = randomBatch(config.vocab_size, 1);
-  const step = () => {
-    const { loss, grads } = lossAndGrads(model, params, batch);
-    applyGrads(opt, grads, 2e-4, 0.3);
-    return loss;
-  };
-  step();
+  const run = () => step(model, params, opt, batch, 0.3);
+  await run();
   const before = tf.memory().numTensors;
-  const train = timeSteps(step, 1, steps);
+  const train = await timeSteps(run, 1, steps);
   const tensorsLeaked = tf.memory().numTensors - before;
   setTraining(lm, false);
-  const score = timeSteps(
-    () =>
-      tf.tidy(() => {
-        const { logits } = model.forward(
-          tf.tensor2d(batch.ids, [REFERENCE.batch, REFERENCE.seqLen], "int32"),
+  const score = await timeSteps(
+    async () => {
+      const ce = tf.tidy(() => {
+        const ids = tf.tensor2d(batch.ids, [REFERENCE.batch, REFERENCE.seqLen], "int32");
+        const { nll, mask } = tokenNll(
+          model.forward(ids).logits,
+          tf.tensor1d(batch.labels, "int32"),
         );
-        const { nll, mask } = tokenNll(logits, tf.tensor1d(batch.labels, "int32"));
-        return tf.div(tf.sum(nll), tf.sum(mask)).dataSync()[0];
-      }),
+        return tf.div(tf.sum(nll), tf.sum(mask));
+      });
+      const value = (await ce.data())[0];
+      ce.dispose();
+      return value;
+    },
     1,
     steps,
   );
@@ -101,21 +122,13 @@ export function benchLoraStep(
 }
 
 /** Full-parameter training step (every weight trainable, AdamW). */
-export function benchFullStep(steps = 3): StepFigures {
+export async function benchFullStep(steps = 3): Promise<StepFigures> {
   const config = presetConfig(REFERENCE.preset);
   const model = modelFromTensors(config, initTensors(config, 0), { trainable: true }, "bench");
   const params = trainableParameters(model);
   const opt = createOptimizer({ name: "adamw" }, params);
   const batch = randomBatch(config.vocab_size, 1);
-  const figures = timeSteps(
-    () => {
-      const { loss, grads } = lossAndGrads(model, params, batch);
-      applyGrads(opt, grads, 2e-4, 1.0);
-      return loss;
-    },
-    1,
-    steps,
-  );
+  const figures = await timeSteps(() => step(model, params, opt, batch, 1.0), 1, steps);
   opt.dispose();
   model.dispose();
   return figures;

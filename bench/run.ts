@@ -14,14 +14,15 @@ import { presetConfig } from "../src/model/presets";
 import { baseMemory, formatMemory } from "../src/model/memory";
 import { benchFullStep, benchLoraStep, REFERENCE } from "./reference_step";
 
-const PYTHON = "/usr/bin/python3";
+// Debian's python3-torch lives under /usr/bin/python3; BENCH_PYTHON overrides (e.g. a GPU box).
+const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
 
 function torchStep(
   threads: number,
   steps: number,
   full = false,
-): { tokensPerSecond: number; torch: string } | string {
-  if (!fs.existsSync(PYTHON)) return "no /usr/bin/python3";
+): { tokensPerSecond: number; torch: string; device: string } | string {
+  if (path.isAbsolute(PYTHON) && !fs.existsSync(PYTHON)) return `no ${PYTHON}`;
   try {
     const out = execFileSync(
       PYTHON,
@@ -56,14 +57,14 @@ async function main() {
     `reference: d=${config.hidden_size} layers=${config.num_hidden_layers} heads=${config.num_attention_heads} vocab=${config.vocab_size} ` +
       `seq=${REFERENCE.seqLen} batch=${REFERENCE.batch} LoRA r=${REFERENCE.loraR} on all seven projections`,
   );
-  const lora = benchLoraStep("nf4", steps);
+  const lora = await benchLoraStep("nf4", steps);
   const loraParams = 4 * 8 * (4 * (256 + 256) + 2 * (256 + 688) + (688 + 256));
   console.log(formatMemory(baseMemory(config), loraParams));
   console.log(
     `LoRA step, NF4 base:  ${fmt(lora.train.tokensPerSecond)} tokens/s  (${lora.train.msPerStep.toFixed(0)} ms/step, peak tensors ${lora.train.peakTensorMB.toFixed(1)} MiB, leaked tensors ${lora.tensorsLeaked})`,
   );
   console.log(`scoring:              ${fmt(lora.score.tokensPerSecond)} tokens/s`);
-  const full = benchFullStep(Math.max(2, Math.floor(steps / 2)));
+  const full = await benchFullStep(Math.max(2, Math.floor(steps / 2)));
   console.log(
     `full-parameter step:  ${fmt(full.tokensPerSecond)} tokens/s  (${full.msPerStep.toFixed(0)} ms/step)`,
   );
@@ -78,7 +79,7 @@ async function main() {
     } else {
       const ours = isFull ? full.tokensPerSecond : lora.train.tokensPerSecond;
       console.log(
-        `PyTorch ${t.torch} ${label} step, 1 thread (float32 base): ${fmt(t.tokensPerSecond)} tokens/s; ours/PyTorch = ${(ours / t.tokensPerSecond).toFixed(2)}`,
+        `PyTorch ${t.torch} ${label} step on ${t.device}, 1 thread (float32 base): ${fmt(t.tokensPerSecond)} tokens/s; ours/PyTorch = ${(ours / t.tokensPerSecond).toFixed(2)}`,
       );
     }
   }

@@ -4,8 +4,9 @@ Same shape as bench/reference_step.ts (d=256, 4 layers, 4 heads, seq 128, batch 
 tied head, LoRA r=8 alpha 16 on all seven projections, AdamW, grad clip 0.3). The frozen base is
 float32: bitsandbytes (NF4) has no CPU build in Debian. Prints one JSON line.
 Usage: /usr/bin/python3 bench/torch_step.py THREADS STEPS [full]
+BENCH_TORCH_DEVICE=cuda runs it on the GPU instead.
 """
-import json, math, sys, time
+import json, math, os, sys, time
 import torch
 import torch.nn.functional as F
 
@@ -13,6 +14,7 @@ threads, steps = int(sys.argv[1]), int(sys.argv[2])
 full = len(sys.argv) > 3 and sys.argv[3] == "full"
 torch.set_num_threads(threads)
 torch.manual_seed(0)
+dev = os.environ.get("BENCH_TORCH_DEVICE", "cpu")
 V, d, L, H, ffn, T, B, r = 8192, 256, 4, 4, 688, 128, 8, 8
 hd = d // H
 
@@ -48,7 +50,7 @@ class Model(torch.nn.Module):
         self.cos, self.sin = e.cos()[None, None], e.sin()[None, None]
     def forward(self, ids):
         x = self.emb[ids]
-        mask = torch.full((T, T), float("-inf")).triu(1)
+        mask = torch.full((T, T), float("-inf"), device=ids.device).triu(1)
         rot = lambda t: torch.cat((-t[..., hd // 2:], t[..., :hd // 2]), -1)
         for m in self.layers:
             h = rms(x, m.n1)
@@ -61,11 +63,12 @@ class Model(torch.nn.Module):
             x = x + m["down"](F.silu(m["gate"](h)) * m["up"](h))
         return rms(x, self.norm) @ self.emb.T
 
-model = Model()
+model = Model().to(dev)
+model.cos, model.sin = model.cos.to(dev), model.sin.to(dev)
 params = [p for p in model.parameters() if p.requires_grad]
 opt = torch.optim.AdamW(params, lr=2e-4)
-ids = torch.randint(0, V, (B, T))
-labels = torch.cat((ids[:, 1:], torch.full((B, 1), -100)), 1)
+ids = torch.randint(0, V, (B, T)).to(dev)
+labels = torch.cat((ids[:, 1:], torch.full((B, 1), -100, device=dev)), 1)
 
 def step():
     logits = model(ids)
@@ -82,4 +85,4 @@ for _ in range(steps):
     t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
 times.sort()
 ms = times[len(times) // 2] * 1000
-print(json.dumps({"threads": threads, "msPerStep": ms, "tokensPerSecond": B * T / ms * 1000, "torch": torch.__version__}))
+print(json.dumps({"device": dev, "threads": threads, "msPerStep": ms, "tokensPerSecond": B * T / ms * 1000, "torch": torch.__version__}))

@@ -24,60 +24,84 @@ export interface BackendInfo {
 
 let active: BackendInfo | undefined;
 
-function tryRequire(pkg: string): boolean {
-  try {
-    require(pkg);
-    return true;
-  } catch {
-    return false;
-  }
+interface Candidate {
+  name: BackendName;
+  package: string;
+  /** Load the package (static requires, so that bundlers see them). */
+  load: () => void;
 }
 
-/** Which backends can be loaded on this machine, in preference order. */
-export function availableBackends(): { name: BackendName; package: string }[] {
-  const out: { name: BackendName; package: string }[] = [];
-  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
-    if (resolvable(pkg)) {
-      out.push({ name: "tensorflow", package: pkg });
-      break;
+/** Every backend this project can use, in default preference order. */
+const CANDIDATES: Candidate[] = [
+  {
+    name: "tensorflow",
+    package: "@tensorflow/tfjs-node-gpu",
+    load: () => require("@tensorflow/tfjs-node-gpu"),
+  },
+  {
+    name: "tensorflow",
+    package: "@tensorflow/tfjs-node",
+    load: () => require("@tensorflow/tfjs-node"),
+  },
+  {
+    name: "wasm",
+    package: "@tensorflow/tfjs-backend-wasm",
+    load: () => {
+      const wasm = require("@tensorflow/tfjs-backend-wasm");
+      // Threads are unavailable to wasm in Node; SIMD is on by default.
+      wasm.setThreadsCount?.(1);
+      registerWasmSegmentSum();
+    },
+  },
+  {
+    name: "cpu",
+    package: "@tensorflow/tfjs-backend-cpu",
+    load: () => require("@tensorflow/tfjs-backend-cpu"),
+  },
+  {
+    name: "webgpu",
+    package: "@tensorflow/tfjs-backend-webgpu",
+    load: () => {
+      // Node has no navigator.gpu: the `webgpu` package (Dawn) provides one. It must exist
+      // before the tfjs backend loads, which registers itself only when it sees it.
+      const { create, globals } = require("webgpu");
+      Object.assign(globalThis, globals);
+      const g = globalThis as { navigator?: { gpu?: unknown } };
+      if (!g.navigator)
+        Object.defineProperty(globalThis, "navigator", { value: {}, writable: true });
+      g.navigator!.gpu = create([]);
+      require("@tensorflow/tfjs-backend-webgpu");
+    },
+  },
+];
+
+const loaded = new Map<Candidate, boolean>();
+
+function load(c: Candidate): boolean {
+  if (!loaded.has(c)) {
+    try {
+      c.load();
+      loaded.set(c, true);
+    } catch {
+      loaded.set(c, false);
     }
   }
-  if (resolvable("@tensorflow/tfjs-backend-wasm"))
-    out.push({ name: "wasm", package: "@tensorflow/tfjs-backend-wasm" });
-  if (resolvable("@tensorflow/tfjs-backend-cpu"))
-    out.push({ name: "cpu", package: "@tensorflow/tfjs-backend-cpu" });
-  if (resolvable("@tensorflow/tfjs-backend-webgpu") && resolvable("webgpu"))
-    out.push({ name: "webgpu", package: "@tensorflow/tfjs-backend-webgpu" });
-  return out;
+  return loaded.get(c)!;
 }
 
-function resolvable(pkg: string): boolean {
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
+/** Backends whose packages load on this machine (a listed backend may still fail to start). */
+export function availableBackends(): { name: BackendName; package: string }[] {
+  const seen = new Set<BackendName>();
+  return CANDIDATES.filter((c) => !seen.has(c.name) && load(c) && seen.add(c.name)).map((c) => ({
+    name: c.name,
+    package: c.package,
+  }));
 }
 
-async function activate(name: BackendName, pkg: string): Promise<boolean> {
-  if (name === "webgpu") {
-    // Node has no navigator.gpu: the `webgpu` package (Dawn) provides one.
-    const { create, globals } = require("webgpu");
-    Object.assign(globalThis, globals);
-    const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-    if (!g.navigator) Object.defineProperty(globalThis, "navigator", { value: {}, writable: true });
-    (g.navigator as { gpu?: unknown }).gpu = create([]);
-  }
-  if (!tryRequire(pkg)) return false;
-  if (name === "wasm") {
-    const wasm = require("@tensorflow/tfjs-backend-wasm");
-    // Threads are unavailable to wasm in Node; SIMD is on by default.
-    wasm.setThreadsCount?.(1);
-    registerWasmSegmentSum();
-  }
+async function start(c: Candidate): Promise<boolean> {
+  if (!load(c)) return false;
   try {
-    return await tf.setBackend(name);
+    return await tf.setBackend(c.name);
   } catch {
     return false;
   }
@@ -91,35 +115,35 @@ export async function initBackend(
   forced: string | undefined = process.env.NARRATOR_BACKEND,
 ): Promise<BackendInfo> {
   if (active && (!forced || forced === active.name)) return active;
-  const avail = availableBackends();
-  const list = avail.map((b) => `${b.name} (${b.package})`).join(", ") || "none";
-  if (forced) {
-    if (!BACKEND_NAMES.includes(forced as BackendName)) {
-      throw new Error(
-        `NARRATOR_BACKEND=${forced} is not a backend; expected one of ${BACKEND_NAMES.join(", ")} (available here: ${list})`,
-      );
-    }
-    const hit = avail.find((b) => b.name === forced);
-    if (!hit || !(await activate(hit.name, hit.package))) {
-      throw new Error(`backend '${forced}' is not available on this machine; available: ${list}`);
-    }
-    active = { name: hit.name, label: hit.name, package: hit.package };
-  } else {
-    // Default: wasm. The native TensorFlow binding is used only when it actually loads.
-    const order = [
-      ...avail.filter((b) => b.name === "tensorflow"),
-      ...avail.filter((b) => b.name === "wasm"),
-      ...avail.filter((b) => b.name === "cpu"),
-    ];
-    for (const b of order) {
-      if (await activate(b.name, b.package)) {
-        active = { name: b.name, label: b.name, package: b.package };
-        break;
-      }
-    }
-    if (!active) throw new Error(`no TensorFlow.js backend could start; tried: ${list}`);
+  if (forced && !BACKEND_NAMES.includes(forced as BackendName)) {
+    throw new Error(
+      `NARRATOR_BACKEND=${forced} is not a backend; expected one of ${BACKEND_NAMES.join(", ")}`,
+    );
   }
-  return active;
+  // Default: the native TensorFlow binding when it loads, else wasm, else cpu. webgpu only on request.
+  const order = forced
+    ? CANDIDATES.filter((c) => c.name === forced)
+    : CANDIDATES.filter((c) => c.name !== "webgpu");
+  for (const c of order) {
+    if (await start(c)) {
+      active = { name: c.name, label: c.name, package: c.package };
+      return active;
+    }
+  }
+  const list =
+    availableBackends()
+      .map((b) => `${b.name} (${b.package})`)
+      .join(", ") || "none";
+  if (forced && order.some((c) => loaded.get(c))) {
+    throw new Error(
+      `backend '${forced}' is installed but did not start here${forced === "webgpu" ? " (no GPU adapter found)" : ""}; loadable backends: ${list}`,
+    );
+  }
+  throw new Error(
+    forced
+      ? `backend '${forced}' is not available on this machine; available: ${list}`
+      : `no TensorFlow.js backend could start; available: ${list}`,
+  );
 }
 
 /** The backend in use (after `initBackend`). */

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Llama } from "../model/llama";
-import { tokenNll } from "./loss";
+import { IGNORE_INDEX, tokenNll } from "./loss";
 import { clipGradNorm, type Optimizer } from "./optimizers";
 
 export interface TokenBatch {
@@ -23,15 +23,24 @@ export interface TokenBatch {
   weights?: Float32Array;
 }
 
-/** Loss and gradients of the parameters for one batch (gradients are owned by the caller). */
-export function lossAndGrads(
+/** Positions that count towards the loss. */
+export function countedTokens(labels: Int32Array): number {
+  let n = 0;
+  for (const l of labels) if (l !== IGNORE_INDEX) n++;
+  return n;
+}
+
+/**
+ * Loss (as a tensor, so that a GPU backend can read it asynchronously) and gradients of the
+ * parameters for one batch; the caller owns and disposes both.
+ */
+export function lossAndGradTensors(
   model: Llama,
   params: Map<string, tf.Variable>,
   b: TokenBatch,
-): { loss: number; tokens: number; grads: Map<string, tf.Tensor> } {
+): { loss: tf.Scalar; tokens: number; grads: Map<string, tf.Tensor> } {
   const names = [...params.keys()];
   const vars = names.map((n) => params.get(n)!);
-  let tokens = 0;
   const { value, grads } = tf.variableGrads(() => {
     const ids = tf.tensor2d(b.ids, [b.batch, b.seqLen], "int32");
     const labels = tf.tensor1d(b.labels, "int32");
@@ -40,7 +49,6 @@ export function lossAndGrads(
       : undefined;
     const { logits } = model.forward(ids, { attentionMask });
     const { nll, mask } = tokenNll(logits, labels);
-    tokens = tf.sum(mask).dataSync()[0];
     // Token mean over the batch, or the caller's normalised per-position weights.
     return (
       b.weights
@@ -48,9 +56,23 @@ export function lossAndGrads(
         : tf.div(tf.sum(nll), tf.maximum(tf.sum(mask), 1))
     ) as tf.Scalar;
   }, vars);
-  const loss = value.dataSync()[0];
-  value.dispose();
-  return { loss, tokens, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
+  return {
+    loss: value,
+    tokens: countedTokens(b.labels),
+    grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])),
+  };
+}
+
+/** Loss and gradients of the parameters for one batch (gradients are owned by the caller). */
+export function lossAndGrads(
+  model: Llama,
+  params: Map<string, tf.Variable>,
+  b: TokenBatch,
+): { loss: number; tokens: number; grads: Map<string, tf.Tensor> } {
+  const r = lossAndGradTensors(model, params, b);
+  const loss = r.loss.dataSync()[0];
+  r.loss.dispose();
+  return { loss, tokens: r.tokens, grads: r.grads };
 }
 
 /** Clip (when maxGradNorm > 0), update, and free the gradients. Returns the pre-clip norm. */
