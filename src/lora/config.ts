@@ -13,7 +13,10 @@ export const LoraConfigSchema = z
     r: z.number().int().positive().default(8),
     lora_alpha: z.number().positive().default(8),
     lora_dropout: z.number().min(0).lt(1).default(0),
-    target_modules: z.array(z.enum(LINEAR_MODULES)).min(1).default([...LINEAR_MODULES]),
+    target_modules: z
+      .array(z.enum(LINEAR_MODULES))
+      .min(1)
+      .default([...LINEAR_MODULES]),
     use_rslora: z.boolean().default(false),
     bias: z.literal("none").default("none"),
     fan_in_fan_out: z.literal(false).default(false),

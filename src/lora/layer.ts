@@ -40,7 +40,10 @@ export class LoraLinear implements Linear {
     let h = x;
     if (this.training && this.dropout > 0) {
       const keep = tf.cast(
-        tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, "float32", this.rng.nextU32()), this.dropout),
+        tf.greaterEqual(
+          tf.randomUniform(x.shape, 0, 1, "float32", this.rng.nextU32()),
+          this.dropout,
+        ),
         "float32",
       );
       h = tf.mul(x, tf.div(keep, 1 - this.dropout));

@@ -11,7 +11,11 @@ import { FrozenFloatLinear, type Linear } from "../model/linear";
 import type { Llama } from "../model/llama";
 import { loraScale, parseLoraConfig, type LoraConfig } from "./config";
 import { LoraLinear, peftInit } from "./layer";
-import { readSafetensorsFile, writeSafetensorsFile, type TensorEntry } from "../safetensors/safetensors";
+import {
+  readSafetensorsFile,
+  writeSafetensorsFile,
+  type TensorEntry,
+} from "../safetensors/safetensors";
 import { fromFloat32, toFloat32 } from "../safetensors/float16";
 import { readJson, writeJsonAtomic } from "../util/fs";
 import { Rng } from "../util/rng";
@@ -26,7 +30,12 @@ export interface LoraModel {
   layers: Map<string, LoraLinear>;
 }
 
-type Init = (module: string, r: number, inF: number, out: number) => { a: Float32Array; b: Float32Array };
+type Init = (
+  module: string,
+  r: number,
+  inF: number,
+  out: number,
+) => { a: Float32Array; b: Float32Array };
 
 function wrap(model: Llama, config: LoraConfig, seed: number, init: Init): LoraModel {
   const layers = new Map<string, LoraLinear>();
@@ -110,7 +119,10 @@ export function saveAdapter(dir: string, lm: LoraModel, baseModel: string | null
 
 /** Load a PEFT adapter directory onto a model; keys and shapes are checked against the model. */
 export function loadAdapter(dir: string, model: Llama): LoraModel {
-  const config = parseLoraConfig(readJson(path.join(dir, ADAPTER_CONFIG)), path.join(dir, ADAPTER_CONFIG));
+  const config = parseLoraConfig(
+    readJson(path.join(dir, ADAPTER_CONFIG)),
+    path.join(dir, ADAPTER_CONFIG),
+  );
   const file = path.join(dir, ADAPTER_WEIGHTS);
   const { tensors } = readSafetensorsFile(file);
   const used = new Set<string>();
@@ -128,7 +140,9 @@ export function loadAdapter(dir: string, model: Llama): LoraModel {
     };
     return { a: get("lora_A", [r, inF]), b: get("lora_B", [out, r]) };
   });
-  const extra = [...tensors.keys()].filter((k) => !used.has(k) && !used.has(k.replace(".default.", ".")));
+  const extra = [...tensors.keys()].filter(
+    (k) => !used.has(k) && !used.has(k.replace(".default.", ".")),
+  );
   if (extra.length) {
     throw new Error(
       `${file}: tensors that match no targeted module of this model: ${extra.slice(0, 5).join(", ")}`,

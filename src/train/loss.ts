@@ -18,7 +18,9 @@ export function tokenNll(
   const vocab = logits.shape[1];
   const mask = tf.cast(tf.notEqual(labels, IGNORE_INDEX), "float32") as tf.Tensor1D;
   const safe = tf.where(tf.equal(labels, IGNORE_INDEX), tf.zerosLike(labels), labels);
-  const target = tf.oneHot(tf.cast(safe, "int32") as tf.Tensor1D, vocab, 1, 0, "float32");
+  // tfjs-backend-wasm 4.22's OneHot writes int32 bits whatever dtype is asked (1 reads as 1.4e-45
+  // in a float32 one-hot), so build it as int32 and cast.
+  const target = tf.cast(tf.oneHot(tf.cast(safe, "int32") as tf.Tensor1D, vocab), "float32");
   const logp = tf.logSoftmax(logits);
   const nll = tf.mul(tf.neg(tf.sum(tf.mul(logp, target), -1)), mask) as tf.Tensor1D;
   return { nll, mask };

@@ -33,7 +33,15 @@ test("LoRA layer output equals W x + s B A x worked by hand", () => {
   const base = new FrozenFloatLinear(new Float32Array([1, 2, 0, 0, -1, 3]), 2, 3);
   const s = loraScale({ r: 1, lora_alpha: 4, use_rslora: false });
   assert.equal(s, 4);
-  const lora = new LoraLinear(base, 1, s, new Float32Array([1, 0, 2]), new Float32Array([2, -1]), 0, new Rng(1));
+  const lora = new LoraLinear(
+    base,
+    1,
+    s,
+    new Float32Array([1, 0, 2]),
+    new Float32Array([2, -1]),
+    0,
+    new Rng(1),
+  );
   const y = lora.apply(tf.tensor2d([1, 1, 2], [1, 3])).arraySync();
   assert.deepEqual(y, [[43, -15]]);
   // rsLoRA: alpha / sqrt(r) = 16 / sqrt(4) = 8.
@@ -69,15 +77,23 @@ test("a fresh adapter leaves the model's outputs unchanged; only adapters are tr
 
 test("LoRA gradients equal central finite differences", () => {
   const model = loadModel(FIXTURE);
-  const lm = injectLora(model, { r: 2, lora_alpha: 4, target_modules: ["q_proj", "v_proj", "down_proj"] }, 11);
+  const lm = injectLora(
+    model,
+    { r: 2, lora_alpha: 4, target_modules: ["q_proj", "v_proj", "down_proj"] },
+    11,
+  );
   // Give B non-zero values so that gradients reach A too.
   const rng = new Rng(5);
   for (const l of lm.layers.values()) {
-    l.bT.assign(tf.tensor2d(Array.from({ length: l.bT.size }, () => rng.normal() * 0.1), l.bT.shape));
+    l.bT.assign(
+      tf.tensor2d(
+        Array.from({ length: l.bT.size }, () => rng.normal() * 0.1),
+        l.bT.shape,
+      ),
+    );
   }
   const ids = tf.tensor2d([3, 8, 1, 44, 20, 7], [1, 6], "int32");
-  const loss = () =>
-    tf.tidy(() => tf.mean(tf.square(model.forward(ids).logits)) as tf.Scalar);
+  const loss = () => tf.tidy(() => tf.mean(tf.square(model.forward(ids).logits)) as tf.Scalar);
   const params = loraParameters(lm);
   const { grads } = tf.variableGrads(loss, [...params.values()]);
   const checks: [string, number][] = [
@@ -99,7 +115,10 @@ test("LoRA gradients equal central finite differences", () => {
     };
     const fd = (at(eps) - at(-eps)) / (2 * eps);
     v.assign(tf.tensor(orig, v.shape));
-    assert.ok(Math.abs(g - fd) <= 2e-2 * Math.max(1e-3, Math.abs(fd)), `${key}[${idx}]: ${g} vs ${fd}`);
+    assert.ok(
+      Math.abs(g - fd) <= 2e-2 * Math.max(1e-3, Math.abs(fd)),
+      `${key}[${idx}]: ${g} vs ${fd}`,
+    );
   }
   model.dispose();
 });
@@ -107,7 +126,8 @@ test("LoRA gradients equal central finite differences", () => {
 test("adapters save as PEFT files, load back, and merge", () => {
   const model = loadModel(FIXTURE);
   const lm = injectLora(model, { r: 2, lora_alpha: 16, target_modules: ["q_proj", "o_proj"] }, 1);
-  for (const l of lm.layers.values()) l.bT.assign(tf.randomNormal(l.bT.shape, 0, 0.1, "float32", 9));
+  for (const l of lm.layers.values())
+    l.bT.assign(tf.randomNormal(l.bT.shape, 0, 0.1, "float32", 9));
   const ids = [4, 8, 15, 16, 23, 42];
   const adapted = sequenceLogprobs(model, ids);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-adapter-"));
@@ -131,8 +151,14 @@ test("adapters save as PEFT files, load back, and merge", () => {
     "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight",
     "base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight",
   ]);
-  assert.deepEqual(tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")!.shape, [2, 32]);
-  assert.deepEqual(tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight")!.shape, [32, 2]);
+  assert.deepEqual(
+    tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")!.shape,
+    [2, 32],
+  );
+  assert.deepEqual(
+    tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight")!.shape,
+    [32, 2],
+  );
 
   const fresh = loadModel(FIXTURE);
   loadAdapter(dir, fresh);
