@@ -5,18 +5,53 @@
  */
 import { parse, UsageError, type Command } from "./args";
 import { generateCmd, quantize, score } from "./model_commands";
+import { evalCmd, train } from "./train_commands";
+import { download, mine, stats, type RawCommand } from "./data_commands";
 
 const COMMANDS: Record<string, Command> = {
   score,
   generate: generateCmd,
   quantize,
+  train,
+  eval: evalCmd,
 };
 
+const DATA_COMMANDS: Record<string, Command | RawCommand> = { stats, download, mine };
+
+function listing(entries: [string, { summary: string }][]): string {
+  const width = Math.max(...entries.map(([k]) => k.length));
+  return entries.map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`).join("\n");
+}
+
 function help(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
-  return `usage: narrator <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'narrator <command> --help' for a command's options.
-Environment: NARRATOR_BACKEND (wasm|cpu|tensorflow|webgpu), NARRATOR_DATA (data directory).`;
+  const entries: [string, { summary: string }][] = [
+    ...Object.entries(COMMANDS),
+    ...Object.entries(DATA_COMMANDS).map(([k, c]): [string, Command | RawCommand] => [
+      `data ${k}`,
+      c,
+    ]),
+  ];
+  return `usage: narrator <command> [options]
+
+commands:
+${listing(entries)}
+
+Run 'narrator <command> --help' for a command's options.
+Environment: NARRATOR_BACKEND (wasm|cpu|tensorflow|webgpu), NARRATOR_DATA (data directory),
+NARRATOR_NATIVE=0 (plain wasm kernels), NARRATOR_DEBUG=1 (stack traces).`;
+}
+
+async function runCommand(cmd: Command | RawCommand, argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(cmd.usage + "\n");
+    return;
+  }
+  if ("raw" in cmd) {
+    for (const line of await cmd.raw(argv)) process.stdout.write(line + "\n");
+    return;
+  }
+  const { values, positionals } = parse(cmd, argv);
+  await cmd.run(values, positionals);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -25,17 +60,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(help() + "\n");
     return 0;
   }
-  const cmd = COMMANDS[name];
+  const cmd = name === "data" ? DATA_COMMANDS[rest[0] ?? ""] : COMMANDS[name];
   if (!cmd) {
-    process.stderr.write(`narrator: unknown command '${name}'\n\n${help()}\n`);
+    const what = name === "data" ? `data ${rest[0] ?? "(missing subcommand)"}` : name;
+    process.stderr.write(`narrator: unknown command '${what}'\n\n${help()}\n`);
     return 2;
   }
-  const { values, positionals } = parse(cmd, rest);
-  if (values.help) {
-    process.stdout.write(cmd.usage + "\n");
-    return 0;
-  }
-  await cmd.run(values, positionals);
+  await runCommand(cmd, name === "data" ? rest.slice(1) : rest);
   return 0;
 }
 
@@ -45,8 +76,9 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     const err = e as Error;
-    if (process.env.NARRATOR_DEBUG && !(err instanceof UsageError))
+    if (process.env.NARRATOR_DEBUG && !(err instanceof UsageError)) {
       process.stderr.write(`${err.stack}\n`);
+    }
     process.stderr.write(`narrator: ${err.message}\n`);
     process.exitCode = err instanceof UsageError ? 2 : 1;
   },

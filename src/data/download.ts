@@ -16,6 +16,7 @@ import * as zlib from "node:zlib";
 import { readJson, writeJsonAtomic } from "../util/fs";
 import { type Lang, LANGS } from "./langs";
 import { parseLanguageList } from "./mine";
+import { resolveDataDir } from "./sources";
 
 export type DatasetName = "codesearchnet" | "commitpackft";
 export const DATASET_NAMES: readonly DatasetName[] = ["codesearchnet", "commitpackft"];
@@ -672,11 +673,11 @@ function parseDatasets(list: string): DatasetName[] {
 }
 
 /**
- * `narrator data download [--data-dir DIR] [--datasets a,b] [--languages a,b] [--endpoint URL]
+ * `narrator data download [--data DIR] [--datasets a,b] [--languages a,b] [--endpoint URL]
  * [--revision REV] [--retries N]`: download and return the report lines (progress goes to stderr).
  */
 export async function cliDownload(args: string[]): Promise<string[]> {
-  let dataDir = "data";
+  let dataDir = resolveDataDir();
   let datasets: DatasetName[] = [...DATASET_NAMES];
   let languages: Lang[] = [...LANGS];
   let endpoint: string | undefined;
@@ -689,7 +690,7 @@ export async function cliDownload(args: string[]): Promise<string[]> {
       if (v === undefined) throw new Error(`download: ${arg} needs a value`);
       return v;
     };
-    if (arg === "--data-dir" || arg === "--out") dataDir = value();
+    if (arg === "--data" || arg === "--data-dir" || arg === "--out") dataDir = value();
     else if (arg === "--datasets") datasets = parseDatasets(value());
     else if (arg === "--languages") languages = parseLanguageList(value());
     else if (arg === "--endpoint") endpoint = value();

@@ -1,0 +1,73 @@
+/** `narrator data stats | download | mine`: the datasets from the command line. */
+import { dataStats } from "../data/commands";
+import { cliDownload } from "../data/download";
+import { cliMine } from "../data/mine";
+import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
+import { intList, numberOpt, UsageError, type Command } from "./args";
+
+export const stats: Command = {
+  summary: "the preparation funnel and split sizes per dataset and language",
+  usage: `usage: narrator data stats [--data DIR] [--json] [--seed N] [--per-language TRAIN,VAL,TEST]
+       [--languages python,go,...] [--commit-input files|diff|both] [--lenient]
+
+Reads both datasets from the data directory (--data, else NARRATOR_DATA, else data/), runs every
+filter of the preparation and prints rows read, removed by each filter and kept, then the split
+sizes (study: 2100,300,600 per language). --lenient skips malformed rows and counts them.`,
+  options: {
+    data: { type: "string" },
+    json: { type: "boolean" },
+    seed: { type: "string" },
+    "per-language": { type: "string" },
+    languages: { type: "string" },
+    "commit-input": { type: "string" },
+    lenient: { type: "boolean" },
+  },
+  async run(v) {
+    const per = v["per-language"] as string | undefined;
+    const sizes = per === undefined ? undefined : intList(per, "per-language");
+    if (sizes && sizes.length !== 3) {
+      throw new UsageError(`--per-language expects TRAIN,VAL,TEST (three numbers), got '${per}'`);
+    }
+    const input = v["commit-input"] as string | undefined;
+    if (input !== undefined && !COMMIT_INPUTS.includes(input as CommitInput)) {
+      throw new UsageError(
+        `--commit-input expects one of ${COMMIT_INPUTS.join(", ")}, got '${input}'`,
+      );
+    }
+    const out = await dataStats({
+      dataDir: v.data as string | undefined,
+      seed: numberOpt(v, "seed", 42, Number.isInteger),
+      perLanguage: sizes as [number, number, number] | undefined,
+      languages: (v.languages as string | undefined)?.split(","),
+      commitInput: input as CommitInput | undefined,
+      lenient: v.lenient === true,
+    });
+    process.stdout.write((v.json ? JSON.stringify(out.json) : out.text) + "\n");
+  },
+};
+
+/** A subcommand that parses its own arguments and returns report lines. */
+export interface RawCommand {
+  summary: string;
+  usage: string;
+  raw(argv: string[]): Promise<string[]>;
+}
+
+export const download: RawCommand = {
+  summary: "fetch the published CodeSearchNet and CommitPackFT files (resumable)",
+  usage: `usage: narrator data download [--data DIR] [--datasets codesearchnet,commitpackft]
+       [--languages python,...] [--endpoint URL] [--revision REV] [--retries N]
+
+Downloads from the Hugging Face hub (HF_ENDPOINT, HF_TOKEN are honoured) into the data
+directory in the layout the readers expect; an interrupted run resumes where it stopped.`,
+  raw: (argv) => cliDownload(argv),
+};
+
+export const mine: RawCommand = {
+  summary: "build both datasets from your own git repositories",
+  usage: `usage: narrator data mine --out DIR [--languages python,...] [--max-file-bytes N] REPO...
+
+Functions with docstrings at HEAD become CodeSearchNet rows; single-file commits that pass the
+CommitPackFT message filters become CommitPackFT rows, both in the published formats.`,
+  raw: async (argv) => cliMine(argv),
+};
