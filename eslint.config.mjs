@@ -2,13 +2,30 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "reports/", "data/", "build/", "notebooks/", "native/build/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "reports/",
+      "data/",
+      "notebooks/",
+      "native/build/",
+      "scratch/",
+      ".cache/",
+      ".gpu/",
+      ".gl/",
+      "runs/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: "readonly", process: "readonly", require: "readonly", module: "writable", __dirname: "readonly", Buffer: "readonly" } },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // TypeScript checks undefined names itself (and knows Node's globals).
+      "no-undef": "off",
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/no-require-imports": "off",
     },
   },

@@ -1,0 +1,57 @@
+/**
+ * code-narrator's public API: what notebooks, reports and other programs use.
+ * Everything here is typed and documented at its source; this module only gathers it.
+ *
+ *   const nar = require("../src");            // or: import * as nar from "../src"
+ *   await nar.initBackend();                  // wasm by default; NARRATOR_BACKEND forces one
+ *   const data = await nar.prepareDatasets({ dataDir: nar.resolveDataDir() });
+ *   const model = nar.openModel("models/narrator-8m", { quant: "nf4" });
+ *   const result = await nar.train(config);   // a QLoRA run: metrics, adapter, result.json
+ */
+
+// Backends
+export { initBackend, backendInfo, availableBackends, type BackendInfo } from "./backend/backend";
+
+// Model core: config, checkpoints, NF4, LoRA, inference
+export {
+  parseLlamaConfig,
+  readLlamaConfig,
+  parameterCount,
+  type LlamaConfig,
+} from "./model/config";
+export { presetConfig, PRESET_NAMES } from "./model/presets";
+export {
+  loadModel,
+  saveModel,
+  initTensors,
+  modelFromTensors,
+  type LoadOptions,
+} from "./model/checkpoint";
+export { openModel, tokenizerFor } from "./model/open";
+export { Llama } from "./model/llama";
+export { sequenceLogprobs, generate, type GenerateOptions } from "./model/inference";
+export { quantizeModelDir } from "./model/quantize_dir";
+export { baseMemory, formatMemory, type MemoryReport } from "./model/memory";
+export { injectLora, loadAdapter, saveAdapter, mergeAndUnload, type LoraModel } from "./lora/model";
+export { parseLoraConfig, type LoraConfig } from "./lora/config";
+
+// Tokenizer
+export { Tokenizer } from "./tokenizer/tokenizer";
+export { trainByteLevelBpe } from "./tokenizer/train";
+
+// Data
+export { LANGS, type Lang } from "./data/langs";
+export { TASKS, SPLITS, type Example, type Task, type Split } from "./data/example";
+export { resolveDataDir } from "./data/sources";
+export { prepareDatasets, type PrepareOptions, type PreparedDatasets } from "./data/prepare";
+export { dataStats } from "./data/commands";
+export { lengthStats, toCsv } from "./data/stats";
+export { mixCocktail } from "./data/cocktail";
+
+// Training and evaluation
+export { train, type TrainResult, type TrainEvent } from "./train/trainer";
+export { parseTrainConfig, type TrainConfig, type TrainConfigInput } from "./train/config";
+export { evaluateModel, formatEvaluation } from "./train/evaluate";
+export { createOptimizer } from "./train/optimizers";
+export { lrAtStep, lrMultiplier } from "./train/schedulers";
+export { smoothedBleu4, corpusSmoothedBleu4, rougeLCoco, corpusRougeLCoco } from "./eval/metrics";
