@@ -8,6 +8,7 @@
 #include <string>
 
 #include "blas.h"
+#include "copy.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -70,22 +71,57 @@ class Args {
     heap_ = static_cast<uint8_t*>(data);
   }
 
-  // A float32 array of `elements` values at byte offset argv[i] of the heap.
-  float* floats(size_t i, size_t elements, const char* name) {
+  // `bytes` bytes at byte offset argv[i] of the heap, aligned to `align`.
+  uint8_t* region(size_t i, double bytes, size_t align, const char* name) {
     const double off = number(i, name);
     if (failed_) return nullptr;
-    const double bytes = static_cast<double>(elements) * sizeof(float);
     if (!(off >= 0 && off == static_cast<double>(static_cast<uint64_t>(off)) &&
           off + bytes <= static_cast<double>(heap_len_))) {
-      fail(std::string(name) + ": " + std::to_string(elements) + " floats at byte offset " +
+      fail(std::string(name) + ": " + std::to_string(bytes) + " bytes at offset " +
            std::to_string(off) + " exceed the heap (" + std::to_string(heap_len_) + " bytes)");
       return nullptr;
     }
-    if (static_cast<uint64_t>(off) % alignof(float) != 0) {
-      fail(std::string(name) + ": byte offset " + std::to_string(off) + " is not 4-aligned");
+    if (static_cast<uint64_t>(off) % align != 0) {
+      fail(std::string(name) + ": byte offset " + std::to_string(off) + " is not " +
+           std::to_string(align) + "-aligned");
       return nullptr;
     }
-    return reinterpret_cast<float*>(heap_ + static_cast<uint64_t>(off));
+    return heap_ + static_cast<uint64_t>(off);
+  }
+
+  // A float32 array of `elements` values at byte offset argv[i] of the heap.
+  float* floats(size_t i, size_t elements, const char* name) {
+    return reinterpret_cast<float*>(
+        region(i, static_cast<double>(elements) * sizeof(float), alignof(float), name));
+  }
+
+  // The length of a typed-array argument.
+  size_t typed_length(size_t i, const char* name) {
+    bool is_typed = false;
+    size_t len = 0;
+    if (!failed_) napi_is_typedarray(env_, argv_[i], &is_typed);
+    if (!failed_ && (!is_typed || napi_get_typedarray_info(env_, argv_[i], nullptr, &len, nullptr,
+                                                           nullptr, nullptr) != napi_ok)) {
+      fail(std::string(name) + " must be a typed array");
+    }
+    return len;
+  }
+
+  // An Int32Array argument of exactly `length` values (shapes, strides).
+  const int32_t* int32s(size_t i, size_t length, const char* name) {
+    if (failed_) return nullptr;
+    bool is_typed = false;
+    napi_is_typedarray(env_, argv_[i], &is_typed);
+    napi_typedarray_type kind;
+    size_t len = 0;
+    void* data = nullptr;
+    if (!is_typed ||
+        napi_get_typedarray_info(env_, argv_[i], &kind, &len, &data, nullptr, nullptr) != napi_ok ||
+        kind != napi_int32_array || len != length) {
+      fail(std::string(name) + " must be an Int32Array of " + std::to_string(length) + " values");
+      return nullptr;
+    }
+    return static_cast<const int32_t*>(data);
   }
 
   // An Int32Array of `length` values in [0, limit), or null / undefined.
@@ -216,16 +252,81 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// exp(heap, x, out, n)
-napi_value Exp(napi_env env, napi_callback_info info) {
-  Args args(env, info, 4, "exp");
+// unary(heap, op, x, out, n): exp of float32, or int32 to float32
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args args(env, info, 5, "unary");
   args.heap(0);
-  const size_t n = args.count(3, "n");
-  const float* x = args.floats(1, n, "x");
-  float* out = args.floats(2, n, "out");
+  const size_t op = args.count(1, "op");
+  if (op > kInt32ToFloat) args.fail("unknown unary op " + std::to_string(op));
+  const size_t n = args.count(4, "n");
+  const void* x = args.region(2, 4.0 * n, 4, "x");
+  float* out = args.floats(3, n, "out");
   if (args.failed()) return nullptr;
-  unary(kExp, x, out, n);
+  unary(static_cast<int>(op), x, out, n);
   return nullptr;
+}
+
+// copy(heap, src, dst, bytes)
+napi_value Copy(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4, "copy");
+  args.heap(0);
+  const size_t bytes = args.count(3, "bytes");
+  const void* src = args.region(1, bytes, 1, "src");
+  void* dst = args.region(2, bytes, 1, "dst");
+  if (args.failed()) return nullptr;
+  copy_bytes(src, dst, bytes);
+  return nullptr;
+}
+
+// copyStrided(heap, src, dst, shape, srcStrides, dstStrides): 4-byte elements, strides in
+// elements (Int32Arrays of one length).
+napi_value CopyStrided(napi_env env, napi_callback_info info) {
+  Args args(env, info, 6, "copyStrided");
+  args.heap(0);
+  const size_t rank = args.typed_length(3, "shape");
+  if (rank > static_cast<size_t>(kMaxCopyRank)) {
+    args.fail("rank " + std::to_string(rank) + " exceeds " + std::to_string(kMaxCopyRank));
+  }
+  const int32_t* shape = args.int32s(3, rank, "shape");
+  const int32_t* src_strides = args.int32s(4, rank, "srcStrides");
+  const int32_t* dst_strides = args.int32s(5, rank, "dstStrides");
+  int64_t dims[kMaxCopyRank], ss[kMaxCopyRank], ds[kMaxCopyRank];
+  double src_extent = 1, dst_extent = 1;  // one past the largest element index touched
+  bool empty = false;
+  for (size_t d = 0; !args.failed() && d < rank; ++d) {
+    if (shape[d] < 0 || src_strides[d] < 0 || dst_strides[d] < 0) {
+      args.fail("shape and strides must be non-negative");
+      break;
+    }
+    dims[d] = shape[d], ss[d] = src_strides[d], ds[d] = dst_strides[d];
+    empty = empty || shape[d] == 0;
+    src_extent += static_cast<double>(shape[d] - 1) * src_strides[d];
+    dst_extent += static_cast<double>(shape[d] - 1) * dst_strides[d];
+  }
+  if (empty) src_extent = dst_extent = 0;
+  const void* src = args.region(1, 4 * src_extent, 4, "src");
+  void* dst = args.region(2, 4 * dst_extent, 4, "dst");
+  if (args.failed() || empty) return nullptr;
+  copy_strided(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst),
+               static_cast<int>(rank), dims, ss, ds);
+  return nullptr;
+}
+
+// gather(heap, x, out, outer, dim, inner, indices, count) -> false when an index is out of range
+napi_value Gather(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8, "gather");
+  args.heap(0);
+  const size_t outer = args.count(3, "outer"), dim = args.count(4, "dim");
+  const size_t inner = args.count(5, "inner"), count = args.count(7, "count");
+  const void* x = args.region(1, 4.0 * outer * dim * inner, 4, "x");
+  void* out = args.region(2, 4.0 * outer * count * inner, 4, "out");
+  const void* indices = args.region(6, 4.0 * count, 4, "indices");
+  if (args.failed()) return nullptr;
+  const bool ok = gather(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), outer, dim,
+                         inner, static_cast<const int32_t*>(indices), count);
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
 }
 
 // binary(heap, op, broadcast, smallIsLeft, full, small, out, rows, cols)
@@ -289,8 +390,9 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback fn;
   } functions[] = {{"status", Status},   {"setThreads", SetThreads}, {"matmul", Matmul},
-                   {"exp", Exp},         {"binary", Binary},         {"reduce", Reduce},
-                   {"softmax", Softmax}};
+                   {"unary", Unary},     {"binary", Binary},         {"reduce", Reduce},
+                   {"softmax", Softmax}, {"copy", Copy},             {"copyStrided", CopyStrided},
+                   {"gather", Gather}};
   for (const auto& f : functions) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

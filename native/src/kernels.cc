@@ -211,6 +211,11 @@ NARRATOR_CLONES void exp_range(const float* x, float* out, size_t begin, size_t 
   for (size_t i = begin; i < end; ++i) out[i] = exp_f32(x[i]);
 }
 
+NARRATOR_CLONES void int32_to_float_range(const int32_t* x, float* out, size_t begin,
+                                          size_t end) {
+  for (size_t i = begin; i < end; ++i) out[i] = static_cast<float>(x[i]);
+}
+
 // Reduction combining that propagates NaN for max.
 template <int Op>
 NARRATOR_INLINE float reduce_step(float acc, float v) {
@@ -317,12 +322,16 @@ void matmul(const MatmulArgs& p) {
   });
 }
 
-void unary(int op, const float* x, float* out, size_t n) {
-  (void)op;  // kExp is the only unary kernel
-  const size_t tasks = pieces(n, kMinParallelTranscendentals, pool_limit());
+void unary(int op, const void* x, float* out, size_t n) {
+  const size_t min = op == kExp ? kMinParallelTranscendentals : kMinParallelElements;
+  const size_t tasks = pieces(n, min, pool_limit());
   parallel_for(static_cast<int>(tasks), [&](int t) {
     const Range r = split(n, tasks, t, 16);
-    exp_range(x, out, r.begin, r.end);
+    if (op == kExp) {
+      exp_range(static_cast<const float*>(x), out, r.begin, r.end);
+    } else {
+      int32_to_float_range(static_cast<const int32_t*>(x), out, r.begin, r.end);
+    }
   });
 }
 

@@ -26,8 +26,9 @@ struct MatmulArgs {
 // c[i] = act(op(a[a_index[i]]) * op(b[b_index[i]]) + bias).
 void matmul(const MatmulArgs& args);
 
-enum UnaryOp : int { kExp = 0 };
-void unary(int op, const float* x, float* out, size_t n);
+enum UnaryOp : int { kExp = 0, kInt32ToFloat = 1 };
+// out = exp(x) for float32 x, or x converted to float32 for int32 x (round to nearest).
+void unary(int op, const void* x, float* out, size_t n);
 
 enum BinaryOp : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 // How the small operand is laid over the full one, viewed as [rows, cols]:

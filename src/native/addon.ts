@@ -46,7 +46,8 @@ export interface NativeAddon {
     activation: number,
     alpha: number,
   ): void;
-  exp(heap: ArrayBufferLike, x: number, out: number, n: number): void;
+  /** op 0: out = exp(x) (float32); op 1: out = float32(x) for int32 x. */
+  unary(heap: ArrayBufferLike, op: number, x: number, out: number, n: number): void;
   binary(
     heap: ArrayBufferLike,
     op: number,
@@ -68,6 +69,27 @@ export interface NativeAddon {
     post: number,
   ): void;
   softmax(heap: ArrayBufferLike, x: number, out: number, rows: number, cols: number): void;
+  copy(heap: ArrayBufferLike, src: number, dst: number, bytes: number): void;
+  /** Copies a box of 4-byte elements; strides are in elements. */
+  copyStrided(
+    heap: ArrayBufferLike,
+    src: number,
+    dst: number,
+    shape: Int32Array,
+    srcStrides: Int32Array,
+    dstStrides: Int32Array,
+  ): void;
+  /** out[o, j, :] = x[o, indices[j], :]; false (nothing written) when an index is out of range. */
+  gather(
+    heap: ArrayBufferLike,
+    x: number,
+    out: number,
+    outer: number,
+    dim: number,
+    inner: number,
+    indices: number,
+    count: number,
+  ): boolean;
 }
 
 export type AddonLoad =

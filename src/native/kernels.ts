@@ -13,13 +13,23 @@ import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core
 
 import { backendInfo, setBackendLabel } from "../backend/backend";
 import { type AddonStatus, type NativeAddon, loadAddon } from "./addon";
-import { planBroadcast, planMatmul, planReduce, sizeOf } from "./shapes";
+import {
+  type StridedCopy,
+  planBroadcast,
+  planConcat,
+  planMatmul,
+  planReduce,
+  planSlice,
+  planTranspose,
+  sizeOf,
+} from "./shapes";
 
 /** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  disposeData(dataId: object): void;
 }
 
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -45,6 +55,13 @@ const enum ReduceOp {
   Sum = 0,
   Max = 1,
 }
+const enum UnaryOp {
+  Exp = 0,
+  Int32ToFloat = 1,
+}
+
+/** Bytes per element of the dtypes the data-movement kernels copy. */
+const ELEMENT_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
 
 /** Byte offset of a tensor's data in the wasm heap. */
 function offsetOf(backend: WasmBackend, t: TensorInfo): number {
@@ -118,7 +135,9 @@ const expKernel: NativeKernel = (addon, args, original) => {
   const backend = args.backend as WasmBackend;
   const out = backend.makeOutput(x.shape, "float32");
   const n = sizeOf(x.shape);
-  if (n > 0) addon.exp(heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), n);
+  if (n > 0) {
+    addon.unary(heapOf(backend), UnaryOp.Exp, offsetOf(backend, x), offsetOf(backend, out), n);
+  }
   return out;
 };
 
@@ -182,6 +201,163 @@ const softmaxKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
+/** Copies all of `x` into a new tensor of `shape` (same bytes, e.g. Identity). */
+function copyTensor(addon: NativeAddon, backend: WasmBackend, x: TensorInfo, shape: number[]) {
+  const out = backend.makeOutput(shape, x.dtype);
+  const bytes = sizeOf(x.shape) * ELEMENT_BYTES[x.dtype]!;
+  if (bytes > 0) addon.copy(heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), bytes);
+  return out;
+}
+
+/** Runs a planned strided copy of 4-byte elements, offsets in elements. */
+function runCopy(
+  addon: NativeAddon,
+  heap: ArrayBufferLike,
+  src: number,
+  dst: number,
+  copy: StridedCopy,
+): void {
+  addon.copyStrided(heap, src, dst, copy.dims, copy.srcStrides, copy.dstStrides);
+}
+
+const identityKernel: NativeKernel = (addon, args, original) => {
+  const { x } = args.inputs;
+  if (!x || ELEMENT_BYTES[x.dtype] === undefined) return original(args);
+  return copyTensor(addon, args.backend as WasmBackend, x, x.shape);
+};
+
+const castKernel: NativeKernel = (addon, args, original) => {
+  const { x } = args.inputs;
+  const dtype = args.attrs?.dtype as tf.DataType;
+  if (!x) return original(args);
+  const backend = args.backend as WasmBackend;
+  if (dtype === x.dtype && ELEMENT_BYTES[dtype] !== undefined) {
+    return copyTensor(addon, backend, x, x.shape);
+  }
+  if (x.dtype !== "int32" || dtype !== "float32") return original(args);
+  const out = backend.makeOutput(x.shape, "float32");
+  const n = sizeOf(x.shape);
+  if (n > 0) {
+    const heap = heapOf(backend);
+    addon.unary(heap, UnaryOp.Int32ToFloat, offsetOf(backend, x), offsetOf(backend, out), n);
+  }
+  return out;
+};
+
+const transposeKernel: NativeKernel = (addon, args, original) => {
+  const { x } = args.inputs;
+  const perm = args.attrs?.perm as number[] | undefined;
+  if (!x || ELEMENT_BYTES[x.dtype] !== 4 || !perm || perm.length !== x.shape.length) {
+    return original(args);
+  }
+  const { outShape, copy } = planTranspose(x.shape, perm);
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(outShape, x.dtype);
+  if (sizeOf(outShape) === 0) return out;
+  runCopy(addon, heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), copy);
+  return out;
+};
+
+const sliceKernel: NativeKernel = (addon, args, original) => {
+  const { x } = args.inputs;
+  if (!x || ELEMENT_BYTES[x.dtype] !== 4) return original(args);
+  const attrs = args.attrs ?? {};
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as tf.TensorInfo as tf.Tensor,
+    attrs.begin as number[],
+    attrs.size as number[],
+  );
+  const { srcOffset, copy } = planSlice(x.shape, begin, size);
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(size, x.dtype);
+  if (sizeOf(size) === 0) return out;
+  const src = offsetOf(backend, x) + 4 * srcOffset;
+  runCopy(addon, heapOf(backend), src, offsetOf(backend, out), copy);
+  return out;
+};
+
+const splitKernel: NativeKernel = (addon, args, original) => {
+  const { x } = args.inputs;
+  if (!x || ELEMENT_BYTES[x.dtype] !== 4) return original(args);
+  const attrs = args.attrs ?? {};
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(
+    x as tf.TensorInfo as tf.Tensor,
+    attrs.numOrSizeSplits as number[] | number,
+    axis,
+  );
+  const backend = args.backend as WasmBackend;
+  const begin = x.shape.map(() => 0);
+  const pieces = sizes.map((s) => {
+    const size = x.shape.slice();
+    size[axis] = s;
+    const plan = planSlice(x.shape, begin, size);
+    begin[axis] += s;
+    return { plan, out: backend.makeOutput(size, x.dtype) };
+  });
+  const heap = heapOf(backend);
+  const base = offsetOf(backend, x);
+  for (const { plan, out } of pieces) {
+    if (sizeOf(out.shape) === 0) continue;
+    runCopy(addon, heap, base + 4 * plan.srcOffset, offsetOf(backend, out), plan.copy);
+  }
+  return pieces.map((p) => p.out);
+};
+
+const concatKernel: NativeKernel = (addon, args, original) => {
+  const all = Object.values(args.inputs).filter((t): t is TensorInfo => t !== undefined);
+  if (
+    all.length === 0 ||
+    all.some((t) => ELEMENT_BYTES[t.dtype] !== 4 || t.dtype !== all[0].dtype)
+  ) {
+    return original(args);
+  }
+  const axis = tf.util.parseAxisParam(args.attrs?.axis as number, all[0].shape)[0];
+  const plan = planConcat(
+    all.map((t) => t.shape),
+    axis,
+  );
+  if (plan === null) return original(args);
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(plan.outShape, all[0].dtype);
+  const heap = heapOf(backend);
+  const base = offsetOf(backend, out);
+  plan.parts.forEach(({ dstOffset, copy }, i) => {
+    if (sizeOf(all[i].shape) === 0) return;
+    runCopy(addon, heap, offsetOf(backend, all[i]), base + 4 * dstOffset, copy);
+  });
+  return out;
+};
+
+const gatherKernel: NativeKernel = (addon, args, original) => {
+  const { x, indices } = args.inputs;
+  const attrs = args.attrs ?? {};
+  if (!x || !indices || ELEMENT_BYTES[x.dtype] !== 4 || indices.dtype !== "int32") {
+    return original(args);
+  }
+  if (Number(attrs.batchDims ?? 0) !== 0) return original(args);
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(outShape, x.dtype);
+  const count = sizeOf(indices.shape);
+  if (sizeOf(outShape) === 0) return out;
+  const ok = addon.gather(
+    heapOf(backend),
+    offsetOf(backend, x),
+    offsetOf(backend, out),
+    sizeOf(x.shape.slice(0, axis)),
+    x.shape[axis],
+    sizeOf(x.shape.slice(axis + 1)),
+    offsetOf(backend, indices),
+    count,
+  );
+  if (ok) return out;
+  // An index is out of range: the original kernel reports it.
+  backend.disposeData(out.dataId);
+  return original(args);
+};
+
 /** The wasm kernels replaced, by tfjs kernel name. */
 const NATIVE_KERNELS: Record<string, NativeKernel> = {
   BatchMatMul: matmulKernel(false),
@@ -194,6 +370,13 @@ const NATIVE_KERNELS: Record<string, NativeKernel> = {
   Sum: reduceKernel(ReduceOp.Sum, "axis"),
   Max: reduceKernel(ReduceOp.Max, "reductionIndices"),
   Softmax: softmaxKernel,
+  Identity: identityKernel,
+  Cast: castKernel,
+  Transpose: transposeKernel,
+  Slice: sliceKernel,
+  SplitV: splitKernel,
+  Concat: concatKernel,
+  GatherV2: gatherKernel,
 };
 
 interface Active {

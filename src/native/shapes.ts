@@ -193,3 +193,107 @@ export function planReduce(
     : shape.filter((_, i) => i < lo || i > hi);
   return { outShape, pre: sizeOf(shape.slice(0, lo)), red, post: sizeOf(shape.slice(hi + 1)) };
 }
+
+/** Row-major strides (in elements) of a contiguous tensor. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  for (let i = shape.length - 1, s = 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** A box of elements copied from strided source positions to strided destination ones. */
+export interface StridedCopy {
+  dims: Int32Array;
+  srcStrides: Int32Array;
+  dstStrides: Int32Array;
+}
+
+/**
+ * The same copy with size-1 dims dropped and neighbouring dims merged wherever both sides
+ * walk them as one (fewer, longer loops for the addon).
+ */
+export function collapseCopy(
+  shape: readonly number[],
+  srcStrides: readonly number[],
+  dstStrides: readonly number[],
+): StridedCopy {
+  const dims: number[] = [];
+  const src: number[] = [];
+  const dst: number[] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const last = dims.length - 1;
+    if (last >= 0 && src[last] === srcStrides[i] * d && dst[last] === dstStrides[i] * d) {
+      dims[last] *= d;
+      src[last] = srcStrides[i];
+      dst[last] = dstStrides[i];
+    } else {
+      dims.push(d);
+      src.push(srcStrides[i]);
+      dst.push(dstStrides[i]);
+    }
+  });
+  return {
+    dims: Int32Array.from(dims),
+    srcStrides: Int32Array.from(src),
+    dstStrides: Int32Array.from(dst),
+  };
+}
+
+/** Transpose as a strided copy into a contiguous output of shape perm(shape). */
+export function planTranspose(
+  shape: readonly number[],
+  perm: readonly number[],
+): { outShape: number[]; copy: StridedCopy } {
+  const outShape = perm.map((p) => shape[p]);
+  const inStrides = stridesOf(shape);
+  const copy = collapseCopy(
+    outShape,
+    perm.map((p) => inStrides[p]),
+    stridesOf(outShape),
+  );
+  return { outShape, copy };
+}
+
+/** Slice (begin/size already resolved) as a strided copy starting `srcOffset` elements in. */
+export function planSlice(
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+): { srcOffset: number; copy: StridedCopy } {
+  const strides = stridesOf(shape);
+  const srcOffset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
+  return { srcOffset, copy: collapseCopy(size, strides, stridesOf(size)) };
+}
+
+/**
+ * Concatenation along `axis`: for each input, a strided copy into the output starting
+ * `dstOffset` elements in; null when the shapes do not line up.
+ */
+export function planConcat(
+  shapes: readonly (readonly number[])[],
+  axis: number,
+): { outShape: number[]; parts: { dstOffset: number; copy: StridedCopy }[] } | null {
+  const first = shapes[0];
+  const rank = first.length;
+  if (axis < 0 || axis >= rank) return null;
+  for (const s of shapes) {
+    if (s.length !== rank || s.some((d, i) => i !== axis && d !== first[i])) return null;
+  }
+  const outShape = first.slice();
+  outShape[axis] = shapes.reduce((acc, s) => acc + s[axis], 0);
+  const outStrides = stridesOf(outShape);
+  let at = 0;
+  const parts = shapes.map((s) => {
+    const part = {
+      dstOffset: at * outStrides[axis],
+      copy: collapseCopy(s, stridesOf(s), outStrides),
+    };
+    at += s[axis];
+    return part;
+  });
+  return { outShape, parts };
+}

@@ -448,14 +448,114 @@ test("Softmax and logSoftmax equal the wasm kernels", { skip }, () => {
   }
 });
 
-/** A tiny attention block feeding a 2-layer MLP head, with a softmax cross-entropy loss. */
+test(
+  "Identity, Cast, Transpose, Slice, SplitV, Concat, GatherV2 move exactly the wasm bytes",
+  { skip },
+  () => {
+    const x = rand([4, 7, 33]);
+    const big = rand([300, 257]);
+    const ints = tf.tensor([-3, 0, 7, 16777217, -16777219, 2147483647], [2, 3], "int32");
+    const bools = tf.tensor([1, 0, 1], [3], "bool");
+    const cases: [string, () => tf.Tensor | tf.Tensor[]][] = [
+      ["clone float32", () => tf.clone(x)],
+      ["clone int32", () => tf.clone(ints)],
+      ["clone bool", () => tf.clone(bools)],
+      ["cast float32->float32", () => tf.cast(x, "float32")],
+      ["cast int32->float32 (rounds above 2^24)", () => tf.cast(ints, "float32")],
+      ["cast float32->int32 (original)", () => tf.cast(x, "int32")],
+      ["transpose [1,0] threaded tiles", () => tf.transpose(big)],
+      ["transpose int32", () => tf.transpose(ints)],
+      ["transpose [1,0,2]", () => tf.transpose(x, [1, 0, 2])],
+      ["transpose [2,1,0]", () => tf.transpose(x, [2, 1, 0])],
+      ["transpose [0,2,1]", () => tf.transpose(x, [0, 2, 1])],
+      ["transpose [1,2,0]", () => tf.transpose(x, [1, 2, 0])],
+      ["transpose [0,1,2] (no-op)", () => tf.transpose(x, [0, 1, 2])],
+      ["transpose heads", () => tf.transpose(tf.reshape(x, [2, 2, 7, 33]), [0, 2, 1, 3])],
+      ["transpose with 1s", () => tf.transpose(tf.reshape(x, [4, 1, 7, 1, 33]), [4, 3, 2, 1, 0])],
+      ["slice rows", () => tf.slice(x, [1, 0, 0], [2, 7, 33])],
+      ["slice box", () => tf.slice(x, [1, 2, 5], [2, -1, 10])],
+      ["slice 1-D", () => tf.slice(tf.reshape(x, [-1]), 100, 57)],
+      ["slice int32", () => tf.slice(ints, [0, 1], [2, 2])],
+      ["split last axis", () => tf.split(tf.reshape(tf.slice(big, 0, 256), [-1, 4, 64]), 2, -1)],
+      ["split sizes axis 0", () => tf.split(x, [1, 2, 1], 0)],
+      ["split axis 1 into 7", () => tf.split(x, 7, 1)],
+      ["concat last axis", () => tf.concat([x, tf.neg(x)], -1)],
+      ["concat axis 0", () => tf.concat([x, tf.slice(x, 0, 2)], 0)],
+      ["concat axis 1 with empty", () => tf.concat([x, tf.zeros([4, 0, 33]), x], 1)],
+      ["concat int32", () => tf.concat([ints, ints], 1)],
+      ["gather rows", () => tf.gather(big, tf.tensor1d([7, 0, 299, 7], "int32"))],
+      [
+        "gather 2-D indices",
+        () =>
+          tf.gather(
+            x,
+            tf.tensor2d(
+              [
+                [1, 2],
+                [3, 0],
+              ],
+              [2, 2],
+              "int32",
+            ),
+          ),
+      ],
+      ["gather axis 1", () => tf.gather(x, tf.tensor1d([6, 0, 3], "int32"), 1)],
+      ["gather int32", () => tf.gather(ints, tf.tensor1d([1, 1, 0], "int32"))],
+    ];
+    for (const [name, f] of cases) {
+      disableNativeKernels();
+      const ref = tf.tidy(f);
+      enableNativeKernels();
+      const got = tf.tidy(f);
+      const [r, g] = [[ref].flat(), [got].flat()];
+      assert.equal(g.length, r.length, `${name}: outputs`);
+      r.forEach((t, i) => {
+        assert.equal(g[i].dtype, t.dtype, `${name}: dtype`);
+        if (t.dtype === "float32") assertBitEqual(g[i], t, name);
+        else {
+          assert.deepEqual(g[i].shape, t.shape, `${name}: shape`);
+          assert.deepEqual(Array.from(g[i].dataSync()), Array.from(t.dataSync()), name);
+        }
+      });
+      tf.dispose([...r, ...g]);
+    }
+    // an index out of range is reported by the original kernel, in its own words
+    const bad = tf.tensor1d([0, 300], "int32");
+    disableNativeKernels();
+    const message = (() => {
+      try {
+        tf.gather(big, bad);
+        return "no error";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    enableNativeKernels();
+    assert.throws(() => tf.gather(big, bad), { message });
+    assert.match(message, /300/);
+    tf.dispose([x, big, ints, bools, bad]);
+  },
+);
+
+/**
+ * A tiny attention block (two heads, a rotary-style split/concat, an explicit head transpose)
+ * feeding a 2-layer MLP head, with a softmax cross-entropy loss: every native kernel, forward
+ * and backward.
+ */
 function trainingLoss(vars: Record<string, tf.Variable>, x: tf.Tensor3D, labels: tf.Tensor2D) {
   const [batch, seq, d] = x.shape;
+  const heads = 2;
   const flat = tf.reshape(x, [batch * seq, d]);
-  const heads = (w: tf.Variable) => tf.reshape(tf.matMul(flat, w), [batch, seq, -1]);
-  const [q, k, v] = [heads(vars.wq), heads(vars.wk), heads(vars.wv)];
-  const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(q.shape[2]!));
-  const context = tf.reshape(tf.matMul(tf.softmax(scores), v), [batch * seq, -1]);
+  const split = (w: tf.Variable) =>
+    tf.transpose(tf.reshape(tf.matMul(flat, w), [batch, seq, heads, -1]), [0, 2, 1, 3]);
+  const rotate = (t: tf.Tensor) => {
+    const [t1, t2] = tf.split(t, 2, -1);
+    return tf.add(t, tf.mul(tf.concat([tf.neg(t2), t1], -1), 0.5));
+  };
+  const [q, k, v] = [rotate(split(vars.wq)), rotate(split(vars.wk)), split(vars.wv)];
+  const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(q.shape[3]!));
+  const attended = tf.matMul(tf.softmax(scores), v); // [batch, heads, seq, h]
+  const context = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch * seq, -1]);
   const hidden = tf.relu(tf.fused.matMul({ a: context, b: vars.w1, bias: vars.b1 }));
   const logits = tf.fused.matMul({ a: hidden, b: vars.w2, bias: vars.b2 });
   return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
@@ -475,7 +575,14 @@ test(
       w2: tf.variable(rand([hidden, classes], -0.3, 0.3)),
       b2: tf.variable(rand([classes], -0.1, 0.1)),
     };
-    const x = rand([batch, seq, d]) as tf.Tensor3D;
+    // inputs looked up from a frozen embedding table (GatherV2 forward only)
+    const table = rand([50, d]);
+    const ids = Array.from({ length: batch * seq }, () => rng.int(50));
+    const x = tf.reshape(tf.gather(table, tf.tensor1d(ids, "int32")), [
+      batch,
+      seq,
+      d,
+    ]) as tf.Tensor3D;
     const labels = tf.oneHot(
       tf.tensor1d(
         Array.from({ length: batch * seq }, () => rng.int(classes)),
@@ -500,6 +607,7 @@ test(
       assert.ok(diff <= 1e-6 * scale, `grad ${name}: max |diff| ${diff} vs max |grad| ${scale}`);
     }
     tf.dispose([
+      table,
       x,
       labels,
       ref.value,
@@ -517,7 +625,7 @@ test("enable/disable swap the registry and the backend label", { skip }, () => {
   assert.equal(backendInfo().label, "wasm");
   const on = enableNativeKernels();
   assert.equal(on.enabled, true);
-  for (const name of ["BatchMatMul", "_FusedMatMul", "Exp", "Multiply", "Sum", "Softmax"]) {
+  for (const name of ["BatchMatMul", "_FusedMatMul", "Exp", "Multiply", "Sum", "Transpose"]) {
     assert.ok(on.kernels.includes(name), `${name} replaced`);
   }
   assert.notEqual(tf.getKernel("BatchMatMul", "wasm").kernelFunc, original);

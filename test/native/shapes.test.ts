@@ -5,9 +5,14 @@ import {
   Broadcast,
   batchIndex,
   broadcastShapes,
+  collapseCopy,
   planBroadcast,
+  planConcat,
   planMatmul,
   planReduce,
+  planSlice,
+  planTranspose,
+  stridesOf,
 } from "../../src/native/shapes";
 
 test("broadcastShapes follows NumPy rules", () => {
@@ -119,4 +124,81 @@ test("planReduce views a contiguous block of axes as [pre, red, post]", () => {
   assert.equal(planReduce([4, 7, 33], [0, 2], false), null, "non-contiguous axes");
   assert.equal(planReduce([4, 0, 3], [1], false), null, "empty reduction");
   assert.equal(planReduce([4, 7], [], false), null);
+});
+
+/** A strided copy as plain arrays, for comparing with hand-worked values. */
+function plain(c: { dims: Int32Array; srcStrides: Int32Array; dstStrides: Int32Array }) {
+  return { dims: [...c.dims], src: [...c.srcStrides], dst: [...c.dstStrides] };
+}
+
+test("stridesOf and collapseCopy merge dims that both sides walk as one", () => {
+  assert.deepEqual(stridesOf([2, 3, 4]), [12, 4, 1]);
+  // a contiguous copy of [2,3,4] is one run of 24
+  assert.deepEqual(plain(collapseCopy([2, 3, 4], [12, 4, 1], [12, 4, 1])), {
+    dims: [24],
+    src: [1],
+    dst: [1],
+  });
+  // size-1 dims vanish; a transposed pair stays apart
+  assert.deepEqual(plain(collapseCopy([1, 3, 1, 4], [12, 1, 12, 3], [12, 4, 4, 1])), {
+    dims: [3, 4],
+    src: [1, 3],
+    dst: [4, 1],
+  });
+});
+
+test("planTranspose: heads swap keeps 64-float runs, a 2-D transpose is one transposed pair", () => {
+  // [8,128,4,64] -> [8,4,128,64]: runs of 64 contiguous on both sides
+  const heads = planTranspose([8, 128, 4, 64], [0, 2, 1, 3]);
+  assert.deepEqual(heads.outShape, [8, 4, 128, 64]);
+  assert.deepEqual(plain(heads.copy), {
+    dims: [8, 4, 128, 64],
+    src: [32768, 64, 256, 1],
+    dst: [32768, 8192, 64, 1],
+  });
+  const t = planTranspose([1024, 256], [1, 0]);
+  assert.deepEqual(t.outShape, [256, 1024]);
+  assert.deepEqual(plain(t.copy), { dims: [256, 1024], src: [1, 256], dst: [1024, 1] });
+});
+
+test("planSlice starts at the flat offset of `begin` and walks the box", () => {
+  // x [4,7,33], begin [1,2,5], size [2,3,10]: offset 1*231 + 2*33 + 5 = 302
+  const p = planSlice([4, 7, 33], [1, 2, 5], [2, 3, 10]);
+  assert.equal(p.srcOffset, 302);
+  assert.deepEqual(plain(p.copy), { dims: [2, 3, 10], src: [231, 33, 1], dst: [30, 10, 1] });
+  // whole rows of [4,7,33] are one contiguous run
+  assert.deepEqual(plain(planSlice([4, 7, 33], [1, 0, 0], [2, 7, 33]).copy), {
+    dims: [462],
+    src: [1],
+    dst: [1],
+  });
+});
+
+test("planConcat places each input at its offset along the axis", () => {
+  // [2,3] ++ [2,5] on axis 1 -> [2,8]; the second input starts at column 3
+  const p = planConcat(
+    [
+      [2, 3],
+      [2, 5],
+    ],
+    1,
+  )!;
+  assert.deepEqual(p.outShape, [2, 8]);
+  assert.deepEqual(
+    p.parts.map((q) => ({ at: q.dstOffset, ...plain(q.copy) })),
+    [
+      { at: 0, dims: [2, 3], src: [3, 1], dst: [8, 1] },
+      { at: 3, dims: [2, 5], src: [5, 1], dst: [8, 1] },
+    ],
+  );
+  assert.equal(
+    planConcat(
+      [
+        [2, 3],
+        [3, 3],
+      ],
+      1,
+    ),
+    null,
+  );
 });
