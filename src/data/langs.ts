@@ -4,6 +4,16 @@ export const LANGS = ["python", "java", "javascript", "php", "ruby", "go"] as co
 /** One of the study's language ids. */
 export type Lang = (typeof LANGS)[number];
 
+/** Display names, as CommitPackFT's `lang` field and prose write them. */
+export const LANG_NAMES: Readonly<Record<Lang, string>> = {
+  python: "Python",
+  java: "Java",
+  javascript: "JavaScript",
+  php: "PHP",
+  ruby: "Ruby",
+  go: "Go",
+};
+
 /** True when `name` is one of the language ids. */
 export function isLang(name: string): name is Lang {
   return (LANGS as readonly string[]).includes(name);

@@ -12,17 +12,7 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../util/fs";
-import { type Lang, LANGS, parseLangs } from "./langs";
-
-/** CommitPackFT's `lang` field holds display names. */
-export const LANGUAGE_DISPLAY_NAMES: Record<Lang, string> = {
-  python: "Python",
-  java: "Java",
-  javascript: "JavaScript",
-  php: "PHP",
-  ruby: "Ruby",
-  go: "Go",
-};
+import { type Lang, LANG_NAMES, LANGS, parseLangs } from "./langs";
 
 const EXTENSIONS: Record<Lang, readonly string[]> = {
   python: [".py"],
@@ -1089,7 +1079,7 @@ function mineCommits(
       new_contents: newText,
       subject,
       message: commit.message,
-      lang: LANGUAGE_DISPLAY_NAMES[language],
+      lang: LANG_NAMES[language],
       license: repo.license,
       repos: repo.name,
     };

@@ -13,7 +13,7 @@
  * prompt (everything before the target) is masked out of the loss.
  */
 import type { Example, Task } from "./example";
-import type { Lang } from "./langs";
+import { LANG_NAMES, type Lang } from "./langs";
 import { CODE, DIFF, EOS, EOT, MESSAGE, SUMMARY } from "../tokenizer/special";
 
 /** The prompt formats. */
@@ -48,18 +48,9 @@ export interface FormattedExample {
   target: Segment[];
 }
 
-const LANGUAGE_NAMES: Readonly<Record<Lang, string>> = {
-  python: "Python",
-  java: "Java",
-  javascript: "JavaScript",
-  php: "PHP",
-  ruby: "Ruby",
-  go: "Go",
-};
-
 /** The instruction for a task: what to explain, for whom (a reader who does not program). */
 export function instructionFor(task: Task, language: Lang): string {
-  const lang = LANGUAGE_NAMES[language];
+  const lang = LANG_NAMES[language];
   return task === "codesearchnet"
     ? `Explain what the following ${lang} function does, in one or two plain-English sentences ` +
         `that a non-technical manager can follow. Say what it is for, not how the code is written.`

@@ -3,6 +3,7 @@
  * `adapter_config.json` files are exchanged with PEFT as they are.
  */
 import { z } from "zod";
+import { parseWithSchema } from "../util/schema";
 import { LINEAR_MODULES } from "../model/config";
 
 export const LoraConfigSchema = z
@@ -33,12 +34,7 @@ export type LoraConfig = z.infer<typeof LoraConfigSchema>;
 
 /** Validate a LoRA config (e.g. a parsed adapter_config.json); errors name the field. */
 export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): LoraConfig {
-  const r = LoraConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new Error(`${source}: invalid LoRA config: ${msg.join("; ")}`);
-  }
-  return r.data;
+  return parseWithSchema(LoraConfigSchema, raw, source, "LoRA config");
 }
 
 /** The adapter's output scale: alpha / r, or alpha / sqrt(r) with rsLoRA. */

@@ -3,6 +3,7 @@
  * `config.json` from the hub (e.g. DeepSeek-Coder-1.3B) is read as it is.
  */
 import { z } from "zod";
+import { parseWithSchema } from "../util/schema";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -68,12 +69,7 @@ export type LlamaConfig = z.infer<typeof LlamaConfigSchema>;
 
 /** Validate a parsed config.json; errors name the field and the source. */
 export function parseLlamaConfig(raw: unknown, source = "config.json"): LlamaConfig {
-  const r = LlamaConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new Error(`${source}: invalid Llama config: ${msg.join("; ")}`);
-  }
-  return r.data;
+  return parseWithSchema(LlamaConfigSchema, raw, source, "Llama config");
 }
 
 /** Read `<dir>/config.json`. */

@@ -5,6 +5,7 @@
  * written into result.json and checked on resume.
  */
 import { z } from "zod";
+import { parseWithSchema } from "../util/schema";
 import { PROMPT_FORMATS } from "../data/prompts";
 import { LANGS } from "../data/langs";
 import { LINEAR_MODULES } from "../model/config";
@@ -116,12 +117,7 @@ export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
 /** Validate a config; errors name each bad field. */
 export function parseTrainConfig(raw: unknown, source = "train config"): TrainConfig {
-  const r = TrainConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new Error(`${source}: ${msg.join("; ")}`);
-  }
-  return r.data;
+  return parseWithSchema(TrainConfigSchema, raw, source, "train config");
 }
 
 /** The settings that must match for a checkpoint to be resumed (where output goes does not). */
