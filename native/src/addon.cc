@@ -4,7 +4,7 @@
 #include <node_api.h>
 
 #include <cstdint>
-#include <cstring>
+#include <cstdio>
 #include <string>
 
 #include "blas.h"
@@ -16,6 +16,14 @@ namespace narrator {
 namespace {
 
 constexpr size_t kMaxArgs = 16;
+
+// A number for an error message: integers without a fractional part.
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v == static_cast<double>(static_cast<int64_t>(v)) ? "%.0f" : "%g",
+                v);
+  return buf;
+}
 
 // Reads positional arguments, throwing one JS error (naming the function and argument) on the
 // first problem; later reads then return zeros and `failed()` is true.
@@ -47,8 +55,9 @@ class Args {
   // A non-negative integer below 2^31 (the BLAS index type).
   size_t count(size_t i, const char* name) {
     const double v = number(i, name);
-    if (!failed_ && !(v >= 0 && v < 2147483648.0 && v == static_cast<double>(static_cast<int64_t>(v)))) {
-      fail(std::string(name) + " must be an integer in [0, 2^31), got " + std::to_string(v));
+    const bool integral = v == static_cast<double>(static_cast<int64_t>(v));
+    if (!failed_ && !(v >= 0 && v < 2147483648.0 && integral)) {
+      fail(std::string(name) + " must be an integer in [0, 2^31), got " + num(v));
       return 0;
     }
     return static_cast<size_t>(v);
@@ -77,13 +86,13 @@ class Args {
     if (failed_) return nullptr;
     if (!(off >= 0 && off == static_cast<double>(static_cast<uint64_t>(off)) &&
           off + bytes <= static_cast<double>(heap_len_))) {
-      fail(std::string(name) + ": " + std::to_string(bytes) + " bytes at offset " +
-           std::to_string(off) + " exceed the heap (" + std::to_string(heap_len_) + " bytes)");
+      fail(std::string(name) + ": " + num(bytes) + " bytes at offset " + num(off) +
+           " exceed the heap (" + std::to_string(heap_len_) + " bytes)");
       return nullptr;
     }
     if (static_cast<uint64_t>(off) % align != 0) {
-      fail(std::string(name) + ": byte offset " + std::to_string(off) + " is not " +
-           std::to_string(align) + "-aligned");
+      fail(std::string(name) + ": byte offset " + num(off) + " is not " + std::to_string(align) +
+           "-aligned");
       return nullptr;
     }
     return heap_ + static_cast<uint64_t>(off);
@@ -124,7 +133,8 @@ class Args {
     return static_cast<const int32_t*>(data);
   }
 
-  // An Int32Array of `length` values in [0, limit), or null / undefined.
+  // An Int32Array of at least `length` non-negative values (its largest in *max_index), or
+  // null / undefined.
   const int32_t* indices(size_t i, size_t length, const char* name, size_t* max_index) {
     *max_index = 0;
     if (failed_) return nullptr;

@@ -7,6 +7,11 @@
  * original kernel and hands it every case it does not cover (other dtypes, prelu, unusual
  * broadcasts), so results and error messages there are the wasm backend's own. Gradients need
  * nothing extra: tfjs expresses them with the same kernels.
+ *
+ * Replaced: matmuls (BatchMatMul, _FusedMatMul), Exp, Add/Sub/Multiply/RealDiv, Sum/Max,
+ * Softmax, and data movement (Identity, Cast, Transpose, Slice, SplitV, Concat, GatherV2).
+ * Elementwise, Max and data movement give wasm's exact bits; matmul, Sum, Softmax and Exp agree
+ * within float32 rounding (summation order, exp polynomial).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
@@ -84,6 +89,13 @@ function biasLength(bias: TensorInfo, n: number): number {
   return leadingOnes && bias.shape[bias.shape.length - 1] === n ? n : 0;
 }
 
+/**
+ * BatchMatMul and _FusedMatMul: one sgemm per output matrix (batch dims broadcast, transposes
+ * passed to BLAS), with bias and activation applied natively. Note that wasm's own
+ * _FusedMatMul (tfjs-backend-wasm 4.22) adds the bias wrongly as soon as a transpose flag or a
+ * batch is involved, and for some batched shapes drops relu; here the result is that of the
+ * unfused op sequence (matMul, add, activation), as tfjs defines the op.
+ */
 function matmulKernel(fused: boolean): NativeKernel {
   return (addon, args, original) => {
     const { a, b, bias, preluActivationWeights } = args.inputs;
@@ -129,6 +141,7 @@ function matmulKernel(fused: boolean): NativeKernel {
   };
 }
 
+/** Exp of float32 (a few ulps from wasm's libm exp). */
 const expKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
   if (!x || x.dtype !== "float32") return original(args);
@@ -141,6 +154,7 @@ const expKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
+/** Add, Sub, Multiply, RealDiv of float32: same shape, scalar, row or column broadcasts. */
 function binaryKernel(op: BinaryOp): NativeKernel {
   return (addon, args, original) => {
     const { a, b } = args.inputs;
@@ -166,6 +180,7 @@ function binaryKernel(op: BinaryOp): NativeKernel {
   };
 }
 
+/** Sum and Max of float32 over one contiguous block of axes, without wasm's transposes. */
 function reduceKernel(op: ReduceOp, axisAttr: "axis" | "reductionIndices"): NativeKernel {
   return (addon, args, original) => {
     const { x } = args.inputs;
@@ -183,6 +198,7 @@ function reduceKernel(op: ReduceOp, axisAttr: "axis" | "reductionIndices"): Nati
   };
 }
 
+/** Softmax of float32 over the last axis. */
 const softmaxKernel: NativeKernel = (addon, args, original) => {
   const { logits } = args.inputs;
   if (!logits || logits.dtype !== "float32") return original(args);
@@ -220,12 +236,14 @@ function runCopy(
   addon.copyStrided(heap, src, dst, copy.dims, copy.srcStrides, copy.dstStrides);
 }
 
+/** Identity: one (parallel) memcpy. */
 const identityKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
   if (!x || ELEMENT_BYTES[x.dtype] === undefined) return original(args);
   return copyTensor(addon, args.backend as WasmBackend, x, x.shape);
 };
 
+/** Cast to the same dtype (a copy) or int32 to float32; other casts keep wasm's semantics. */
 const castKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
   const dtype = args.attrs?.dtype as tf.DataType;
@@ -244,6 +262,7 @@ const castKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
+/** Transpose of 4-byte elements as one strided copy (tiled when the innermost dim moves). */
 const transposeKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
   const perm = args.attrs?.perm as number[] | undefined;
@@ -258,6 +277,7 @@ const transposeKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
+/** Slice of 4-byte elements, reading only the box (wasm's copies the whole input first). */
 const sliceKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
   if (!x || ELEMENT_BYTES[x.dtype] !== 4) return original(args);
@@ -276,6 +296,7 @@ const sliceKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
+/** SplitV: one Slice per piece. */
 const splitKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
   if (!x || ELEMENT_BYTES[x.dtype] !== 4) return original(args);
@@ -304,6 +325,7 @@ const splitKernel: NativeKernel = (addon, args, original) => {
   return pieces.map((p) => p.out);
 };
 
+/** Concat of 4-byte elements: each input copied into its place in the output. */
 const concatKernel: NativeKernel = (addon, args, original) => {
   const all = Object.values(args.inputs).filter((t): t is TensorInfo => t !== undefined);
   if (
@@ -329,6 +351,7 @@ const concatKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
+/** GatherV2 without batch dims: rows of x copied by index. */
 const gatherKernel: NativeKernel = (addon, args, original) => {
   const { x, indices } = args.inputs;
   const attrs = args.attrs ?? {};
@@ -402,6 +425,10 @@ function probe(): { addon: NativeAddon; status: AddonStatus } | { reason: string
   const backend = tf.getBackend();
   if (backend !== "wasm") {
     return { reason: `backend is '${backend}'; native kernels run under 'wasm' only` };
+  }
+  const heap = (tf.backend() as unknown as WasmBackend).wasm.HEAPU8.buffer;
+  if (!(heap instanceof ArrayBuffer)) {
+    return { reason: "the wasm heap is shared (threaded wasm): native kernels need a plain heap" };
   }
   const load = loadAddon();
   return load.addon === null ? { reason: load.reason } : load;
