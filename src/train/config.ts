@@ -68,7 +68,8 @@ export const TrainConfigSchema = z
 
     /** Train every weight (pretraining a base) instead of a LoRA adapter. */
     full: z.boolean().default(false),
-    quant: z.enum(["nf4", "none"]).default("nf4"),
+    /** Frozen base format; default nf4, or none with `full`. */
+    quant: z.enum(["nf4", "none"]).optional(),
     doubleQuant: z.boolean().default(false),
     loraR: positiveInt.default(64),
     loraAlpha: z.number().positive().default(16),
@@ -108,7 +109,8 @@ export const TrainConfigSchema = z
         message: "full-parameter training needs float weights (quant none)",
       });
     }
-  });
+  })
+  .transform((c) => ({ ...c, quant: c.quant ?? (c.full ? ("none" as const) : ("nf4" as const)) }));
 
 /** A config as given (defaults not yet filled in). */
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -3,9 +3,9 @@
  * that cannot fit is refused up front instead of dying hours later.
  *
  * Terms (bytes; B batch, T sequence length, d hidden, f MLP width, h heads, V vocabulary, L layers):
- * - weights as stored: float32 frozen layers keep W and W^T (the backward multiplies by W), NF4
+ * - frozen weights as stored: float32 layers keep W and W^T (the backward multiplies by W), NF4
  *   layers their packed codes and scales plus one layer dequantized (W and W^T) at a time, the
- *   output head a float32 W^T beside the embeddings; full-parameter training holds one float32 copy;
+ *   output head a float32 W^T beside the embeddings (full-parameter training: only that transpose);
  * - trainable parameters, their gradients (x2: the accumulated sum and the new micro-batch, or the
  *   clipped copy), the optimizer's slots (AdamW 2, Adagrad 1, SGD 0 per parameter);
  * - activations kept for the backward pass, per layer B*T*(24d + 6f) floats (norms, projections,
@@ -37,8 +37,10 @@ export interface MemoryEstimateInput {
 
 /** The estimate, term by term, in bytes. */
 export interface MemoryEstimate {
+  /** Frozen weights (and the head's transposed copy). */
   weights: number;
   trainableParameters: number;
+  /** The trainable parameters' values. */
   trainable: number;
   gradients: number;
   optimizer: number;
@@ -62,7 +64,8 @@ export function estimateTrainingMemory(
   );
   const headCopy = vocab * d * F32;
   let weights: number;
-  if (opts.full) weights = base.float32;
+  if (opts.full)
+    weights = headCopy; // the tied head's transpose, made at each forward
   else if (opts.quant === "none") weights = base.float32 + base.linearParameters * F32 + headCopy;
   else {
     const packed = opts.doubleQuant ? base.nf4DoubleQuant : base.nf4;
@@ -73,7 +76,7 @@ export function estimateTrainingMemory(
     return s + opts.loraR * (inF + out);
   }, 0);
   const trainableParameters = opts.full ? base.parameters : nLayers * loraPerLayer;
-  const trainable = opts.full ? 0 : trainableParameters * F32; // full: counted in weights
+  const trainable = trainableParameters * F32;
   const gradients = 2 * trainableParameters * F32;
   const optimizer = SLOTS[opts.optimizer] * trainableParameters * F32;
   const BT = opts.batchSize * opts.seqLen;
@@ -105,7 +108,7 @@ export function estimateTrainingMemory(
 export function formatEstimate(e: MemoryEstimate, limit?: number): string {
   const lines = [
     `estimated peak memory ${mib(e.total)}${limit !== undefined ? ` (limit ${mib(limit)})` : ""}:`,
-    `  weights ${mib(e.weights)} | trainable ${e.trainableParameters.toLocaleString("en-US")} parameters ${mib(e.trainable)}` +
+    `  frozen weights ${mib(e.weights)} | trainable ${e.trainableParameters.toLocaleString("en-US")} parameters ${mib(e.trainable)}` +
       ` | gradients ${mib(e.gradients)} | optimizer ${mib(e.optimizer)}`,
     `  activations ${mib(e.activations)} | logits ${mib(e.logits)}`,
   ];

@@ -13,6 +13,7 @@ import { BOS, SPECIAL_TOKENS } from "../../src/tokenizer/special";
 import { train, type StepRecord, type TrainResult } from "../../src/train/trainer";
 import { estimateTrainingMemory } from "../../src/train/memory";
 import { trainConfigFromFlags } from "../../src/cli/train_commands";
+import { formatDuration, Progress, renderBar } from "../../src/train/progress";
 import type { TrainConfigInput } from "../../src/train/config";
 
 const ex = (id: string, task: Task, language: Lang, input: string, target: string): Example => ({
@@ -281,4 +282,21 @@ test("train flags map to the config; bad values name the flag", () => {
       }),
     /not both/,
   );
+});
+
+test("progress: plain lines off a terminal, a redrawn bar on one", () => {
+  assert.equal(formatDuration(42), "42s");
+  assert.equal(formatDuration(185), "3m05s");
+  assert.equal(formatDuration(3720), "1h02m");
+  assert.equal(renderBar(0.5, 8), "####----");
+  const plain: string[] = [];
+  const p = new Progress(10, 0, { write: (t: string) => plain.push(t), isTTY: false }, 0);
+  p.update({ step: 1, loss: 2, tokensPerS: 99.6 });
+  assert.match(plain[0], /^step 1\/10 loss 2\.0000 100 tok\/s ETA \S+\n$/);
+  const tty: string[] = [];
+  const bar = new Progress(4, 0, { write: (t: string) => tty.push(t), isTTY: true });
+  bar.update({ step: 2, loss: 1.5, tokensPerS: 10 });
+  bar.log("eval");
+  assert.match(tty[0], /^\r\[#{12}-{12}\] step 2\/4 loss 1\.5000/);
+  assert.deepEqual(tty.slice(1), ["\n", "eval\n"]);
 });
