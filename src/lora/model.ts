@@ -28,6 +28,8 @@ export interface LoraModel {
   config: LoraConfig;
   /** Adapted layers by HF module path, e.g. `model.layers.0.self_attn.q_proj`. */
   layers: Map<string, LoraLinear>;
+  /** The generator every layer's dropout masks come from (its state goes into checkpoints). */
+  dropoutRng: Rng;
 }
 
 type Init = (
@@ -53,7 +55,7 @@ function wrap(model: Llama, config: LoraConfig, seed: number, init: Init): LoraM
       layers.set(name, lora);
     }
   });
-  return { model, config, layers };
+  return { model, config, layers, dropoutRng };
 }
 
 /** HF module path of a projection. */

@@ -142,29 +142,7 @@ export function restoreParams(
   }
 }
 
-// Rng and LoraLinear keep their generator state private; a checkpoint has to read and restore it.
-// These two accessors are the only places that reach inside them.
-interface RngInternals {
-  s: Uint32Array;
-}
-interface LoraLinearInternals {
-  rng: Rng;
-}
-
 /** The generator shared by the adapter's dropout layers (null without dropout). */
 export function dropoutRngOf(lm: LoraModel): Rng | null {
-  if (!(lm.config.lora_dropout > 0)) return null;
-  const first = lm.layers.values().next().value;
-  return first ? (first as unknown as LoraLinearInternals).rng : null;
-}
-
-/** A generator's state as four 32-bit words. */
-export function rngState(rng: Rng): number[] {
-  return Array.from((rng as unknown as RngInternals).s);
-}
-
-/** Set a generator's state from `rngState` words. */
-export function setRngState(rng: Rng, words: readonly number[]): void {
-  if (words.length !== 4) throw new Error(`rng state must be 4 words, got ${words.length}`);
-  (rng as unknown as RngInternals).s.set(words);
+  return lm.config.lora_dropout > 0 ? lm.dropoutRng : null;
 }

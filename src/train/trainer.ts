@@ -47,9 +47,7 @@ import {
   dropoutRngOf,
   loadCheckpoint,
   restoreParams,
-  rngState,
   saveCheckpoint,
-  setRngState,
   type RunState,
 } from "./checkpoint_state";
 import { parseTrainConfig, resumeKey, type TrainConfig, type TrainConfigInput } from "./config";
@@ -249,8 +247,7 @@ export async function train(
   if (checkpoint) {
     restoreParams(params, checkpoint.params, checkpoint.dir);
     optimizer.load(checkpoint.optimizer);
-    if (dropoutRng && checkpoint.state.dropoutRng)
-      setRngState(dropoutRng, checkpoint.state.dropoutRng);
+    if (dropoutRng && checkpoint.state.dropoutRng) dropoutRng.setState(checkpoint.state.dropoutRng);
     ({ step, tokens: tokensTotal, elapsedS: elapsedBefore } = checkpoint.state);
     fs.truncateSync(metricsFile, checkpoint.state.metricsBytes);
     emit({ type: "info", message: `resuming from ${checkpoint.dir} at step ${step}` });
@@ -284,7 +281,7 @@ export async function train(
       elapsedS: elapsed(),
       metricsBytes: fs.statSync(metricsFile).size,
       resumeKey: resumeKey(config),
-      dropoutRng: dropoutRng ? rngState(dropoutRng) : null,
+      dropoutRng: dropoutRng ? dropoutRng.state() : null,
     };
     const dir = saveCheckpoint(out, state, params, optimizer.state());
     emit({ type: "checkpoint", step, dir });

@@ -18,6 +18,17 @@ export class Rng {
     }
   }
 
+  /** The generator's state (four 32-bit words), for checkpoints. */
+  state(): number[] {
+    return Array.from(this.s);
+  }
+
+  /** Restore a state from `state()`. */
+  setState(words: readonly number[]): void {
+    if (words.length !== 4) throw new Error(`rng state must be 4 words, got ${words.length}`);
+    this.s.set(words);
+  }
+
   /** Next 32-bit unsigned integer. */
   nextU32(): number {
     const s = this.s;
