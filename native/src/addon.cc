@@ -276,18 +276,6 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// copy(heap, src, dst, bytes)
-napi_value Copy(napi_env env, napi_callback_info info) {
-  Args args(env, info, 4, "copy");
-  args.heap(0);
-  const size_t bytes = args.count(3, "bytes");
-  const void* src = args.region(1, bytes, 1, "src");
-  void* dst = args.region(2, bytes, 1, "dst");
-  if (args.failed()) return nullptr;
-  copy_bytes(src, dst, bytes);
-  return nullptr;
-}
-
 // copyStrided(heap, src, dst, shape, srcStrides, dstStrides): 4-byte elements, strides in
 // elements (Int32Arrays of one length).
 napi_value CopyStrided(napi_env env, napi_callback_info info) {
@@ -401,7 +389,7 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } functions[] = {{"status", Status},   {"setThreads", SetThreads}, {"matmul", Matmul},
                    {"unary", Unary},     {"binary", Binary},         {"reduce", Reduce},
-                   {"softmax", Softmax}, {"copy", Copy},             {"copyStrided", CopyStrided},
+                   {"softmax", Softmax}, {"copyStrided", CopyStrided},
                    {"gather", Gather}};
   for (const auto& f : functions) {
     napi_value fn;

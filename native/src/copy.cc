@@ -66,18 +66,6 @@ void copy_block(const StridedPlan& p, const uint32_t* src, uint32_t* dst, int64_
 
 }  // namespace
 
-void copy_bytes(const void* src, void* dst, size_t bytes) {
-  const size_t tasks = pieces(bytes);
-  parallel_for(static_cast<int>(tasks), [&](int t) {
-    const Range r = split((bytes + 63) / 64, tasks, t);  // 64-byte aligned pieces
-    const size_t begin = r.begin * 64, end = std::min(bytes, r.end * 64);
-    if (begin < end) {
-      std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin,
-                  end - begin);
-    }
-  });
-}
-
 void copy_strided(const uint32_t* src, uint32_t* dst, int rank, const int64_t* shape,
                   const int64_t* src_strides, const int64_t* dst_strides) {
   size_t total = 1;

@@ -1,5 +1,5 @@
-// Data movement over caller-owned memory, split over the pool: plain copies, strided copies
-// (transpose, slice, concat) and row gathers.
+// Data movement over caller-owned memory, split over the pool: strided copies (transpose,
+// slice, concat) and row gathers.
 #pragma once
 
 #include <cstddef>
@@ -8,9 +8,6 @@
 namespace narrator {
 
 constexpr int kMaxCopyRank = 8;
-
-// memcpy of `bytes`, in parallel when large.
-void copy_bytes(const void* src, void* dst, size_t bytes);
 
 // Copies a box of 4-byte elements: element (i_0..i_{r-1}) moves from
 // src[sum i_d * src_strides[d]] to dst[sum i_d * dst_strides[d]] (strides in elements).

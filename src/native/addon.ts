@@ -69,7 +69,6 @@ export interface NativeAddon {
     post: number,
   ): void;
   softmax(heap: ArrayBufferLike, x: number, out: number, rows: number, cols: number): void;
-  copy(heap: ArrayBufferLike, src: number, dst: number, bytes: number): void;
   /** Copies a box of 4-byte elements; strides are in elements. */
   copyStrided(
     heap: ArrayBufferLike,

@@ -35,6 +35,7 @@ interface WasmBackend {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   disposeData(dataId: object): void;
+  incRef(dataId: object): void;
 }
 
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -65,7 +66,7 @@ const enum UnaryOp {
   Int32ToFloat = 1,
 }
 
-/** Bytes per element of the dtypes the data-movement kernels copy. */
+/** Bytes per element of the dtypes the data-movement kernels handle. */
 const ELEMENT_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
 
 /** Byte offset of a tensor's data in the wasm heap. */
@@ -217,12 +218,15 @@ const softmaxKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
-/** Copies all of `x` into a new tensor of `shape` (same bytes, e.g. Identity). */
-function copyTensor(addon: NativeAddon, backend: WasmBackend, x: TensorInfo, shape: number[]) {
-  const out = backend.makeOutput(shape, x.dtype);
-  const bytes = sizeOf(x.shape) * ELEMENT_BYTES[x.dtype]!;
-  if (bytes > 0) addon.copy(heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), bytes);
-  return out;
+/**
+ * The same data under a second reference, as Reshape does and as tfjs's cpu and webgl backends
+ * do for Identity: tensors are immutable, so a copy buys nothing. (The engine clones every
+ * tensor it saves for the backward pass, so wasm's copying Identity costs a full copy of the
+ * activations per step.)
+ */
+function shareTensor(backend: WasmBackend, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 /** Runs a planned strided copy of 4-byte elements, offsets in elements. */
@@ -236,22 +240,20 @@ function runCopy(
   addon.copyStrided(heap, src, dst, copy.dims, copy.srcStrides, copy.dstStrides);
 }
 
-/** Identity: one (parallel) memcpy. */
-const identityKernel: NativeKernel = (addon, args, original) => {
+/** Identity of numeric tensors: shared data, no copy. */
+const identityKernel: NativeKernel = (_addon, args, original) => {
   const { x } = args.inputs;
   if (!x || ELEMENT_BYTES[x.dtype] === undefined) return original(args);
-  return copyTensor(addon, args.backend as WasmBackend, x, x.shape);
+  return shareTensor(args.backend as WasmBackend, x);
 };
 
-/** Cast to the same dtype (a copy) or int32 to float32; other casts keep wasm's semantics. */
+/** Cast to the same dtype (shared data) or int32 to float32; other casts keep wasm's own. */
 const castKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
   const dtype = args.attrs?.dtype as tf.DataType;
   if (!x) return original(args);
   const backend = args.backend as WasmBackend;
-  if (dtype === x.dtype && ELEMENT_BYTES[dtype] !== undefined) {
-    return copyTensor(addon, backend, x, x.shape);
-  }
+  if (dtype === x.dtype && ELEMENT_BYTES[dtype] !== undefined) return shareTensor(backend, x);
   if (x.dtype !== "int32" || dtype !== "float32") return original(args);
   const out = backend.makeOutput(x.shape, "float32");
   const n = sizeOf(x.shape);

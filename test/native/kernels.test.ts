@@ -640,6 +640,23 @@ test("enable/disable swap the registry and the backend label", { skip }, () => {
   assert.equal(nativeStatus().enabled, false);
 });
 
+test("Identity shares data: a clone outlives its source and frees with it", { skip }, () => {
+  enableNativeKernels();
+  const before = tf.memory();
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.clone(x);
+  const z = tf.cast(y, "float32");
+  const memory = tf.memory() as tf.MemoryInfo & { numDataBuffers: number };
+  const start = before as tf.MemoryInfo & { numDataBuffers: number };
+  assert.equal(memory.numDataBuffers, start.numDataBuffers + 1, "one buffer for x, y and z");
+  x.dispose();
+  y.dispose();
+  assert.deepEqual(Array.from(z.dataSync()), [1, 2, 3]);
+  z.dispose();
+  assert.equal(tf.memory().numBytes, before.numBytes);
+  assert.equal(tf.memory().numTensors, before.numTensors);
+});
+
 test("no tensors leak through the native kernels", { skip }, () => {
   enableNativeKernels();
   const a = rand([3, 7, 33]);
