@@ -55,7 +55,7 @@ import { evaluateCe, type CeReport } from "./evaluate";
 import { estimateTrainingMemory, formatEstimate, type MemoryEstimate } from "./memory";
 import { createOptimizer, type OptimizerConfig } from "./optimizers";
 import { lrAtStep, resolveWarmupSteps } from "./schedulers";
-import { applyGrads, lossAndGrads } from "./step";
+import { guardedUpdate, lossAndGrads } from "./step";
 import { loadTaskData } from "./task_data";
 
 /** How a run ended: all steps done, loss no longer finite, or stopped early on request. */
@@ -171,6 +171,18 @@ export async function train(
     throw new Error(
       `${checkpoint.dir}: saved with other settings than this run's; resume with the same settings or choose another output`,
     );
+  }
+  // Resuming a run that already finished returns its result instead of training again.
+  const resultFile = path.join(out, RESULT);
+  if (opts.resume && fs.existsSync(resultFile)) {
+    const done = JSON.parse(fs.readFileSync(resultFile, "utf8")) as TrainResult;
+    if (
+      done.status === "completed" &&
+      resumeKey(parseTrainConfig(done.config)) === resumeKey(config)
+    ) {
+      emit({ type: "info", message: `${out} already holds a completed run; nothing to resume` });
+      return done;
+    }
   }
 
   // Data and tokens.
@@ -316,11 +328,14 @@ export async function train(
         return { ...lossAndGrads(model, params, batch), seqTokens: sumMask(batch.attentionMask) };
       },
     );
-    const gradNorm = globalNorm(grads);
     const lr = lrAtStep(config.scheduler, step, schedule);
-    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
-    if (finite) applyGrads(optimizer, grads, lr, config.maxGradNorm);
-    else for (const g of grads.values()) g.dispose();
+    const { gradNorm, applied: finite } = guardedUpdate(
+      optimizer,
+      grads,
+      loss,
+      lr,
+      config.maxGradNorm,
+    );
     step++;
     stepsThisRun++;
     tokensTotal += tokens;
@@ -467,15 +482,6 @@ function accumulate(
     }
   }
   return { loss: loss / n, tokens, seqTokens, grads };
-}
-
-/** The global L2 norm of the gradients (as clip_grad_norm_ computes it). */
-function globalNorm(grads: Map<string, tf.Tensor>): number {
-  if (grads.size === 0) return 0;
-  const norm = tf.tidy(() => tf.norm(tf.stack([...grads.values()].map((g) => tf.norm(g)))));
-  const value = norm.dataSync()[0];
-  norm.dispose();
-  return value;
 }
 
 function sumMask(mask: Float32Array | undefined): number {
