@@ -1,0 +1,178 @@
+/** `narrator corpus build | tokenizer | overlap`: the pretraining corpus and its tokenizer from the command line. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { buildCorpus, CORPUS_SPLITS, readCorpus, type CorpusManifest } from "../corpus/build";
+import { corpusOverlap, type OverlapReport } from "../corpus/overlap";
+import { bytesPerToken, trainCorpusTokenizer } from "../corpus/tokenizer";
+import { renderTable } from "../data/commands";
+import { LANGS, parseLangs, type Lang } from "../data/langs";
+import { MissingDataError, resolveDataDir } from "../data/sources";
+import { writeJsonAtomic } from "../util/fs";
+import { numberOpt, required, type Command } from "./args";
+
+function languagesOpt(v: Record<string, unknown>): Lang[] {
+  const s = v.languages as string | undefined;
+  return s === undefined ? [...LANGS] : parseLangs(s.split(","));
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(2);
+}
+
+function overlapTable(report: OverlapReport): string {
+  const rows = report.counts.map((c) => [
+    c.dataset,
+    c.language,
+    c.split,
+    String(c.items),
+    String(c.inCorpus),
+    c.items ? `${((100 * c.inCorpus) / c.items).toFixed(1)}%` : "-",
+  ]);
+  return renderTable(["dataset", "language", "split", "items", "in corpus", "share"], rows);
+}
+
+function corpusTable(m: CorpusManifest): string {
+  const rows = m.languages.map((lang) => {
+    const s = m.perLanguage[lang];
+    if (!s) return [lang, "-", "-", "-", "-", "-", "-"];
+    const removed = Object.entries(s.removed)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
+    return [
+      lang,
+      String(s.candidates),
+      String(s.train.files),
+      mb(s.train.bytes),
+      String(s.val.files),
+      mb(s.val.bytes),
+      removed,
+    ];
+  });
+  return renderTable(
+    ["language", "candidates", "train files", "train MB", "val files", "val MB", "removed"],
+    rows,
+  );
+}
+
+export const corpusBuild: Command = {
+  summary:
+    "fetch the pinned source packages and build the pretraining corpus (with its eval overlap)",
+  usage: `usage: narrator corpus build [--cache DIR] [--out DIR] [--max-bytes-per-language N]
+       [--languages python,go,...] [--spec FILE] [--data DIR]
+
+Fetches the packages pinned in src/corpus/packages.json (apt-get download + dpkg-deb, npm pack +
+tar; archives checked against their pinned checksums, kept in --cache, default .cache/corpus-packages),
+keeps each language's hand-written source files (size, minified and generated-file filters, exact
+duplicates removed), holds out 2% of files by path hash, caps each language's train bytes
+(--max-bytes-per-language, default 6000000) and writes <out>/corpus/<lang>.{train,val}.jsonl.gz and
+MANIFEST.json (--out default .cache). Then counts the val/test functions of the evaluation datasets
+(--data, else NARRATOR_DATA, else data/) found verbatim in the corpus and adds that to the manifest.`,
+  options: {
+    cache: { type: "string" },
+    out: { type: "string" },
+    "max-bytes-per-language": { type: "string" },
+    languages: { type: "string" },
+    spec: { type: "string" },
+    data: { type: "string" },
+  },
+  async run(v) {
+    const outDir = (v.out as string | undefined) ?? ".cache";
+    const max = numberOpt(
+      v,
+      "max-bytes-per-language",
+      6_000_000,
+      (n) => Number.isInteger(n) && n > 0,
+    );
+    const manifest = buildCorpus({
+      cacheDir: (v.cache as string | undefined) ?? ".cache/corpus-packages",
+      outDir,
+      languages: languagesOpt(v),
+      limits: { maxTrainBytesPerLanguage: max },
+      specFile: v.spec as string | undefined,
+      log: (line) => process.stderr.write(line + "\n"),
+    });
+    const corpusDir = path.join(outDir, "corpus");
+    process.stdout.write(corpusTable(manifest) + "\n");
+    process.stdout.write(`content hash: ${manifest.contentHash}\n`);
+    try {
+      manifest.overlap = await corpusOverlap(
+        corpusDir,
+        resolveDataDir(v.data as string | undefined),
+        manifest.languages,
+      );
+    } catch (e) {
+      if (!(e instanceof MissingDataError)) throw e;
+      process.stderr.write(`overlap not measured: ${e.message}\n`);
+      return;
+    }
+    writeJsonAtomic(path.join(corpusDir, "MANIFEST.json"), manifest);
+    process.stdout.write(`\noverlap with the evaluation data (${manifest.overlap.definition}):\n`);
+    process.stdout.write(overlapTable(manifest.overlap) + "\n");
+  },
+};
+
+export const corpusOverlapCommand: Command = {
+  summary: "count evaluation val/test functions found verbatim in a built corpus",
+  usage: `usage: narrator corpus overlap --corpus DIR [--data DIR] [--languages python,go,...]
+
+Reads the corpus folder (holding <lang>.{train,val}.jsonl.gz) and the evaluation datasets (--data,
+else NARRATOR_DATA, else data/) and prints, per dataset, language and split, how many items occur
+in the corpus (whitespace-normalised substring of one corpus file of the same language).`,
+  options: { corpus: { type: "string" }, data: { type: "string" }, languages: { type: "string" } },
+  async run(v) {
+    const corpusDir = required(v, "corpus", corpusOverlapCommand.usage);
+    const report = await corpusOverlap(
+      corpusDir,
+      resolveDataDir(v.data as string | undefined),
+      languagesOpt(v),
+    );
+    process.stdout.write(overlapTable(report) + "\n");
+  },
+};
+
+export const corpusTokenizer: Command = {
+  summary: "train the byte-level BPE tokenizer on a built corpus's train split",
+  usage: `usage: narrator corpus tokenizer --corpus DIR --out FILE [--vocab N] [--languages python,go,...]
+
+Trains a byte-level BPE tokenizer (GPT-2 pre-tokenizer, the project's special tokens first, <|bos|>
+before every encoded text) with --vocab entries (default 8192) on every train file of the corpus
+folder, writes it to --out as tokenizer.json, and prints the training time and the UTF-8 bytes per
+token of each language's held-out (val) files.`,
+  options: {
+    corpus: { type: "string" },
+    out: { type: "string" },
+    vocab: { type: "string" },
+    languages: { type: "string" },
+  },
+  async run(v) {
+    const corpusDir = required(v, "corpus", corpusTokenizer.usage);
+    const out = required(v, "out", corpusTokenizer.usage);
+    if (!fs.existsSync(corpusDir))
+      throw new Error(`${corpusDir}: no such corpus folder (run narrator corpus build)`);
+    const vocabSize = numberOpt(v, "vocab", 8192, (n) => Number.isInteger(n) && n > 0);
+    const languages = languagesOpt(v);
+    const result = trainCorpusTokenizer(corpusDir, { vocabSize, languages });
+    result.tokenizer.save(out);
+    process.stdout.write(
+      `trained ${vocabSize} tokens on ${result.trainFiles} files (${mb(result.trainBytes)} MB) in ${result.seconds.toFixed(1)} s -> ${out}\n`,
+    );
+    const rows = languages.map((lang) => {
+      const m = bytesPerToken(
+        result.tokenizer,
+        readCorpus(corpusDir, lang, CORPUS_SPLITS[1]).map((r) => r.text),
+      );
+      return [lang, String(m.bytes), String(m.tokens), m.bytesPerToken.toFixed(3)];
+    });
+    process.stdout.write(
+      renderTable(["language", "val bytes", "val tokens", "bytes/token"], rows) + "\n",
+    );
+  },
+};
+
+/** The corpus subcommands, for `narrator corpus <name>`. */
+export const CORPUS_COMMANDS: Record<string, Command> = {
+  build: corpusBuild,
+  tokenizer: corpusTokenizer,
+  overlap: corpusOverlapCommand,
+};
