@@ -133,3 +133,30 @@ export async function benchFullStep(steps = 3): Promise<StepFigures> {
   model.dispose();
   return figures;
 }
+
+/** Kernel time of one LoRA training step, heaviest first. */
+export async function profileLoraStep(
+  top: number,
+): Promise<{ name: string; ms: number; calls: number }[]> {
+  const config = presetConfig(REFERENCE.preset);
+  const model = modelFromTensors(config, initTensors(config, 0), { quant: "nf4" }, "bench");
+  const lm = injectLora(model, { r: REFERENCE.loraR, lora_alpha: 16 }, 0);
+  const params = loraParameters(lm);
+  const opt = createOptimizer({ name: "adamw" }, params);
+  const batch = randomBatch(config.vocab_size, 1);
+  await step(model, params, opt, batch, 0.3);
+  const info = await tf.profile(() => step(model, params, opt, batch, 0.3));
+  const by = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += Number(k.kernelTimeMs);
+    e.calls++;
+    by.set(k.name, e);
+  }
+  opt.dispose();
+  model.dispose();
+  return [...by.entries()]
+    .map(([name, e]) => ({ name, ...e }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top);
+}

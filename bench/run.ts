@@ -12,7 +12,15 @@ import * as path from "node:path";
 import { initBackend } from "../src/backend/backend";
 import { presetConfig } from "../src/model/presets";
 import { baseMemory, formatMemory } from "../src/model/memory";
-import { benchFullStep, benchLoraStep, REFERENCE } from "./reference_step";
+import { backendInfo } from "../src/backend/backend";
+import { disableNativeKernels, enableNativeKernels, nativeStatus } from "../src/native/kernels";
+import {
+  benchFullStep,
+  benchLoraStep,
+  profileLoraStep,
+  REFERENCE,
+  type StepFigures,
+} from "./reference_step";
 
 // Debian's python3-torch lives under /usr/bin/python3; BENCH_PYTHON overrides (e.g. a GPU box).
 const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
@@ -48,41 +56,84 @@ function torchStep(
 
 const fmt = (n: number) => n.toFixed(0).padStart(7);
 
+function line(label: string, f: StepFigures, extra = ""): void {
+  console.log(
+    `${label.padEnd(34)} ${fmt(f.tokensPerSecond)} tokens/s  (${f.msPerStep.toFixed(0)} ms/step)${extra}`,
+  );
+}
+
+function torchLine(
+  label: string,
+  threads: number,
+  steps: number,
+  full: boolean,
+  ours: number,
+): void {
+  const t = torchStep(threads, steps, full);
+  if (typeof t === "string") {
+    console.log(`${label.padEnd(34)} skipped (${t})`);
+    return;
+  }
+  console.log(
+    `${label.padEnd(34)} ${fmt(t.tokensPerSecond)} tokens/s  (PyTorch ${t.torch} on ${t.device}, ${threads} thread${threads > 1 ? "s" : ""}, float32 base); ours/PyTorch = ${(ours / t.tokensPerSecond).toFixed(2)}`,
+  );
+}
+
 async function main() {
   const steps = Number(process.env.BENCH_STEPS ?? 5);
   const backend = await initBackend();
   const config = presetConfig(REFERENCE.preset);
+  const native = nativeStatus();
   console.log(`backend: ${backend.label} (${backend.package})`);
+  if (backend.name === "wasm") {
+    console.log(
+      native.enabled
+        ? `native kernels: ${native.threads} threads, OpenBLAS ${native.blas?.core} (${native.blas?.path}), loops ${native.cpuKernels}`
+        : `native kernels: off (${native.reason})`,
+    );
+  }
   console.log(
     `reference: d=${config.hidden_size} layers=${config.num_hidden_layers} heads=${config.num_attention_heads} vocab=${config.vocab_size} ` +
-      `seq=${REFERENCE.seqLen} batch=${REFERENCE.batch} LoRA r=${REFERENCE.loraR} on all seven projections`,
+      `seq=${REFERENCE.seqLen} batch=${REFERENCE.batch} LoRA r=${REFERENCE.loraR} on all seven projections, AdamW`,
   );
-  const lora = await benchLoraStep("nf4", steps);
   const loraParams = 4 * 8 * (4 * (256 + 256) + 2 * (256 + 688) + (688 + 256));
   console.log(formatMemory(baseMemory(config), loraParams));
-  console.log(
-    `LoRA step, NF4 base:  ${fmt(lora.train.tokensPerSecond)} tokens/s  (${lora.train.msPerStep.toFixed(0)} ms/step, peak tensors ${lora.train.peakTensorMB.toFixed(1)} MiB, leaked tensors ${lora.tensorsLeaked})`,
-  );
-  console.log(`scoring:              ${fmt(lora.score.tokensPerSecond)} tokens/s`);
+
+  const lora = await benchLoraStep("nf4", steps);
   const full = await benchFullStep(Math.max(2, Math.floor(steps / 2)));
-  console.log(
-    `full-parameter step:  ${fmt(full.tokensPerSecond)} tokens/s  (${full.msPerStep.toFixed(0)} ms/step)`,
+  line(
+    `LoRA step, NF4 base (${backend.label})`,
+    lora.train,
+    `, leaked tensors ${lora.tensorsLeaked}`,
   );
-  console.log(`process peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-  for (const [label, isFull] of [
-    ["LoRA", false],
-    ["full", true],
-  ] as const) {
-    const t = torchStep(1, steps, isFull);
-    if (typeof t === "string") {
-      console.log(`PyTorch ${label} step: skipped (${t})`);
-    } else {
-      const ours = isFull ? full.tokensPerSecond : lora.train.tokensPerSecond;
-      console.log(
-        `PyTorch ${t.torch} ${label} step on ${t.device}, 1 thread (float32 base): ${fmt(t.tokensPerSecond)} tokens/s; ours/PyTorch = ${(ours / t.tokensPerSecond).toFixed(2)}`,
-      );
-    }
+  line(`scoring (${backend.label})`, lora.score);
+  line(`full-parameter step (${backend.label})`, full);
+  const threads = native.enabled ? native.threads! : 1;
+  torchLine(`PyTorch LoRA step`, threads, steps, false, lora.train.tokensPerSecond);
+  torchLine(`PyTorch full step`, threads, steps, true, full.tokensPerSecond);
+
+  if (native.enabled) {
+    // The same steps on plain wasm, in the same process, for the speed-up.
+    disableNativeKernels();
+    const plain = await benchLoraStep("nf4", Math.max(2, Math.floor(steps / 2)));
+    const plainFull = await benchFullStep(2);
+    enableNativeKernels();
+    line("LoRA step, NF4 base (plain wasm)", plain.train);
+    line("scoring (plain wasm)", plain.score);
+    line("full-parameter step (plain wasm)", plainFull);
+    console.log(
+      `native/plain wasm: LoRA step ${(lora.train.tokensPerSecond / plain.train.tokensPerSecond).toFixed(2)}x, ` +
+        `scoring ${(lora.score.tokensPerSecond / plain.score.tokensPerSecond).toFixed(2)}x, ` +
+        `full step ${(full.tokensPerSecond / plainFull.tokensPerSecond).toFixed(2)}x`,
+    );
+    torchLine(`PyTorch LoRA step`, 1, steps, false, plain.train.tokensPerSecond);
   }
+
+  console.log(`\nkernel time of one LoRA training step (${backendInfo().label}):`);
+  for (const k of await profileLoraStep(12)) {
+    console.log(`  ${k.name.padEnd(16)} ${k.ms.toFixed(1).padStart(8)} ms  ${k.calls} calls`);
+  }
+  console.log(`process peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }
 
 main().catch((e) => {

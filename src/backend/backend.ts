@@ -127,6 +127,7 @@ export async function initBackend(
   for (const c of order) {
     if (await start(c)) {
       active = { name: c.name, label: c.name, package: c.package };
+      if (c.name === "wasm") useNativeKernels();
       return active;
     }
   }
@@ -144,6 +145,20 @@ export async function initBackend(
       ? `backend '${forced}' is not available on this machine; available: ${list}`
       : `no TensorFlow.js backend could start; available: ${list}`,
   );
+}
+
+/**
+ * Optional OpenBLAS kernels for wasm (labels the backend `wasm+native`). When the addon is
+ * missing, one line on stderr says why and training runs on plain wasm; NARRATOR_NATIVE=0 is quiet.
+ */
+function useNativeKernels(): void {
+  // Loaded lazily: the kernels module labels the backend through this module.
+  const { enableNativeKernels } =
+    require("../native/kernels") as typeof import("../native/kernels");
+  const r = enableNativeKernels();
+  if (!r.enabled && process.env.NARRATOR_NATIVE !== "0") {
+    process.stderr.write(`narrator: native kernels off (${r.reason}); running on plain wasm\n`);
+  }
 }
 
 /** The backend in use (after `initBackend`). */
