@@ -161,6 +161,18 @@ function useNativeKernels(): void {
   }
 }
 
+/**
+ * Whether matMul's transpose flags cost nothing extra: true with native kernels (sgemm takes
+ * transposes directly) and on GPU/native TensorFlow; false on plain wasm, where they fall to a
+ * slow path and explicit transposes win.
+ */
+export function transposeFlagsAreFast(): boolean {
+  return (
+    active !== undefined &&
+    (active.label === "wasm+native" || active.name === "webgpu" || active.name === "tensorflow")
+  );
+}
+
 /** The backend in use (after `initBackend`). */
 export function backendInfo(): BackendInfo {
   if (!active) throw new Error("initBackend() has not been called");

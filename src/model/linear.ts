@@ -6,6 +6,7 @@
  * multiplies by a pre-transposed copy W [out, in] instead of using matMul's transpose flags.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { transposeFlagsAreFast } from "../backend/backend";
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
@@ -22,22 +23,25 @@ export interface Linear {
 }
 
 /**
- * x @ wt with a backward that uses w = wt^T given by the caller: no transpose flags. Tensors the
- * backward needs are handed to `save`, which keeps them alive past the caller's tf.tidy.
+ * x @ W^T for a frozen W [out, in]. With `wt` (W^T, [in, out]) given, both products are plain
+ * untransposed matMuls (the fast path of plain wasm); without it, the transpose flag is used
+ * (free when `transposeFlagsAreFast()`). Tensors the backward needs are handed to `save`, which
+ * keeps them alive past the caller's tf.tidy.
  */
-export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D | null, w: tf.Tensor2D): tf.Tensor2D {
   const f = tf.customGrad(((input: tf.Tensor2D, save: (t: tf.Tensor[]) => void) => {
     save([w]);
     return {
-      value: tf.matMul(input, wt),
+      value: wt ? tf.matMul(input, wt) : tf.matMul(input, w, false, true),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor2D[]) => [tf.matMul(dy, saved[0])],
     };
   }) as CustomGradFn);
   return f(x) as tf.Tensor2D;
 }
 
-/** x @ wt where wt is trained: gradients by explicit transposes, then plain 2-D matMuls. */
+/** x @ wt where wt is trained: gradients by transposed products (explicit on plain wasm). */
 export function trainableMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
+  const flags = transposeFlagsAreFast();
   const f = tf.customGrad(((
     input: tf.Tensor2D,
     weightT: tf.Tensor2D,
@@ -46,10 +50,10 @@ export function trainableMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
     save([input, weightT]);
     return {
       value: tf.matMul(input, weightT),
-      gradFunc: (dy: tf.Tensor2D, [xs, wts]: tf.Tensor2D[]) => [
-        tf.matMul(dy, tf.transpose(wts)),
-        tf.matMul(tf.transpose(xs), dy),
-      ],
+      gradFunc: (dy: tf.Tensor2D, [xs, wts]: tf.Tensor2D[]) =>
+        flags
+          ? [tf.matMul(dy, wts, false, true), tf.matMul(xs, dy, true, false)]
+          : [tf.matMul(dy, tf.transpose(wts)), tf.matMul(tf.transpose(xs), dy)],
     };
   }) as CustomGradFn);
   return f(x, wt) as tf.Tensor2D;

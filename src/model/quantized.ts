@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { TensorEntry } from "../safetensors/safetensors";
 import { frozenMatMul, type Linear } from "./linear";
+import { transposeFlagsAreFast } from "../backend/backend";
 import { dequantizeNf4, quantizeNf4, type Nf4Quantized } from "../quant/nf4";
 import {
   dequantizeNf4Double,
@@ -41,6 +42,7 @@ export class FrozenQuantLinear implements Linear {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     if (this.cached) return frozenMatMul(x, this.cached.wt, this.cached.w);
     const w = this.weight();
+    if (this.policy === "stream" && transposeFlagsAreFast()) return frozenMatMul(x, null, w);
     const wt = tf.transpose(w);
     if (this.policy === "cache") this.cached = { w: tf.keep(w), wt: tf.keep(wt) };
     return frozenMatMul(x, wt, w);
