@@ -1,8 +1,9 @@
 /**
  * Training checkpoints for exact resume: the trainable weights, the optimizer's slots and step
  * counts, the dropout generator's state and the run's counters (optimizer step, tokens, time, how
- * far metrics.jsonl had been written). The data position needs no state of its own: each epoch's
- * batch order is a function of (seed, epoch), so the optimizer step says where the data stands.
+ * far metrics.jsonl had been written). The trainer's data position needs no state of its own: each
+ * epoch's batch order is a function of (seed, epoch), so the optimizer step says where the data
+ * stands; pretraining's window sampler records its position (`sampler`).
  *
  * Layout: OUT/checkpoint-<step>/{state.json, trainable.safetensors, optimizer.safetensors} and
  * OUT/checkpoint.json naming the current one. A checkpoint directory is completed under a temporary
@@ -36,6 +37,11 @@ export interface RunState {
   resumeKey: string;
   /** Dropout generator state (xoshiro128** words), null when there is no dropout. */
   dropoutRng: number[] | null;
+  /**
+   * Where a stream sampler stands (pretraining: epoch and windows already taken in it). The
+   * trainer has none: its position follows from the optimizer step.
+   */
+  sampler?: { epoch: number; offset: number };
 }
 
 /** A checkpoint read back. */

@@ -94,3 +94,31 @@ export function applyGrads(
   for (const g of use.values()) g.dispose();
   return norm;
 }
+
+/** The global L2 norm of the gradients (as clip_grad_norm_ computes it). */
+export function globalNorm(grads: Map<string, tf.Tensor>): number {
+  if (grads.size === 0) return 0;
+  const norm = tf.tidy(() => tf.norm(tf.stack([...grads.values()].map((g) => tf.norm(g)))));
+  const value = norm.dataSync()[0];
+  norm.dispose();
+  return value;
+}
+
+/**
+ * The update behind the guard against divergence: applied (clipped as `applyGrads` does) only when
+ * the loss and the global gradient norm are finite, so a bad batch never reaches the weights. The
+ * gradients are freed either way. Returns the norm before clipping and whether it was applied.
+ */
+export function guardedUpdate(
+  optimizer: Optimizer,
+  grads: Map<string, tf.Tensor>,
+  loss: number,
+  lr: number,
+  maxGradNorm = 0,
+): { gradNorm: number; applied: boolean } {
+  const gradNorm = globalNorm(grads);
+  const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
+  if (applied) applyGrads(optimizer, grads, lr, maxGradNorm);
+  else for (const g of grads.values()) g.dispose();
+  return { gradNorm, applied };
+}

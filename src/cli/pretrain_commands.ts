@@ -1,0 +1,147 @@
+/** `narrator pretrain`: pretrain a small model on the code corpus, ship it, or write its random floor. */
+import { parsePretrainConfig, PRETRAIN_FLAGS, type PretrainConfig } from "../pretrain/config";
+import { pretrain as runPretraining, type PretrainEvent } from "../pretrain/pretrain";
+import { shipCheckpoint, writeRandomFloor, type Shipped } from "../pretrain/ship";
+import type { ValReport } from "../pretrain/validate";
+import { Progress } from "../train/progress";
+import { numberOpt, required, UsageError, type Command, type Options } from "./args";
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const GIB = 2 ** 30;
+/** Settings given as words; every other flag of PRETRAIN_FLAGS carries a number. */
+const WORD_FIELDS = new Set(["model", "tokenizer", "corpus", "out", "scheduler"]);
+const FLAG_OF_FIELD = new Map<string, string>(Object.entries(PRETRAIN_FLAGS));
+
+/** The pretrain config that the flags of `narrator pretrain` describe; errors name the flag. */
+export function pretrainConfigFromFlags(v: Values): PretrainConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [field, flag] of Object.entries(PRETRAIN_FLAGS)) {
+    if (v[flag] === undefined) continue;
+    raw[field] = WORD_FIELDS.has(field) ? v[flag] : numberOpt(v, flag, NaN);
+  }
+  if (v["memory-limit"] !== undefined) {
+    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, (n) => n > 0) * GIB;
+  }
+  try {
+    return parsePretrainConfig(raw, "narrator pretrain");
+  } catch (e) {
+    // Name flags, not config fields.
+    const msg = (e as Error).message.replace(/\b([a-zA-Z]+)(?=: )/g, (field) =>
+      FLAG_OF_FIELD.has(field) ? `--${FLAG_OF_FIELD.get(field)}` : field,
+    );
+    throw new UsageError(msg);
+  }
+}
+
+/** Print pretraining events on stderr: a progress bar (terminal) or periodic lines. */
+function progressPrinter(): (e: PretrainEvent) => void {
+  let progress: Progress | null = null;
+  const say = (line: string) => (progress ? progress.log(line) : process.stderr.write(line + "\n"));
+  return (e) => {
+    switch (e.type) {
+      case "info":
+        say(e.message);
+        break;
+      case "start":
+        progress = new Progress(e.totalSteps, e.startStep);
+        break;
+      case "step":
+        progress?.update({ step: e.step, loss: e.loss ?? NaN, tokensPerS: e.tokens_per_s });
+        break;
+      case "eval":
+        say(`eval at step ${e.step}: ${describeCe(e)}`);
+        break;
+      case "checkpoint":
+        say(`checkpoint at step ${e.step}: ${e.dir}`);
+        break;
+      case "shipped":
+        say(`model written to ${e.dir}`);
+        break;
+    }
+  };
+}
+
+function describeCe(r: ValReport): string {
+  const langs = Object.entries(r.byLanguage).map(([l, s]) => `${l} ${s.ce.toFixed(3)}`);
+  return `val CE ${r.ce.toFixed(4)} (PPL ${r.ppl.toFixed(2)}; ${langs.join(", ")})`;
+}
+
+function describeShipped(s: Shipped): string {
+  return `${s.dir}: ${s.valCe ? describeCe(s.valCe) : "no validation windows"}`;
+}
+
+/** Turn the first SIGINT/SIGTERM into a graceful stop (a checkpoint at the next step boundary). */
+function stopOnSignal(): AbortController {
+  const controller = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      process.stderr.write(
+        `\n${sig}: stopping after this step with a checkpoint (again to quit at once)\n`,
+      );
+      controller.abort();
+    });
+  }
+  return controller;
+}
+
+const options: Options = {
+  ...Object.fromEntries(Object.values(PRETRAIN_FLAGS).map((f) => [f, { type: "string" }])),
+  "memory-limit": { type: "string" },
+  resume: { type: "boolean" },
+  ship: { type: "string" },
+  "random-floor": { type: "string" },
+  json: { type: "boolean" },
+};
+
+export const pretrain: Command = {
+  summary: "pretrain a small Llama-format model on the code corpus (every parameter), and ship it",
+  usage: `usage: narrator pretrain --preset narrator-2m|narrator-8m|CONFIG.json --tokenizer FILE --corpus DIR --out DIR
+       [--steps N] [--seq-len N] [--batch-size N] [--lr X] [--scheduler cosine|linear] [--warmup-steps N]
+       [--weight-decay X] [--max-grad-norm X] [--seed N] [--eval-every N] [--eval-windows N]
+       [--checkpoint-every N] [--memory-limit GIB] [--resume] [--ship DIR] [--random-floor DIR] [--json]
+
+Trains every parameter from a seeded random initialisation on windows of --seq-len tokens cut from
+the corpus (each file followed by <|eos|>, all languages shuffled together; the encoded corpus is
+cached under DIR/tokens/). Defaults: 5000 steps, 8 x 256 tokens a step, AdamW (0.9, 0.95) with
+weight decay 0.1 on matrices, lr 3e-3 with 2% warmup and cosine decay, gradient clip 1.0, seed 0,
+validation CE on 64 held-out windows and a checkpoint every 250 steps.
+Writes OUT/metrics.jsonl, OUT/checkpoint-<step>/, OUT/result.json and, at the end, OUT/model/
+(config.json, model.safetensors in bfloat16, tokenizer.json, README.md model card).
+--resume continues OUT's last checkpoint (or starts when there is none) with the same settings;
+SIGINT/SIGTERM stop at the next step with a checkpoint.
+--ship DIR writes a model folder from OUT's latest checkpoint instead of training (same settings).
+--random-floor DIR writes the untrained model of the same shape and seed instead of training.`,
+  options,
+  async run(v) {
+    for (const flag of ["preset", "tokenizer", "corpus", "out"]) required(v, flag, pretrain.usage);
+    const config = pretrainConfigFromFlags(v);
+    const log = (line: string) => process.stderr.write(line + "\n");
+    const write = (value: unknown, text: string) =>
+      process.stdout.write((v.json ? JSON.stringify(value, null, 2) : text) + "\n");
+    if (typeof v.ship === "string" || typeof v["random-floor"] === "string") {
+      if (typeof v["random-floor"] === "string") {
+        const s = await writeRandomFloor(config, v["random-floor"], log);
+        write(s, `random floor ${describeShipped(s)}`);
+      }
+      if (typeof v.ship === "string") {
+        const s = await shipCheckpoint(config, v.ship, log);
+        write(s, `shipped ${describeShipped(s)}`);
+      }
+      return;
+    }
+    const result = await runPretraining(config, {
+      resume: v.resume === true,
+      onEvent: progressPrinter(),
+      signal: stopOnSignal().signal,
+    });
+    const lines = [
+      `status: ${result.status} after ${result.steps}/${config.steps} steps, ${result.tokens} tokens (${result.wallTimeS.toFixed(1)} s)`,
+      ...(result.final ? [`final ${describeCe(result.final)}`] : []),
+      ...(result.outputs.model ? [`model: ${result.outputs.model}`] : []),
+      `output: ${config.out}`,
+    ];
+    write(result, lines.join("\n"));
+    if (result.status === "diverged") process.exitCode = 1;
+  },
+};

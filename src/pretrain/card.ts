@@ -1,0 +1,168 @@
+/**
+ * The model card (README.md) of a shipped pretrained model: what it is, what it was trained on, how
+ * far, how well it does on held-out code, and the commands that reproduce it.
+ */
+import * as path from "node:path";
+import type { Lang } from "../data/langs";
+import { LANG_NAMES } from "../data/langs";
+import type { LlamaConfig } from "../model/config";
+import { dims } from "../model/config";
+import { formatDuration } from "../train/progress";
+import type { ValReport } from "./validate";
+
+/** Everything the card states. */
+export interface ModelCardInfo {
+  /** "pretrained", or "random-floor" for the untrained model of the same shape and seed. */
+  kind: "pretrained" | "random-floor";
+  /** Preset name or config file the shape came from. */
+  model: string;
+  config: LlamaConfig;
+  parameters: number;
+  corpus: {
+    dir: string;
+    manifestHash: string;
+    trainTokens: number;
+    valTokens: number;
+    /** Tokens per language in each split. */
+    languages: { lang: Lang; train: number; val: number }[];
+  };
+  tokenizer: { file: string; sha256: string; vocabSize: number };
+  training: {
+    status: string;
+    steps: number;
+    totalSteps: number;
+    warmupSteps: number;
+    seqLen: number;
+    batchSize: number;
+    lr: number;
+    scheduler: string;
+    weightDecay: number;
+    maxGradNorm: number;
+    betas: [number, number];
+    seed: number;
+    tokensSeen: number;
+  };
+  /** Training loss at the last step and its mean over the last `over` steps. */
+  trainLoss: { last: number; mean: number; over: number } | null;
+  /** Validation CE of the shipped (BF16) weights. */
+  valCe: ValReport | null;
+  wallTimeS: number;
+  backend: string;
+  git: { commit: string | null; dirty: boolean | null };
+  /** Shell commands, run from the repository root. */
+  commands: { background?: string; ship?: string; floor?: string };
+}
+
+const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+const int = (n: number) => n.toLocaleString("en-US");
+
+/** README.md of a shipped model. */
+export function modelCard(i: ModelCardInfo): string {
+  const c = i.config;
+  const { d, nHeads, nKv, headDim, ffn, vocab, nLayers } = dims(c);
+  const t = i.training;
+  const floor = i.kind === "random-floor";
+  const lines = [
+    "---",
+    "library_name: transformers",
+    "pipeline_tag: text-generation",
+    "tags: [llama, code, pretraining, code-narrator]",
+    "---",
+    "",
+    `# code-narrator ${path.basename(i.model, ".json")}${floor ? " (random initialisation)" : ""}`,
+    "",
+    floor
+      ? `The untrained floor: a Llama-format model of the same shape and seed as the pretrained ${i.model}, ` +
+        "with its initial weights (N(0, initializer_range) matrices, unit norms) and zero training steps. " +
+        "Every gain of a trained model is measured against it."
+      : `A small Llama-format decoder pretrained from scratch (every parameter, embeddings included) on the ` +
+        "code-narrator source-code corpus with next-token prediction, as the base for the project's narration fine-tuning.",
+    "",
+    "## Architecture",
+    "",
+    `Shape: ${i.model}.`,
+    "",
+    `| | |`,
+    `|---|---|`,
+    `| parameters | ${int(i.parameters)} |`,
+    `| layers | ${nLayers} |`,
+    `| hidden size | ${d} |`,
+    `| attention heads / key-value heads / head dim | ${nHeads} / ${nKv} / ${headDim} |`,
+    `| MLP (SwiGLU) width | ${ffn} |`,
+    `| vocabulary | ${int(vocab)} |`,
+    `| tied embeddings | ${c.tie_word_embeddings} |`,
+    `| RoPE theta / max positions | ${c.rope_theta} / ${c.max_position_embeddings} |`,
+    `| weights | model.safetensors, bfloat16, Hugging Face Llama tensor names |`,
+    "",
+    "## Data",
+    "",
+    `Corpus ${i.corpus.dir}, MANIFEST.json content hash \`${i.corpus.manifestHash}\`: ` +
+      `${int(i.corpus.trainTokens)} train tokens, ${int(i.corpus.valTokens)} held-out tokens ` +
+      "(each file's tokens followed by <|eos|>; windows of all languages shuffled together).",
+    "",
+    "| language | train tokens | held-out tokens |",
+    "|---|---|---|",
+    ...i.corpus.languages.map((l) => `| ${LANG_NAMES[l.lang]} | ${int(l.train)} | ${int(l.val)} |`),
+    "",
+    `Tokenizer: ${i.tokenizer.file} (byte-level BPE, ${int(i.tokenizer.vocabSize)} ids, sha256 \`${i.tokenizer.sha256}\`), copied here as tokenizer.json.`,
+    "",
+    "## Training",
+    "",
+    `| | |`,
+    `|---|---|`,
+    `| status | ${t.status} |`,
+    `| optimizer steps | ${int(t.steps)} of ${int(t.totalSteps)} |`,
+    `| tokens seen | ${int(t.tokensSeen)} (${i.corpus.trainTokens > 0 ? (t.tokensSeen / i.corpus.trainTokens).toFixed(2) : "?"} epochs) |`,
+    `| batch | ${t.batchSize} windows x ${t.seqLen} tokens |`,
+    `| optimizer | AdamW, betas ${t.betas.join("/")}, weight decay ${t.weightDecay} (matrices only), gradient clip ${t.maxGradNorm} |`,
+    `| learning rate | ${t.lr}, ${t.warmupSteps} warmup steps, ${t.scheduler} decay |`,
+    `| seed | ${t.seed} |`,
+    `| wall time | ${formatDuration(i.wallTimeS)} (${i.wallTimeS.toFixed(0)} s) |`,
+    `| backend | ${i.backend} |`,
+    `| code | ${i.git.commit ?? "unknown commit"}${i.git.dirty ? " with uncommitted changes" : ""} |`,
+    "",
+    "## Results",
+    "",
+    i.trainLoss
+      ? `Training loss: ${f4(i.trainLoss.last)} at the last step, ${f4(i.trainLoss.mean)} averaged over the last ${i.trainLoss.over} steps.`
+      : "Training loss: none (no training steps).",
+    "",
+    ...valLines(i.valCe),
+    "",
+    "## Reproduce",
+    "",
+    "From the repository root, with the corpus and tokenizer above:",
+    "",
+    "```sh",
+    ...(i.commands.background
+      ? [
+          "# pretrain in the background; the same command continues from the last checkpoint",
+          i.commands.background,
+        ]
+      : []),
+    ...(i.commands.ship
+      ? [
+          "# write this model folder from the run's latest checkpoint (also while it trains)",
+          i.commands.ship,
+        ]
+      : []),
+    ...(i.commands.floor ? ["# write the random-initialisation floor", i.commands.floor] : []),
+    "```",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function valLines(v: ValReport | null): string[] {
+  if (!v) return ["Held-out validation CE: not measured (the corpus has no held-out windows)."];
+  return [
+    `Held-out validation cross-entropy of these bfloat16 weights: **${f4(v.ce)} nats/token** ` +
+      `(perplexity ${v.ppl.toFixed(2)}) on a fixed sample of ${v.windows} windows (${int(v.tokens)} predicted tokens).`,
+    "",
+    "| language | CE (nats/token) | windows |",
+    "|---|---|---|",
+    ...Object.entries(v.byLanguage).map(
+      ([lang, s]) => `| ${LANG_NAMES[lang as Lang]} | ${f4(s.ce)} | ${s.windows} |`,
+    ),
+  ];
+}

@@ -1,0 +1,213 @@
+/**
+ * Shipping a pretrained model as a Hugging Face model folder: config.json, model.safetensors in
+ * bfloat16 (HF Llama tensor names), the tokenizer.json it was trained with, and README.md (the
+ * model card, with the held-out CE measured on the shipped bfloat16 weights). The folder is
+ * completed under a temporary name and renamed, so a reader never sees half of it.
+ *
+ * Three sources: the live model at the end of a run, a run's latest checkpoint (`shipCheckpoint`,
+ * also while the run is going on), and the random initialisation of the same shape and seed
+ * (`writeRandomFloor`), the floor every trained model is compared with.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { backendInfo, initBackend } from "../backend/backend";
+import {
+  initTensors,
+  loadModel,
+  modelFromTensors,
+  saveModel,
+  trainableParameters,
+} from "../model/checkpoint";
+import type { Llama } from "../model/llama";
+import { loadCheckpoint, restoreParams } from "../train/checkpoint_state";
+import { provenance } from "../train/trainer";
+import { modelCard, type ModelCardInfo } from "./card";
+import {
+  ADAMW_BETAS,
+  backgroundCommand,
+  parsePretrainConfig,
+  pretrainCommand,
+  type PretrainConfigInput,
+} from "./config";
+import { prepareRun, type RunSetup } from "./setup";
+import { validationCe, type ValReport } from "./validate";
+
+/** What the card says about the weights being shipped. */
+export interface ShipInfo {
+  kind: ModelCardInfo["kind"];
+  status: string;
+  steps: number;
+  tokensSeen: number;
+  wallTimeS: number;
+  trainLoss: ModelCardInfo["trainLoss"];
+}
+
+/** A shipped folder and the held-out CE of its weights. */
+export interface Shipped {
+  dir: string;
+  valCe: ValReport | null;
+}
+
+/** Write `model` as a model folder at `dir` (replacing it); returns the CE of the shipped weights. */
+export function shipModel(dir: string, model: Llama, setup: RunSetup, info: ShipInfo): Shipped {
+  const { config } = setup;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  saveModel(tmp, model, { dtype: "BF16" });
+  fs.copyFileSync(config.tokenizer, path.join(tmp, "tokenizer.json"));
+  // Measure what a user of the folder gets: the bfloat16 weights as loaded back.
+  const shipped = loadModel(tmp);
+  const valCe =
+    setup.valSample.length > 0
+      ? validationCe(shipped, setup.data.val, setup.valSample, config.seqLen, config.batchSize)
+      : null;
+  shipped.dispose();
+  const floor = info.kind === "random-floor";
+  const prov = provenance(setup.data.manifestHash, config.seed);
+  const card: ModelCardInfo = {
+    kind: info.kind,
+    model: config.model,
+    config: setup.modelConfig,
+    parameters: setup.parameters,
+    corpus: {
+      dir: config.corpus,
+      manifestHash: setup.data.manifestHash,
+      trainTokens: setup.data.train.tokens.length,
+      valTokens: setup.data.val.tokens.length,
+      languages: setup.data.train.spans.map((s) => {
+        const v = setup.data.val.spans.find((x) => x.lang === s.lang);
+        return { lang: s.lang, train: s.end - s.start, val: v ? v.end - v.start : 0 };
+      }),
+    },
+    tokenizer: {
+      file: config.tokenizer,
+      sha256: setup.data.tokenizerSha256,
+      vocabSize: setup.tokenizer.vocabSize,
+    },
+    training: {
+      status: info.status,
+      steps: info.steps,
+      totalSteps: floor ? 0 : config.steps,
+      warmupSteps: setup.warmupSteps,
+      seqLen: config.seqLen,
+      batchSize: config.batchSize,
+      lr: config.lr,
+      scheduler: config.scheduler,
+      weightDecay: config.weightDecay,
+      maxGradNorm: config.maxGradNorm,
+      betas: ADAMW_BETAS,
+      seed: config.seed,
+      tokensSeen: info.tokensSeen,
+    },
+    trainLoss: info.trainLoss,
+    valCe,
+    wallTimeS: info.wallTimeS,
+    backend: backendInfo().label,
+    git: { commit: prov.gitCommit, dirty: prov.gitDirty },
+    commands: floor
+      ? { floor: pretrainCommand(config, ["--random-floor", dir]) }
+      : { background: backgroundCommand(config), ship: pretrainCommand(config, ["--ship", dir]) },
+  };
+  fs.writeFileSync(path.join(tmp, "README.md"), modelCard(card));
+  fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  return { dir, valCe };
+}
+
+/**
+ * The training loss at the last step of metrics.jsonl (read up to `bytes` when given) and its
+ * mean over the last `over` steps with a finite loss; null without steps.
+ */
+export function trainLossSummary(
+  metricsFile: string,
+  bytes?: number,
+  over = 50,
+): ShipInfo["trainLoss"] {
+  const text = fs.readFileSync(metricsFile).subarray(0, bytes).toString("utf8");
+  const losses: number[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith('{"type":"step"')) continue;
+    const loss = (JSON.parse(line) as { loss: number | null }).loss;
+    if (loss !== null) losses.push(loss);
+  }
+  if (losses.length === 0) return null;
+  const tail = losses.slice(-over);
+  return {
+    last: losses[losses.length - 1],
+    mean: tail.reduce((a, b) => a + b, 0) / tail.length,
+    over: tail.length,
+  };
+}
+
+/** Ship the latest checkpoint of the run `input` describes (same settings as the run) to `dir`. */
+export async function shipCheckpoint(
+  input: PretrainConfigInput,
+  dir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<Shipped> {
+  const config = parsePretrainConfig(input);
+  await initBackend();
+  const checkpoint = loadCheckpoint(config.out);
+  if (!checkpoint)
+    throw new Error(
+      `${config.out}: no checkpoint to ship (train first, with --checkpoint-every > 0)`,
+    );
+  const setup = prepareRun(config, log);
+  if (checkpoint.state.resumeKey !== setup.resumeKey) {
+    throw new Error(
+      `${checkpoint.dir}: saved with other settings, model, corpus or tokenizer than the ones given`,
+    );
+  }
+  // The checkpoint holds the trainable variables (linear weights as W^T): restore them as resume does.
+  const model = modelFromTensors(
+    setup.modelConfig,
+    initTensors(setup.modelConfig, config.seed),
+    { trainable: true },
+    "init",
+  );
+  restoreParams(trainableParameters(model), checkpoint.params, checkpoint.dir);
+  const { step, tokens, elapsedS, metricsBytes } = checkpoint.state;
+  try {
+    return shipModel(dir, model, setup, {
+      kind: "pretrained",
+      status:
+        step >= config.steps ? "completed" : `checkpoint at step ${step} of a run in progress`,
+      steps: step,
+      tokensSeen: tokens,
+      wallTimeS: elapsedS,
+      trainLoss: trainLossSummary(path.join(config.out, "metrics.jsonl"), metricsBytes),
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Write the untrained model of the run's shape and seed (zero steps) to `dir`, with its card. */
+export async function writeRandomFloor(
+  input: PretrainConfigInput,
+  dir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<Shipped> {
+  const config = parsePretrainConfig(input);
+  await initBackend();
+  const setup = prepareRun(config, log);
+  const model = modelFromTensors(
+    setup.modelConfig,
+    initTensors(setup.modelConfig, config.seed),
+    {},
+    "init",
+  );
+  try {
+    return shipModel(dir, model, setup, {
+      kind: "random-floor",
+      status: "not trained",
+      steps: 0,
+      tokensSeen: 0,
+      wallTimeS: 0,
+      trainLoss: null,
+    });
+  } finally {
+    model.dispose();
+  }
+}
