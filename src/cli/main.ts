@@ -7,6 +7,7 @@ import { parse, UsageError, type Command } from "./args";
 import { generateCmd, quantize, score } from "./model_commands";
 import { evalCmd, train } from "./train_commands";
 import { download, mine, stats, type RawCommand } from "./data_commands";
+import { CORPUS_COMMANDS } from "./corpus_commands";
 
 const COMMANDS: Record<string, Command> = {
   score,
@@ -16,7 +17,11 @@ const COMMANDS: Record<string, Command> = {
   eval: evalCmd,
 };
 
-const DATA_COMMANDS: Record<string, Command | RawCommand> = { stats, download, mine };
+/** Commands in groups: `narrator data stats`, `narrator corpus build`, ... */
+const GROUPS: Record<string, Record<string, Command | RawCommand>> = {
+  data: { stats, download, mine },
+  corpus: CORPUS_COMMANDS,
+};
 
 function listing(entries: [string, { summary: string }][]): string {
   const width = Math.max(...entries.map(([k]) => k.length));
@@ -26,10 +31,9 @@ function listing(entries: [string, { summary: string }][]): string {
 function help(): string {
   const entries: [string, { summary: string }][] = [
     ...Object.entries(COMMANDS),
-    ...Object.entries(DATA_COMMANDS).map(([k, c]): [string, Command | RawCommand] => [
-      `data ${k}`,
-      c,
-    ]),
+    ...Object.entries(GROUPS).flatMap(([g, cmds]) =>
+      Object.entries(cmds).map(([k, c]): [string, Command | RawCommand] => [`${g} ${k}`, c]),
+    ),
   ];
   return `usage: narrator <command> [options]
 
@@ -60,13 +64,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(help() + "\n");
     return 0;
   }
-  const cmd = name === "data" ? DATA_COMMANDS[rest[0] ?? ""] : COMMANDS[name];
+  const group = GROUPS[name];
+  const cmd = group ? group[rest[0] ?? ""] : COMMANDS[name];
   if (!cmd) {
-    const what = name === "data" ? `data ${rest[0] ?? "(missing subcommand)"}` : name;
+    const what = group ? `${name} ${rest[0] ?? "(missing subcommand)"}` : name;
     process.stderr.write(`narrator: unknown command '${what}'\n\n${help()}\n`);
     return 2;
   }
-  await runCommand(cmd, name === "data" ? rest.slice(1) : rest);
+  await runCommand(cmd, group ? rest.slice(1) : rest);
   return 0;
 }
 
