@@ -8,6 +8,7 @@ import { generateCmd, quantize, score } from "./model_commands";
 import { evalCmd, train } from "./train_commands";
 import { download, mine, stats, type RawCommand } from "./data_commands";
 import { CORPUS_COMMANDS } from "./corpus_commands";
+import { pretrain } from "./pretrain_commands";
 
 const COMMANDS: Record<string, Command> = {
   score,
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   quantize,
   train,
   eval: evalCmd,
+  pretrain,
 };
 
 /** Commands in groups: `narrator data stats`, `narrator corpus build`, ... */
