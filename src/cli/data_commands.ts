@@ -1,9 +1,43 @@
-/** `narrator data stats | download | mine`: the datasets from the command line. */
-import { dataStats } from "../data/commands";
+/** `narrator data stats | prepare | download | mine`: the datasets from the command line. */
+import { dataPrepare, dataStats, type DataStatsOptions } from "../data/commands";
 import { cliDownload } from "../data/download";
 import { cliMine } from "../data/mine";
 import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
-import { intList, numberOpt, UsageError, type Command } from "./args";
+import { intList, numberOpt, UsageError, type Command, type Options } from "./args";
+
+/** Options `data stats` and `data prepare` share: where the data is and how it is prepared. */
+const PREPARATION_OPTIONS = {
+  data: { type: "string" },
+  json: { type: "boolean" },
+  seed: { type: "string" },
+  "per-language": { type: "string" },
+  languages: { type: "string" },
+  "commit-input": { type: "string" },
+  lenient: { type: "boolean" },
+} satisfies Options;
+
+/** The shared preparation options, checked; errors name the option. */
+function preparationOptions(v: Record<string, unknown>): DataStatsOptions {
+  const per = v["per-language"] as string | undefined;
+  const sizes = per === undefined ? undefined : intList(per, "per-language");
+  if (sizes && sizes.length !== 3) {
+    throw new UsageError(`--per-language expects TRAIN,VAL,TEST (three numbers), got '${per}'`);
+  }
+  const input = v["commit-input"] as string | undefined;
+  if (input !== undefined && !COMMIT_INPUTS.includes(input as CommitInput)) {
+    throw new UsageError(
+      `--commit-input expects one of ${COMMIT_INPUTS.join(", ")}, got '${input}'`,
+    );
+  }
+  return {
+    dataDir: v.data as string | undefined,
+    seed: numberOpt(v, "seed", 42, Number.isInteger),
+    perLanguage: sizes as [number, number, number] | undefined,
+    languages: (v.languages as string | undefined)?.split(","),
+    commitInput: input as CommitInput | undefined,
+    lenient: v.lenient === true,
+  };
+}
 
 export const stats: Command = {
   summary: "the preparation funnel and split sizes per dataset and language",
@@ -13,34 +47,33 @@ export const stats: Command = {
 Reads both datasets from the data directory (--data, else NARRATOR_DATA, else data/), runs every
 filter of the preparation and prints rows read, removed by each filter and kept, then the split
 sizes (study: 2100,300,600 per language). --lenient skips malformed rows and counts them.`,
+  options: PREPARATION_OPTIONS,
+  async run(v) {
+    const out = await dataStats(preparationOptions(v));
+    process.stdout.write((v.json ? JSON.stringify(out.json) : out.text) + "\n");
+  },
+};
+
+export const prepare: Command = {
+  summary: "write the prepared, split (and tokenized) datasets to a cache, reused when unchanged",
+  usage: `usage: narrator data prepare [--data DIR] [--cache DIR] [--tokenizer FILE] [--json] [--seed N]
+       [--per-language TRAIN,VAL,TEST] [--languages python,go,...]
+       [--commit-input files|diff|both] [--lenient]
+
+Prepares both datasets as \`data stats\` does and writes the examples per task, split and language
+(and, with --tokenizer, every input's and target's token ids) to a directory of the cache
+(--cache, default .cache/prepared) named by a hash of the input files, the settings and the
+tokenizer. When that directory exists it is reused without reading the data again.`,
   options: {
-    data: { type: "string" },
-    json: { type: "boolean" },
-    seed: { type: "string" },
-    "per-language": { type: "string" },
-    languages: { type: "string" },
-    "commit-input": { type: "string" },
-    lenient: { type: "boolean" },
+    ...PREPARATION_OPTIONS,
+    cache: { type: "string" },
+    tokenizer: { type: "string" },
   },
   async run(v) {
-    const per = v["per-language"] as string | undefined;
-    const sizes = per === undefined ? undefined : intList(per, "per-language");
-    if (sizes && sizes.length !== 3) {
-      throw new UsageError(`--per-language expects TRAIN,VAL,TEST (three numbers), got '${per}'`);
-    }
-    const input = v["commit-input"] as string | undefined;
-    if (input !== undefined && !COMMIT_INPUTS.includes(input as CommitInput)) {
-      throw new UsageError(
-        `--commit-input expects one of ${COMMIT_INPUTS.join(", ")}, got '${input}'`,
-      );
-    }
-    const out = await dataStats({
-      dataDir: v.data as string | undefined,
-      seed: numberOpt(v, "seed", 42, Number.isInteger),
-      perLanguage: sizes as [number, number, number] | undefined,
-      languages: (v.languages as string | undefined)?.split(","),
-      commitInput: input as CommitInput | undefined,
-      lenient: v.lenient === true,
+    const out = await dataPrepare({
+      ...preparationOptions(v),
+      cacheDir: v.cache as string | undefined,
+      tokenizer: v.tokenizer as string | undefined,
     });
     process.stdout.write((v.json ? JSON.stringify(out.json) : out.text) + "\n");
   },

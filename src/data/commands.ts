@@ -1,13 +1,15 @@
-/** `narrator data stats`: the preparation funnel, split sizes and length statistics, as readable text and as one JSON object. */
+/** `narrator data stats` and `data prepare`: the preparation funnel, split sizes, length statistics and the prepared cache, as readable text and as one JSON object. */
+import { prepareCached } from "./cache";
 import type { CommitInput } from "./commitpackft";
 import type { FunnelRecord, Task } from "./example";
-import { SPLITS } from "./example";
+import { SPLITS, TASKS } from "./example";
 import type { Lang } from "./langs";
 import { parseLangs } from "./langs";
 import type { PreparedDatasets } from "./prepare";
 import { prepareDatasets } from "./prepare";
 import type { SubsetSizes } from "./sampling";
-import { lengthStats } from "./stats";
+import { frameToJson, statsFrame } from "./frame";
+import type { StatsRow } from "./stats";
 import { countTokensRegex } from "./tokens";
 
 /** Options of `data stats`, as the CLI parses them. */
@@ -103,11 +105,13 @@ export async function dataStats(
     prepared.warnings.length ? `warnings (${prepared.warnings.length}):` : "warnings: none",
   );
   for (const w of prepared.warnings) parts.push(`  - ${w.message}`);
-  const stats = lengthStats(
-    prepared.settings.tasks.flatMap((t) =>
-      SPLITS.flatMap((s) => langs.flatMap((l) => prepared.examples[t][s][l])),
+  const stats = frameToJson<StatsRow>(
+    statsFrame(
+      prepared.settings.tasks.flatMap((t) =>
+        SPLITS.flatMap((s) => langs.flatMap((l) => prepared.examples[t][s][l])),
+      ),
+      countTokensRegex,
     ),
-    countTokensRegex,
   );
   const json = {
     dataDir: prepared.dataDir,
@@ -118,6 +122,64 @@ export async function dataStats(
     splitSizes: prepared.splitSizes,
     warnings: prepared.warnings,
     stats,
+  };
+  return { text: parts.join("\n") + "\n", json };
+}
+
+/** Options of `data prepare`: those of `data stats`, the cache directory and a tokenizer.json. */
+export interface DataPrepareOptions extends DataStatsOptions {
+  cacheDir?: string;
+  tokenizer?: string;
+}
+
+/** Prepare the datasets into the cache (or find them there) and report where, whether reused, and the counts. */
+export async function dataPrepare(
+  options: DataPrepareOptions = {},
+): Promise<{ text: string; json: object }> {
+  const r = await prepareCached({
+    dataDir: options.dataDir,
+    cacheDir: options.cacheDir,
+    tokenizer: options.tokenizer,
+    seed: options.seed,
+    perLanguage: options.perLanguage,
+    lenient: options.lenient,
+    languages: options.languages ? parseLangs(options.languages) : undefined,
+    commitInput: options.commitInput,
+  });
+  const m = r.manifest;
+  const tok = m.tokenizer;
+  const parts = [
+    `cache: ${r.dir} (${r.reused ? "reused" : "written"})`,
+    `data: ${m.dataDir}`,
+    `data hash: ${m.dataHash}`,
+    `tokenizer: ${tok ? `${tok.file} (sha256 ${tok.sha256})` : "none"}`,
+  ];
+  for (const task of TASKS.filter((t) => m.settings.tasks.includes(t))) {
+    const rows = m.settings.languages.map((l) => [
+      l,
+      ...SPLITS.map((s) => {
+        const g = m.groups.find((x) => x.task === task && x.split === s && x.language === l);
+        if (!g) return "";
+        return g.tokens ? `${g.examples} (${g.tokens.count} ids)` : String(g.examples);
+      }),
+    ]);
+    parts.push(
+      "",
+      `${task}: examples${tok ? " (token ids)" : ""}`,
+      renderTable(["language", ...SPLITS], rows),
+    );
+  }
+  parts.push("", r.warnings.length ? `warnings (${r.warnings.length}):` : "warnings: none");
+  for (const w of r.warnings) parts.push(`  - ${w.message}`);
+  const json = {
+    cacheDir: r.dir,
+    key: r.key,
+    reused: r.reused,
+    dataDir: m.dataDir,
+    dataHash: m.dataHash,
+    tokenizer: tok,
+    groups: m.groups,
+    warnings: r.warnings,
   };
   return { text: parts.join("\n") + "\n", json };
 }

@@ -89,7 +89,8 @@ export function lengthStats(examples: Iterable<Example>, countTokens: CountToken
   return rows;
 }
 
-function codePoints(text: string): number {
+/** Length of a text in Unicode code points (what the tables call characters). */
+export function codePoints(text: string): number {
   let n = 0;
   for (const _ of text) n++;
   return n;
