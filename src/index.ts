@@ -45,7 +45,8 @@ export { TASKS, SPLITS, type Example, type Task, type Split } from "./data/examp
 export { resolveDataDir } from "./data/sources";
 export { prepareDatasets, type PrepareOptions, type PreparedDatasets } from "./data/prepare";
 export { dataStats } from "./data/commands";
-export { lengthStats, toCsv } from "./data/stats";
+export { statsFrame, lengthsFrame, summarise, frameToCsv, frameToJson } from "./data/frame";
+export { prepareCached, loadPreparedCache } from "./data/cache";
 export { mixCocktail } from "./data/cocktail";
 
 // Training and evaluation

@@ -6,7 +6,7 @@
 import { parse, UsageError, type Command } from "./args";
 import { generateCmd, quantize, score } from "./model_commands";
 import { evalCmd, train } from "./train_commands";
-import { download, mine, stats, type RawCommand } from "./data_commands";
+import { download, mine, prepare, stats, type RawCommand } from "./data_commands";
 import { CORPUS_COMMANDS } from "./corpus_commands";
 import { pretrain } from "./pretrain_commands";
 
@@ -21,7 +21,7 @@ const COMMANDS: Record<string, Command> = {
 
 /** Commands in groups: `narrator data stats`, `narrator corpus build`, ... */
 const GROUPS: Record<string, Record<string, Command | RawCommand>> = {
-  data: { stats, download, mine },
+  data: { stats, prepare, download, mine },
   corpus: CORPUS_COMMANDS,
 };
 

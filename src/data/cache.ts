@@ -14,7 +14,7 @@
  * named by a key is always complete. The default cache directory is .cache/prepared in the working
  * directory, not beside the data, which may be shared or read-only.
  */
-import { createHash } from "node:crypto";
+import { sha256OfFile } from "../util/fs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
@@ -102,12 +102,6 @@ export interface LoadedCache {
 export interface ExampleIds {
   input: Int32Array;
   target: Int32Array;
-}
-
-async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 const posix = (p: string): string => p.split(path.sep).join("/");

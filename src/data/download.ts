@@ -7,7 +7,7 @@
  * sha256 where the hub publishes one) and renamed into place atomically. The revision is pinned to
  * the commit the hub reports on the first file, and recorded in `<dataDir>/DOWNLOAD.json`.
  */
-import { createHash } from "node:crypto";
+import { sha256OfFile } from "../util/fs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Transform } from "node:stream";
@@ -211,12 +211,6 @@ export function formatProgress(p: DownloadProgress): string {
     ? ` / ${formatBytes(p.total)} (${((100 * p.received) / p.total).toFixed(1)}%)`
     : "";
   return `${p.file}: ${formatBytes(p.received)}${of} ${formatBytes(Math.round(p.bytesPerSecond))}/s${p.done ? " done" : ""}`;
-}
-
-async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 function sizeOf(file: string): number {

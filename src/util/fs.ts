@@ -1,6 +1,7 @@
 /** File helpers shared by every writer: results are written atomically (temp file + rename). */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createHash } from "node:crypto";
 
 /** Write a file atomically: a reader sees the old content or the new, never a partial file. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -28,4 +29,11 @@ export function readJson<T = unknown>(file: string): T {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
+}
+
+/** sha256 of a file's bytes, streamed (hex). */
+export async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
