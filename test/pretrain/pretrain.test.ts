@@ -238,12 +238,37 @@ test("a run stopped after 7 steps and resumed ends with the weights and metrics 
   assert.ok(bytes(split.out as string).equals(bytes(whole.out as string)));
   assert.deepEqual(b.final, a.final);
   assert.equal(b.tokens, a.tokens);
+  // Resuming the finished run redoes only its end: the same metrics, no second final evaluation.
+  await pretrain(split, { resume: true });
+  assert.deepEqual(strip(split.out as string), strip(whole.out as string));
   // Other settings are refused.
   await assert.rejects(
     pretrain({ ...split, lr: 5e-3 }, { resume: true }),
     /saved with other settings/,
   );
   await assert.rejects(pretrain(split), /already holds a run/);
+});
+
+test("an abort signal stops the run at the next step boundary with a checkpoint", async () => {
+  const c = base({ steps: 10 });
+  const stop = new AbortController();
+  const r = await pretrain(c, {
+    signal: stop.signal,
+    onEvent: (e) => {
+      if (e.type === "step" && e.step === 3) stop.abort();
+    },
+  });
+  assert.equal(r.status, "stopped");
+  assert.equal(r.steps, 3);
+  const pointer = JSON.parse(
+    fs.readFileSync(path.join(c.out as string, "checkpoint.json"), "utf8"),
+  );
+  assert.equal(pointer.step, 3);
+  const state = JSON.parse(
+    fs.readFileSync(path.join(c.out as string, "checkpoint-3", "state.json"), "utf8"),
+  );
+  // 3 batches of 4 windows, all from epoch 0 (the train stream holds more than 12 windows of 16).
+  assert.deepEqual(state.sampler, { epoch: 0, offset: 12 });
 });
 
 test("the shipped folder: HF names, bfloat16 of the final weights, config, tokenizer, and a card with the numbers", async () => {
@@ -296,7 +321,7 @@ test("the shipped folder: HF names, bfloat16 of the final weights, config, token
     }
     assert.deepEqual(u16(shipped.get(name)!.bytes), bf16Bits(values), name);
   }
-  assert.ok(loadModel(dir));
+  loadModel(dir).dispose();
   // Shipping the final checkpoint gives the same weights as shipping the live model.
   const again = await shipCheckpoint(c, path.join(root, "from-checkpoint"));
   assert.ok(
