@@ -10,7 +10,7 @@ import {
   summarise,
   type GroupKey,
 } from "../../src/data/frame";
-import { lengthStats, STATS_COLUMNS, type StatsRow } from "../../src/data/stats";
+import { STATS_COLUMNS } from "../../src/data/stats";
 import { countTokensRegex } from "../../src/data/tokens";
 
 const ex = (
@@ -78,17 +78,6 @@ test("stats frame: hand-worked count, mean, population std, min, median, max per
     EXPECTED.map(([k]) => k),
   );
   rows.forEach((r, i) => assertClose(statsOf(r), EXPECTED[i][1], EXPECTED[i][0]));
-});
-
-test("stats frame agrees with lengthStats, the plain implementation", () => {
-  const frame = frameToJson<StatsRow>(statsFrame(EXAMPLES, countTokensRegex));
-  const plain = lengthStats(EXAMPLES, countTokensRegex);
-  assert.equal(frame.length, plain.length);
-  const keyCols = STATS_COLUMNS.slice(0, KEY_COLUMNS);
-  plain.forEach((p, i) => {
-    assert.equal(keyOf(frame[i], keyCols), keyOf(p, keyCols));
-    assertClose(statsOf(frame[i]), statsOf(p), keyOf(p, keyCols));
-  });
 });
 
 test("summaries pool the lengths of every group they merge, never fields or units", () => {
