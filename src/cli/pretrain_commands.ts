@@ -3,7 +3,7 @@ import { parsePretrainConfig, PRETRAIN_FLAGS, type PretrainConfig } from "../pre
 import { pretrain as runPretraining, type PretrainEvent } from "../pretrain/pretrain";
 import { shipCheckpoint, writeRandomFloor, type Shipped } from "../pretrain/ship";
 import type { ValReport } from "../pretrain/validate";
-import { Progress } from "../train/progress";
+import { progressPrinter } from "../train/progress";
 import { numberOpt, required, UsageError, type Command, type Options } from "./args";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -34,32 +34,11 @@ export function pretrainConfigFromFlags(v: Values): PretrainConfig {
   }
 }
 
-/** Print pretraining events on stderr: a progress bar (terminal) or periodic lines. */
-function progressPrinter(): (e: PretrainEvent) => void {
-  let progress: Progress | null = null;
-  const say = (line: string) => (progress ? progress.log(line) : process.stderr.write(line + "\n"));
-  return (e) => {
-    switch (e.type) {
-      case "info":
-        say(e.message);
-        break;
-      case "start":
-        progress = new Progress(e.totalSteps, e.startStep);
-        break;
-      case "step":
-        progress?.update({ step: e.step, loss: e.loss ?? NaN, tokensPerS: e.tokens_per_s });
-        break;
-      case "eval":
-        say(`eval at step ${e.step}: ${describeCe(e)}`);
-        break;
-      case "checkpoint":
-        say(`checkpoint at step ${e.step}: ${e.dir}`);
-        break;
-      case "shipped":
-        say(`model written to ${e.dir}`);
-        break;
-    }
-  };
+/** Pretraining's own events as progress lines. */
+function describeEvent(e: PretrainEvent): string | null {
+  if (e.type === "eval") return `eval at step ${e.step}: ${describeCe(e)}`;
+  if (e.type === "shipped") return `model written to ${e.dir}`;
+  return null;
 }
 
 function describeCe(r: ValReport): string {
@@ -132,7 +111,7 @@ SIGINT/SIGTERM stop at the next step with a checkpoint.
     }
     const result = await runPretraining(config, {
       resume: v.resume === true,
-      onEvent: progressPrinter(),
+      onEvent: progressPrinter(describeEvent),
       signal: stopOnSignal().signal,
     });
     const lines = [

@@ -4,7 +4,7 @@ import { PROMPT_FORMATS } from "../data/prompts";
 import { COMMIT_INPUTS } from "../data/commitpackft";
 import { parseTrainConfig, TRAIN_TASKS, type TrainConfig, type TrainTask } from "../train/config";
 import { evaluateModel, formatEvaluation } from "../train/evaluate";
-import { Progress } from "../train/progress";
+import { progressPrinter } from "../train/progress";
 import { train as runTraining, type TrainEvent } from "../train/trainer";
 import { numberOpt, required, UsageError, type Command, type Options } from "./args";
 
@@ -117,33 +117,11 @@ const trainOptions: Options = {
   json: { type: "boolean" },
 };
 
-/** Print trainer events on stderr: a progress bar (terminal) or periodic lines. */
-function progressPrinter(): (e: TrainEvent) => void {
-  let progress: Progress | null = null;
-  const say = (line: string) => (progress ? progress.log(line) : process.stderr.write(line + "\n"));
-  return (e) => {
-    switch (e.type) {
-      case "info":
-        say(e.message);
-        break;
-      case "start":
-        progress = new Progress(e.totalSteps, e.startStep);
-        break;
-      case "step":
-        progress?.update({ step: e.step, loss: e.loss ?? NaN, tokensPerS: e.tokens_per_s });
-        break;
-      case "eval": {
-        const parts = Object.entries(e.byTask).map(([t, s]) => `${t} CE ${s.ce.toFixed(4)}`);
-        say(
-          `eval at step ${e.step}: ${parts.join(", ")} (all CE ${e.overall.ce.toFixed(4)}, PPL ${e.overall.ppl.toFixed(3)})`,
-        );
-        break;
-      }
-      case "checkpoint":
-        say(`checkpoint at step ${e.step}: ${e.dir}`);
-        break;
-    }
-  };
+/** The trainer's evaluations as progress lines. */
+function describeEvent(e: TrainEvent): string | null {
+  if (e.type !== "eval") return null;
+  const parts = Object.entries(e.byTask).map(([t, s]) => `${t} CE ${s.ce.toFixed(4)}`);
+  return `eval at step ${e.step}: ${parts.join(", ")} (all CE ${e.overall.ce.toFixed(4)}, PPL ${e.overall.ppl.toFixed(3)})`;
 }
 
 export const train: Command = {
@@ -173,7 +151,7 @@ Progress goes to stderr; the final CE/PPL table (or --json: result.json) to stdo
     const config = trainConfigFromFlags(v);
     const result = await runTraining(config, {
       resume: v.resume === true,
-      onEvent: progressPrinter(),
+      onEvent: progressPrinter(describeEvent),
     });
     if (v.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + "\n");

@@ -14,7 +14,8 @@ import { LANGS } from "../data/langs";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs";
 import { fetchPackage, listFiles } from "./fetch";
 import type { CorpusLimits, RemovalReason } from "./filters";
-import { DEFAULT_LIMITS, FILE_FILTERS, filterFile, languageOf, normaliseSource } from "./filters";
+import { DEFAULT_LIMITS, FILE_FILTERS, filterFile, normaliseSource } from "./filters";
+import { langOfPath } from "../data/langs";
 import type { OverlapReport } from "./overlap";
 import { excluded, loadCorpusSpec, packageId, DEFAULT_SPEC_FILE } from "./spec";
 
@@ -155,7 +156,7 @@ export function collectCorpus(
   for (const pkg of packages) {
     kept[pkg.id] = {};
     for (const rel of listFiles(pkg.root)) {
-      const lang = languageOf(rel);
+      const lang = langOfPath(rel);
       const st = lang && stats[lang];
       if (!lang || !st) continue;
       st.candidates++;

@@ -1,28 +1,8 @@
 /**
- * Which source files enter the pretraining corpus: the language by file extension, then filters
+ * Which source files enter the pretraining corpus (the language comes from langOfPath): filters
  * that drop what is not hand-written source (minified bundles, generated files, binary or huge
  * files). Every filter is a pure function of the path and the bytes, so removals can be counted.
  */
-import type { Lang } from "../data/langs";
-
-/** Extensions of each language's source files (lower case, with the dot). */
-export const LANGUAGE_EXTENSIONS: Record<Lang, readonly string[]> = {
-  python: [".py"],
-  java: [".java"],
-  javascript: [".js", ".mjs", ".cjs"],
-  php: [".php"],
-  ruby: [".rb"],
-  go: [".go"],
-};
-
-/** The language of a file by its extension, or null when it is none of the six. */
-export function languageOf(relPath: string): Lang | null {
-  const name = relPath.slice(relPath.lastIndexOf("/") + 1).toLowerCase();
-  for (const [lang, exts] of Object.entries(LANGUAGE_EXTENSIONS)) {
-    if (exts.some((ext) => name.endsWith(ext) && name.length > ext.length)) return lang as Lang;
-  }
-  return null;
-}
 
 /** Thresholds of the file filters and of language balancing. */
 export interface CorpusLimits {

@@ -14,6 +14,25 @@ export const LANG_NAMES: Readonly<Record<Lang, string>> = {
   go: "Go",
 };
 
+/** Extensions of each language's source files (lower case, with the dot). */
+export const LANG_EXTENSIONS: Readonly<Record<Lang, readonly string[]>> = {
+  python: [".py"],
+  java: [".java"],
+  javascript: [".js", ".mjs", ".cjs"],
+  php: [".php"],
+  ruby: [".rb"],
+  go: [".go"],
+};
+
+/** The language of a source file by its extension (a bare ".py" is no source file), or null. */
+export function langOfPath(file: string): Lang | null {
+  const name = file.slice(file.lastIndexOf("/") + 1).toLowerCase();
+  const dot = name.lastIndexOf(".");
+  if (dot <= 0) return null;
+  const ext = name.slice(dot);
+  return LANGS.find((lang) => LANG_EXTENSIONS[lang].includes(ext)) ?? null;
+}
+
 /** True when `name` is one of the language ids. */
 export function isLang(name: string): name is Lang {
   return (LANGS as readonly string[]).includes(name);

@@ -12,27 +12,12 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../util/fs";
-import { type Lang, LANG_NAMES, LANGS, parseLangs } from "./langs";
-
-const EXTENSIONS: Record<Lang, readonly string[]> = {
-  python: [".py"],
-  java: [".java"],
-  javascript: [".js", ".mjs", ".cjs"],
-  php: [".php"],
-  ruby: [".rb"],
-  go: [".go"],
-};
+import { type Lang, LANG_NAMES, LANGS, langOfPath, parseLangs } from "./langs";
 
 /** Parse a comma-separated language list (ids or display names); empty means all six. */
 export function parseLanguageList(list: string | undefined): Lang[] {
   const names = (list ?? "").split(",").filter((s) => s.trim() !== "");
   return names.length ? [...new Set(parseLangs(names))] : [...LANGS];
-}
-
-/** The language a file belongs to by its extension, or undefined. */
-export function languageOfPath(file: string): Lang | undefined {
-  const ext = path.extname(file).toLowerCase();
-  return LANGS.find((lang) => EXTENSIONS[lang].includes(ext));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -959,7 +944,7 @@ function mineFunctions(
   const files: { path: string; blob: string; language: Lang }[] = [];
   for (const entry of listing) {
     const m = /^\d+ blob ([0-9a-f]+) +(\d+)\t([\s\S]+)$/.exec(entry);
-    const language = m && languageOfPath(m[3]);
+    const language = m && langOfPath(m[3]);
     if (!m || !language || !languages.includes(language)) continue;
     bump(funnels[language], "files");
     if (isSkippedPath(m[3])) bump(funnels[language], "test/vendor/docs/example path");
@@ -1015,7 +1000,7 @@ function mineCommits(
   for (const commit of logCommits(repo.dir)) {
     bump(commitFunnel, "commits");
     const change = commit.changes[0];
-    const language = change && languageOfPath(change.path);
+    const language = change && langOfPath(change.path);
     if (commit.parents.length > 1) bump(commitFunnel, "merge");
     else if (commit.changes.length !== 1) bump(commitFunnel, "not exactly one file");
     else if (change.status !== "M" || !/^100(644|755)$/.test(change.newMode))

@@ -82,3 +82,39 @@ export class Progress {
     this.drawn = false;
   }
 }
+
+/** The events every run emits (trainer and pretraining alike). */
+export type RunEvent =
+  | { type: "info"; message: string }
+  | { type: "start"; totalSteps: number; startStep: number }
+  | { type: "step"; step: number; loss: number | null; tokens_per_s: number }
+  | { type: "checkpoint"; step: number; dir: string };
+
+/**
+ * Print a run's events on stderr: a progress bar (terminal) or periodic lines. `describe` turns
+ * a run's own events (evaluations, ...) into a line, or null to print nothing.
+ */
+export function progressPrinter<E extends { type: string }>(
+  describe: (e: E) => string | null,
+): (e: RunEvent | E) => void {
+  let progress: Progress | null = null;
+  const say = (line: string) => (progress ? progress.log(line) : process.stderr.write(line + "\n"));
+  return (event) => {
+    const e = event as RunEvent;
+    switch (e.type) {
+      case "info":
+        return say(e.message);
+      case "start":
+        progress = new Progress(e.totalSteps, e.startStep);
+        return;
+      case "step":
+        return progress?.update({ step: e.step, loss: e.loss ?? NaN, tokensPerS: e.tokens_per_s });
+      case "checkpoint":
+        return say(`checkpoint at step ${e.step}: ${e.dir}`);
+      default: {
+        const line = describe(event as E);
+        if (line !== null) say(line);
+      }
+    }
+  };
+}

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { langOfPath } from "../../src/data/langs";
 import {
   DEFAULT_LIMITS,
   filterFile,
   hasGeneratedHeader,
-  languageOf,
   longestLine,
   normaliseSource,
   whitespaceRatio,
@@ -17,18 +17,18 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const NORMAL_PY = `def area(width, height):\n    """Area of a rectangle."""\n    return width * height\n\n\nprint(area(2, 3))\n`;
 
 test("languages come from file extensions", () => {
-  assert.equal(languageOf("a/b/mod.py"), "python");
-  assert.equal(languageOf("src/Main.java"), "java");
-  assert.equal(languageOf("lib/x.js"), "javascript");
-  assert.equal(languageOf("lib/x.mjs"), "javascript");
-  assert.equal(languageOf("lib/x.cjs"), "javascript");
-  assert.equal(languageOf("Foo.PHP"), "php");
-  assert.equal(languageOf("lib/y.rb"), "ruby");
-  assert.equal(languageOf("net/http.go"), "go");
-  assert.equal(languageOf("README.md"), null);
-  assert.equal(languageOf("x.json"), null);
-  assert.equal(languageOf("dir/.py"), null); // a bare extension is no source file
-  assert.equal(languageOf("types.d.ts"), null);
+  assert.equal(langOfPath("a/b/mod.py"), "python");
+  assert.equal(langOfPath("src/Main.java"), "java");
+  assert.equal(langOfPath("lib/x.js"), "javascript");
+  assert.equal(langOfPath("lib/x.mjs"), "javascript");
+  assert.equal(langOfPath("lib/x.cjs"), "javascript");
+  assert.equal(langOfPath("Foo.PHP"), "php");
+  assert.equal(langOfPath("lib/y.rb"), "ruby");
+  assert.equal(langOfPath("net/http.go"), "go");
+  assert.equal(langOfPath("README.md"), null);
+  assert.equal(langOfPath("x.json"), null);
+  assert.equal(langOfPath("dir/.py"), null); // a bare extension is no source file
+  assert.equal(langOfPath("types.d.ts"), null);
 });
 
 test("text statistics on hand-counted strings", () => {
