@@ -16,7 +16,12 @@ import { disableNativeKernels, enableNativeKernels, nativeStatus } from "../../s
 import { Rng } from "../../src/util/rng";
 
 const load = loadAddon();
-const skip = load.addon === null ? `native addon unavailable: ${load.reason}` : false;
+const skip =
+  process.env.NARRATOR_NATIVE === "0"
+    ? "NARRATOR_NATIVE=0: native kernels switched off for this run"
+    : load.addon === null
+      ? `native addon unavailable: ${load.reason}`
+      : false;
 const U = 2 ** -24; // float32 unit roundoff
 
 before(async () => {
