@@ -14,6 +14,7 @@
  * counters, so a resumed run ends with the weights and metrics of one never interrupted.
  */
 import * as fs from "node:fs";
+import { round } from "../util/number";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../backend/backend";
@@ -320,11 +321,6 @@ export async function pretrain(
   optimizer.dispose();
   model.dispose();
   return result;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /** The evaluation at step 0 recorded in metrics.jsonl, if any (also after a resume). */

@@ -17,6 +17,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import { round } from "../util/number";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backendInfo, initBackend } from "../backend/backend";
@@ -488,11 +489,6 @@ function sumMask(mask: Float32Array | undefined): number {
   let n = 0;
   if (mask) for (let i = 0; i < mask.length; i++) n += mask[i];
   return n;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /** The evaluation at step 0 recorded in metrics.jsonl, if any (also after a resume). */
