@@ -15,6 +15,7 @@
  */
 import * as fs from "node:fs";
 import { round } from "../util/number";
+import type { LifecycleEvent } from "../train/progress";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../backend/backend";
@@ -75,12 +76,7 @@ export interface PretrainEvalRecord extends ValReport {
 
 /** What pretraining reports while it runs. */
 export type PretrainEvent =
-  | { type: "info"; message: string }
-  | { type: "start"; totalSteps: number; startStep: number }
-  | PretrainStepRecord
-  | PretrainEvalRecord
-  | { type: "checkpoint"; step: number; dir: string }
-  | { type: "shipped"; dir: string };
+  LifecycleEvent | PretrainStepRecord | PretrainEvalRecord | { type: "shipped"; dir: string };
 
 /** Options of a run that do not change its numbers. */
 export interface PretrainOptions {

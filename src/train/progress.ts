@@ -83,12 +83,15 @@ export class Progress {
   }
 }
 
-/** The events every run emits (trainer and pretraining alike). */
-export type RunEvent =
+/** Events every run emits (trainer and pretraining alike), besides its own step and eval records. */
+export type LifecycleEvent =
   | { type: "info"; message: string }
   | { type: "start"; totalSteps: number; startStep: number }
-  | { type: "step"; step: number; loss: number | null; tokens_per_s: number }
   | { type: "checkpoint"; step: number; dir: string };
+
+/** The events the progress printer handles itself. */
+export type RunEvent =
+  LifecycleEvent | { type: "step"; step: number; loss: number | null; tokens_per_s: number };
 
 /**
  * Print a run's events on stderr: a progress bar (terminal) or periodic lines. `describe` turns

@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { round } from "../util/number";
+import type { LifecycleEvent } from "./progress";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backendInfo, initBackend } from "../backend/backend";
@@ -94,12 +95,7 @@ export interface EvalRecord extends CeReport {
 }
 
 /** What the trainer reports while it runs. */
-export type TrainEvent =
-  | { type: "info"; message: string }
-  | { type: "start"; totalSteps: number; startStep: number }
-  | StepRecord
-  | EvalRecord
-  | { type: "checkpoint"; step: number; dir: string };
+export type TrainEvent = LifecycleEvent | StepRecord | EvalRecord;
 
 /** Where the numbers came from. */
 export interface Provenance {
