@@ -10,7 +10,7 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 const GIB = 2 ** 30;
 /** Settings given as words; every other flag of PRETRAIN_FLAGS carries a number. */
-const WORD_FIELDS = new Set(["model", "tokenizer", "corpus", "out", "scheduler"]);
+const WORD_FIELDS = new Set(["model", "tokenizer", "corpus", "out", "initFrom", "scheduler"]);
 const FLAG_OF_FIELD = new Map<string, string>(Object.entries(PRETRAIN_FLAGS));
 
 /** The pretrain config that the flags of `narrator pretrain` describe; errors name the flag. */
@@ -76,7 +76,7 @@ const options: Options = {
 export const pretrain: Command = {
   summary: "pretrain a small Llama-format model on the code corpus (every parameter), and ship it",
   usage: `usage: narrator pretrain --preset narrator-2m|narrator-8m|CONFIG.json --tokenizer FILE --corpus DIR --out DIR
-       [--steps N] [--seq-len N] [--batch-size N] [--lr X] [--scheduler cosine|linear] [--warmup-steps N]
+       [--init-from RUN_DIR] [--steps N] [--seq-len N] [--batch-size N] [--lr X] [--scheduler cosine|linear] [--warmup-steps N]
        [--weight-decay X] [--max-grad-norm X] [--seed N] [--eval-every N] [--eval-windows N]
        [--checkpoint-every N] [--memory-limit GIB] [--resume] [--ship DIR] [--random-floor DIR] [--json]
 
@@ -87,6 +87,8 @@ weight decay 0.1 on matrices, lr 3e-3 with 2% warmup and cosine decay, gradient 
 validation CE on 64 held-out windows and a checkpoint every 250 steps.
 Writes OUT/metrics.jsonl, OUT/checkpoint-<step>/, OUT/result.json and, at the end, OUT/model/
 (config.json, model.safetensors in bfloat16, tokenizer.json, README.md model card).
+--init-from RUN_DIR starts from the float32 weights and AdamW moments of RUN_DIR's latest checkpoint
+(same model config) instead of random weights, then follows this run's own schedule and seed.
 --resume continues OUT's last checkpoint (or starts when there is none) with the same settings;
 SIGINT/SIGTERM stop at the next step with a checkpoint.
 --ship DIR writes a model folder from OUT's latest checkpoint instead of training (same settings).

@@ -8,6 +8,7 @@ import { LANG_NAMES } from "../data/langs";
 import type { LlamaConfig } from "../model/config";
 import { dims } from "../model/config";
 import { formatDuration } from "../train/progress";
+import type { StageSummary } from "./init_from";
 import type { ValReport } from "./validate";
 
 /** Everything the card states. */
@@ -46,7 +47,10 @@ export interface ModelCardInfo {
   trainLoss: { last: number; mean: number; over: number } | null;
   /** Validation CE of the shipped (BF16) weights. */
   valCe: ValReport | null;
+  /** This stage's wall time, seconds. */
   wallTimeS: number;
+  /** The stage a continued run started after (absent: trained from random weights). */
+  continuedFrom?: StageSummary;
   backend: string;
   git: { commit: string | null; dirty: boolean | null };
   /** Shell commands, run from the repository root. */
@@ -62,6 +66,11 @@ export function modelCard(i: ModelCardInfo): string {
   const { d, nHeads, nKv, headDim, ffn, vocab, nLayers } = dims(c);
   const t = i.training;
   const floor = i.kind === "random-floor";
+  const s = i.continuedFrom;
+  // Totals over both stages of a continued run (this stage alone otherwise).
+  const tokensSeen = t.tokensSeen + (s?.tokens ?? 0);
+  const wallTimeS = i.wallTimeS + (s?.wallTimeS ?? 0);
+  const epochs = i.corpus.trainTokens > 0 ? (tokensSeen / i.corpus.trainTokens).toFixed(2) : "?";
   const lines = [
     "---",
     "library_name: transformers",
@@ -77,6 +86,14 @@ export function modelCard(i: ModelCardInfo): string {
         "Every gain of a trained model is measured against it."
       : `A small Llama-format decoder pretrained from scratch (every parameter, embeddings included) on the ` +
         "code-narrator source-code corpus with next-token prediction, as the base for the project's narration fine-tuning.",
+    ...(s
+      ? [
+          "",
+          `Continued from ${s.run} (stage 1: ${int(s.steps)} steps, ${int(s.tokens)} tokens, ` +
+            `val CE ${s.valCe === null ? "not measured" : f4(s.valCe)}, ${formatDuration(s.wallTimeS)}): ` +
+            "this stage started from its float32 weights and AdamW moments and followed its own schedule.",
+        ]
+      : []),
     "",
     "## Architecture",
     "",
@@ -111,13 +128,15 @@ export function modelCard(i: ModelCardInfo): string {
     `| | |`,
     `|---|---|`,
     `| status | ${t.status} |`,
-    `| optimizer steps | ${int(t.steps)} of ${int(t.totalSteps)} |`,
-    `| tokens seen | ${int(t.tokensSeen)} (${i.corpus.trainTokens > 0 ? (t.tokensSeen / i.corpus.trainTokens).toFixed(2) : "?"} epochs) |`,
+    s
+      ? `| optimizer steps | ${int(t.steps)} of ${int(t.totalSteps)} in this stage, after ${int(s.steps)} in stage 1 |`
+      : `| optimizer steps | ${int(t.steps)} of ${int(t.totalSteps)} |`,
+    `| tokens seen | ${int(tokensSeen)} (${epochs} epochs)${s ? ` over both stages: ${int(s.tokens)} in stage 1, ${int(t.tokensSeen)} in this one` : ""} |`,
     `| batch | ${t.batchSize} windows x ${t.seqLen} tokens |`,
     `| optimizer | AdamW, betas ${t.betas.join("/")}, weight decay ${t.weightDecay} (matrices only), gradient clip ${t.maxGradNorm} |`,
     `| learning rate | ${t.lr}, ${t.warmupSteps} warmup steps, ${t.scheduler} decay |`,
     `| seed | ${t.seed} |`,
-    `| wall time | ${formatDuration(i.wallTimeS)} (${i.wallTimeS.toFixed(0)} s) |`,
+    `| wall time | ${formatDuration(wallTimeS)} (${wallTimeS.toFixed(0)} s)${s ? ` over both stages: ${s.wallTimeS.toFixed(0)} s in stage 1, ${i.wallTimeS.toFixed(0)} s in this one` : ""} |`,
     `| backend | ${i.backend} |`,
     `| code | ${i.git.commit ?? "unknown commit"}${i.git.dirty ? " with uncommitted changes" : ""} |`,
     "",
@@ -134,9 +153,10 @@ export function modelCard(i: ModelCardInfo): string {
     "From the repository root, with the corpus and tokenizer above:",
     "",
     "```sh",
+    ...(s ? ["# stage 1, run to its end first (the same command continues it)", s.command] : []),
     ...(i.commands.background
       ? [
-          "# pretrain in the background; the same command continues from the last checkpoint",
+          `# ${s ? "stage 2: " : ""}pretrain in the background; the same command continues from the last checkpoint`,
           i.commands.background,
         ]
       : []),

@@ -28,6 +28,8 @@ export const PretrainConfigSchema = z
     corpus: z.string().min(1),
     /** Run folder: metrics.jsonl, checkpoints, result.json, model/. */
     out: z.string().min(1),
+    /** Continue from this run folder's latest checkpoint instead of a random initialisation. */
+    initFrom: z.string().min(1).optional(),
     /** Optimizer steps of the whole run (the schedule's length). */
     steps: positiveInt.default(5000),
     seqLen: positiveInt.default(256),
@@ -114,20 +116,28 @@ export function resolveModelConfig(
 
 /**
  * The settings that must match for a checkpoint to be resumed: the numbers (not where files live
- * or how often checkpoints are written), the resolved model config and the data key (corpus
- * content and tokenizer).
+ * or how often checkpoints are written), the resolved model config, the data key (corpus content
+ * and tokenizer) and, for a continued run, the identity of the checkpoint it started from.
  */
-export function pretrainResumeKey(c: PretrainConfig, model: LlamaConfig, dataKey: string): string {
+export function pretrainResumeKey(
+  c: PretrainConfig,
+  model: LlamaConfig,
+  dataKey: string,
+  initSha256?: string,
+): string {
   const {
     out: _o,
     tokenizer: _t,
     corpus: _c,
     model: _m,
+    initFrom: _i,
     memoryLimit: _l,
     checkpointEvery: _k,
     ...rest
   } = c;
-  return canonicalJson({ ...rest, warmupSteps: warmupStepsOf(c), model, data: dataKey });
+  // A run from random weights keeps the key it always had, so its checkpoints stay resumable.
+  const init = initSha256 === undefined ? {} : { init: initSha256 };
+  return canonicalJson({ ...rest, warmupSteps: warmupStepsOf(c), model, data: dataKey, ...init });
 }
 
 /** The `narrator pretrain` flag of each setting. */
@@ -136,6 +146,7 @@ export const PRETRAIN_FLAGS = {
   tokenizer: "tokenizer",
   corpus: "corpus",
   out: "out",
+  initFrom: "init-from",
   steps: "steps",
   seqLen: "seq-len",
   batchSize: "batch-size",
@@ -157,10 +168,9 @@ function shellQuote(s: string): string {
 /** The command line that runs `c` (every setting spelled out, defaults included), plus `extra` flags. */
 export function pretrainCommand(c: PretrainConfig, extra: string[] = []): string {
   const settings: Record<string, unknown> = { ...c, warmupSteps: warmupStepsOf(c) };
-  const args = Object.entries(PRETRAIN_FLAGS).flatMap(([field, flag]) => [
-    `--${flag}`,
-    shellQuote(String(settings[field])),
-  ]);
+  const args = Object.entries(PRETRAIN_FLAGS)
+    .filter(([field]) => settings[field] !== undefined)
+    .flatMap(([field, flag]) => [`--${flag}`, shellQuote(String(settings[field]))]);
   return ["node bin/narrator.js pretrain", ...args, ...extra].join(" ");
 }
 

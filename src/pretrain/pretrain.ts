@@ -1,7 +1,7 @@
 /**
  * Full-parameter pretraining of a small Llama-format model on the code corpus, as a library
- * function: `pretrain(config)` encodes the corpus (cached), initialises the model from the seed,
- * and trains every parameter (embeddings included) on shuffled fixed-length windows with AdamW, a
+ * function: `pretrain(config)` encodes the corpus (cached), initialises the model from the seed
+ * (or, continuing another run, from its latest checkpoint: init_from.ts), and trains every parameter (embeddings included) on shuffled fixed-length windows with AdamW, a
  * warmup + cosine (or linear) schedule, gradient clipping and a guard against divergence. It
  * evaluates held-out CE on a fixed sample of validation windows, writes checkpoints for exact
  * resume and, at the end, a Hugging Face model folder with a model card (ship.ts).
@@ -38,6 +38,7 @@ import {
   type PretrainConfig,
   type PretrainConfigInput,
 } from "./config";
+import { loadInitCheckpoint, type InitSource } from "./init_from";
 import { createPretrainOptimizer } from "./optimizer";
 import { prepareRun } from "./setup";
 import { shipModel, trainLossSummary } from "./ship";
@@ -96,9 +97,11 @@ export interface PretrainResult {
   steps: number;
   warmupSteps: number;
   parameters: number;
-  /** Tokens predicted in training. */
+  /** Tokens predicted in training (this run's; a continued run's first stage is in `continuedFrom`). */
   tokens: number;
   wallTimeS: number;
+  /** The checkpoint this run started from (null: random initialisation). */
+  continuedFrom: InitSource | null;
   corpus: { manifestHash: string; tokensKey: string; trainTokens: number; valTokens: number };
   trainWindows: number;
   memory: MemoryEstimate & { limit: number };
@@ -195,6 +198,10 @@ export async function pretrain(
     fs.truncateSync(metricsFile, checkpoint.state.metricsBytes);
     log(`resuming from ${checkpoint.dir} at step ${step}`);
   } else {
+    if (setup.init) {
+      loadInitCheckpoint(setup.init, params, optimizer);
+      log(`starting from ${setup.init.dir} (sha256 ${setup.init.sha256.slice(0, 12)})`);
+    }
     fs.writeFileSync(metricsFile, "");
   }
   const clockStart = Date.now();
@@ -299,6 +306,7 @@ export async function pretrain(
     parameters: setup.parameters,
     tokens: tokensTotal,
     wallTimeS: round(elapsed(), 3),
+    continuedFrom: setup.init,
     corpus: {
       manifestHash: data.manifestHash,
       tokensKey: data.key,

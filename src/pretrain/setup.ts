@@ -12,6 +12,7 @@ import {
   warmupStepsOf,
   type PretrainConfig,
 } from "./config";
+import { initSource, type InitSource } from "./init_from";
 import { corpusTokens, type CorpusTokens } from "./stream";
 import { evenlySpaced, windowCount } from "./windows";
 
@@ -25,10 +26,15 @@ export interface RunSetup {
   /** The validation windows every evaluation uses. */
   valSample: number[];
   warmupSteps: number;
+  /** The checkpoint a continued run starts from (null: random initialisation). */
+  init: InitSource | null;
   resumeKey: string;
 }
 
-/** Load the tokenizer, resolve the model shape, encode (or read the cached) corpus. */
+/**
+ * Load the tokenizer, resolve the model shape, encode (or read the cached) corpus and identify the
+ * checkpoint a continued run starts from.
+ */
 export function prepareRun(config: PretrainConfig, log: (line: string) => void): RunSetup {
   const tokenizer = Tokenizer.fromFile(config.tokenizer);
   const modelConfig = resolveModelConfig(config.model, tokenizer, config.tokenizer);
@@ -40,6 +46,7 @@ export function prepareRun(config: PretrainConfig, log: (line: string) => void):
   const data = corpusTokens(config.corpus, config.tokenizer, tokenizer, { log });
   if (data.fromCache) log(`token streams read from ${data.cacheDir}`);
   const valWindows = windowCount(data.val.tokens.length, config.seqLen);
+  const init = config.initFrom ? initSource(config.initFrom, config.out, modelConfig) : null;
   return {
     config,
     tokenizer,
@@ -48,6 +55,7 @@ export function prepareRun(config: PretrainConfig, log: (line: string) => void):
     data,
     valSample: evenlySpaced(valWindows, config.evalWindows),
     warmupSteps: warmupStepsOf(config),
-    resumeKey: pretrainResumeKey(config, modelConfig, data.key),
+    init,
+    resumeKey: pretrainResumeKey(config, modelConfig, data.key, init?.sha256),
   };
 }

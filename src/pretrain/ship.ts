@@ -102,6 +102,7 @@ export function shipModel(dir: string, model: Llama, setup: RunSetup, info: Ship
     trainLoss: info.trainLoss,
     valCe,
     wallTimeS: info.wallTimeS,
+    ...(setup.init && !floor ? { continuedFrom: setup.init.stage } : {}),
     backend: backendInfo().label,
     git: { commit: prov.gitCommit, dirty: prov.gitDirty },
     commands: floor
