@@ -9,6 +9,8 @@ import { evalCmd, train } from "./train_commands";
 import { download, mine, prepare, stats, type RawCommand } from "./data_commands";
 import { CORPUS_COMMANDS } from "./corpus_commands";
 import { pretrain } from "./pretrain_commands";
+import { digest, explain } from "./narrate_commands";
+import { RUNS_COMMANDS, sweep } from "./sweep_commands";
 
 const COMMANDS: Record<string, Command> = {
   score,
@@ -17,12 +19,16 @@ const COMMANDS: Record<string, Command> = {
   train,
   eval: evalCmd,
   pretrain,
+  sweep,
+  explain,
+  digest,
 };
 
 /** Commands in groups: `narrator data stats`, `narrator corpus build`, ... */
 const GROUPS: Record<string, Record<string, Command | RawCommand>> = {
   data: { stats, prepare, download, mine },
   corpus: CORPUS_COMMANDS,
+  runs: RUNS_COMMANDS,
 };
 
 function listing(entries: [string, { summary: string }][]): string {
