@@ -63,6 +63,17 @@ class Args {
     return static_cast<size_t>(v);
   }
 
+  // Any int32 (negative values allowed).
+  int32_t int32(size_t i, const char* name) {
+    const double v = number(i, name);
+    if (!failed_ && !(v >= -2147483648.0 && v <= 2147483647.0 &&
+                      v == static_cast<double>(static_cast<int64_t>(v)))) {
+      fail(std::string(name) + " must be an int32, got " + num(v));
+      return 0;
+    }
+    return static_cast<int32_t>(v);
+  }
+
   bool flag(size_t i, const char* name) {
     bool v = false;
     if (!failed_ && napi_get_value_bool(env_, argv_[i], &v) != napi_ok) {
@@ -379,6 +390,46 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The first row with a label outside [0, cols) that is not the ignore index, or -1.
+napi_value row_result(napi_env env, int64_t row) {
+  napi_value out;
+  napi_create_double(env, static_cast<double>(row), &out);
+  return out;
+}
+
+// crossEntropy(heap, x, labels, nll, rowMax, logSum, rows, cols, ignore) -> first bad row or -1
+napi_value CrossEntropy(napi_env env, napi_callback_info info) {
+  Args args(env, info, 9, "crossEntropy");
+  args.heap(0);
+  const size_t rows = args.count(6, "rows"), cols = args.count(7, "cols");
+  const int32_t ignore = args.int32(8, "ignore");
+  const float* x = args.floats(1, rows * cols, "x");
+  const auto* labels = reinterpret_cast<const int32_t*>(args.region(2, 4.0 * rows, 4, "labels"));
+  float* nll = args.floats(3, rows, "nll");
+  float* row_max = args.floats(4, rows, "rowMax");
+  float* log_sum = args.floats(5, rows, "logSum");
+  if (args.failed()) return nullptr;
+  return row_result(env, cross_entropy(x, labels, ignore, nll, row_max, log_sum, rows, cols));
+}
+
+// crossEntropyGrad(heap, x, labels, rowMax, logSum, dnll, dx, rows, cols, ignore)
+//   -> first bad row or -1
+napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 10, "crossEntropyGrad");
+  args.heap(0);
+  const size_t rows = args.count(7, "rows"), cols = args.count(8, "cols");
+  const int32_t ignore = args.int32(9, "ignore");
+  const float* x = args.floats(1, rows * cols, "x");
+  const auto* labels = reinterpret_cast<const int32_t*>(args.region(2, 4.0 * rows, 4, "labels"));
+  const float* row_max = args.floats(3, rows, "rowMax");
+  const float* log_sum = args.floats(4, rows, "logSum");
+  const float* dnll = args.floats(5, rows, "dnll");
+  float* dx = args.floats(6, rows * cols, "dx");
+  if (args.failed()) return nullptr;
+  return row_result(
+      env, cross_entropy_grad(x, labels, ignore, row_max, log_sum, dnll, dx, rows, cols));
+}
+
 }  // namespace
 }  // namespace narrator
 
@@ -390,7 +441,8 @@ NAPI_MODULE_INIT() {
   } functions[] = {{"status", Status},   {"setThreads", SetThreads}, {"matmul", Matmul},
                    {"unary", Unary},     {"binary", Binary},         {"reduce", Reduce},
                    {"softmax", Softmax}, {"copyStrided", CopyStrided},
-                   {"gather", Gather}};
+                   {"gather", Gather},   {"crossEntropy", CrossEntropy},
+                   {"crossEntropyGrad", CrossEntropyGrad}};
   for (const auto& f : functions) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

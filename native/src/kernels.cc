@@ -284,6 +284,76 @@ NARRATOR_CLONES void softmax_rows(const float* x, float* out, size_t r0, size_t 
   }
 }
 
+// Sum of exp(x_j - shift) over a contiguous row, accumulated in double over kLanes lanes: the
+// loss is then as accurate as its float32 exps, whatever the vocabulary size.
+NARRATOR_INLINE double sum_exp_shifted(const float* x, size_t n, float shift) {
+  double acc[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) acc[l] += exp_f32(x[i + l] - shift);
+  }
+  for (size_t w = kLanes / 2; w > 0; w /= 2) {
+    for (size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
+  }
+  double s = acc[0];
+  for (; i < n; ++i) s += exp_f32(x[i] - shift);
+  return s;
+}
+
+NARRATOR_CLONES void cross_entropy_rows(const float* x, const int32_t* labels, int32_t ignore,
+                                        float* nll, float* row_max, float* log_sum, size_t r0,
+                                        size_t r1, size_t cols) {
+  for (size_t r = r0; r < r1; ++r) {
+    if (labels[r] == ignore) {
+      nll[r] = row_max[r] = log_sum[r] = 0.0f;
+      continue;
+    }
+    const float* xr = x + r * cols;
+    const float m = reduce_row<kMax>(xr, cols);
+    const double ls = std::log(sum_exp_shifted(xr, cols, m));
+    row_max[r] = m;
+    log_sum[r] = static_cast<float>(ls);
+    nll[r] = static_cast<float>(ls - (static_cast<double>(xr[labels[r]]) - m));
+  }
+}
+
+NARRATOR_CLONES void cross_entropy_grad_rows(const float* x, const int32_t* labels,
+                                             int32_t ignore, const float* row_max,
+                                             const float* log_sum, const float* dnll, float* dx,
+                                             size_t r0, size_t r1, size_t cols) {
+  for (size_t r = r0; r < r1; ++r) {
+    float* d = dx + r * cols;
+    if (labels[r] == ignore) {
+      std::fill(d, d + cols, 0.0f);
+      continue;
+    }
+    const float* xr = x + r * cols;
+    const float m = row_max[r], ls = log_sum[r], g = dnll[r];
+    for (size_t j = 0; j < cols; ++j) d[j] = exp_f32((xr[j] - m) - ls) * g;
+    d[labels[r]] -= g;
+  }
+}
+
+// The first row whose label is neither `ignore` nor a column index, or -1.
+int64_t first_bad_label(const int32_t* labels, int32_t ignore, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r) {
+    const int32_t l = labels[r];
+    if (l != ignore && (l < 0 || static_cast<size_t>(l) >= cols)) return static_cast<int64_t>(r);
+  }
+  return -1;
+}
+
+// Splits rows of a [rows, cols] pass with one exp per element over the pool.
+template <class F>
+void parallel_rows(size_t rows, size_t cols, const F& f) {
+  const size_t tasks =
+      std::min(rows, pieces(rows * cols, kMinParallelTranscendentals, pool_limit()));
+  parallel_for(static_cast<int>(tasks), [&](int t) {
+    const Range r = split(rows, tasks, t, 1);
+    f(r.begin, r.end);
+  });
+}
+
 }  // namespace
 
 void matmul(const MatmulArgs& p) {
@@ -363,11 +433,28 @@ void reduce(int op, const float* x, float* out, size_t pre, size_t red, size_t p
 }
 
 void softmax(const float* x, float* out, size_t rows, size_t cols) {
-  const size_t tasks = std::min(rows, pieces(rows * cols, kMinParallelTranscendentals, pool_limit()));
-  parallel_for(static_cast<int>(tasks), [&](int t) {
-    const Range r = split(rows, tasks, t, 1);
-    softmax_rows(x, out, r.begin, r.end, cols);
+  parallel_rows(rows, cols, [&](size_t r0, size_t r1) { softmax_rows(x, out, r0, r1, cols); });
+}
+
+int64_t cross_entropy(const float* x, const int32_t* labels, int32_t ignore, float* nll,
+                      float* row_max, float* log_sum, size_t rows, size_t cols) {
+  const int64_t bad = first_bad_label(labels, ignore, rows, cols);
+  if (bad >= 0) return bad;
+  parallel_rows(rows, cols, [&](size_t r0, size_t r1) {
+    cross_entropy_rows(x, labels, ignore, nll, row_max, log_sum, r0, r1, cols);
   });
+  return -1;
+}
+
+int64_t cross_entropy_grad(const float* x, const int32_t* labels, int32_t ignore,
+                           const float* row_max, const float* log_sum, const float* dnll,
+                           float* dx, size_t rows, size_t cols) {
+  const int64_t bad = first_bad_label(labels, ignore, rows, cols);
+  if (bad >= 0) return bad;
+  parallel_rows(rows, cols, [&](size_t r0, size_t r1) {
+    cross_entropy_grad_rows(x, labels, ignore, row_max, log_sum, dnll, dx, r0, r1, cols);
+  });
+  return -1;
 }
 
 }  // namespace narrator

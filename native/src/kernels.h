@@ -45,4 +45,19 @@ void reduce(int op, const float* x, float* out, size_t pre, size_t red, size_t p
 // Softmax over the last axis of x viewed as [rows, cols].
 void softmax(const float* x, float* out, size_t rows, size_t cols);
 
+// Softmax cross-entropy of logits x [rows, cols] against one integer label per row. For a row
+// whose label is not `ignore`: nll = log(sum_j exp(x_j - max)) - (x_label - max), with the row's
+// max and that log-sum kept for the backward; rows labelled `ignore` get 0 in all three.
+// Returns the first row whose label is neither `ignore` nor in [0, cols), or -1; when a row is
+// returned nothing has been written.
+int64_t cross_entropy(const float* x, const int32_t* labels, int32_t ignore, float* nll,
+                      float* row_max, float* log_sum, size_t rows, size_t cols);
+
+// The backward of cross_entropy: dx = (softmax(x) - onehot(label)) * dnll row by row, the
+// softmax recomputed from the forward's row_max and log_sum; rows labelled `ignore` get 0.
+// Returns as cross_entropy does.
+int64_t cross_entropy_grad(const float* x, const int32_t* labels, int32_t ignore,
+                           const float* row_max, const float* log_sum, const float* dnll,
+                           float* dx, size_t rows, size_t cols);
+
 }  // namespace narrator

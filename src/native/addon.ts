@@ -78,6 +78,35 @@ export interface NativeAddon {
     srcStrides: Int32Array,
     dstStrides: Int32Array,
   ): void;
+  /**
+   * Softmax cross-entropy of x [rows, cols] against int32 labels [rows]: per-row NLL, and the
+   * row max and log of the shifted exp-sum the backward needs (all 0 on rows labelled `ignore`).
+   * Returns the first row whose label is neither `ignore` nor in [0, cols), writing nothing, or -1.
+   */
+  crossEntropy(
+    heap: ArrayBufferLike,
+    x: number,
+    labels: number,
+    nll: number,
+    rowMax: number,
+    logSum: number,
+    rows: number,
+    cols: number,
+    ignore: number,
+  ): number;
+  /** dx = (softmax(x) - onehot(label)) * dnll per row (0 on ignored rows); returns as crossEntropy. */
+  crossEntropyGrad(
+    heap: ArrayBufferLike,
+    x: number,
+    labels: number,
+    rowMax: number,
+    logSum: number,
+    dnll: number,
+    dx: number,
+    rows: number,
+    cols: number,
+    ignore: number,
+  ): number;
   /** out[o, j, :] = x[o, indices[j], :]; false (nothing written) when an index is out of range. */
   gather(
     heap: ArrayBufferLike,

@@ -11,13 +11,15 @@
  * Replaced: matmuls (BatchMatMul, _FusedMatMul), Exp, Add/Sub/Multiply/RealDiv, Sum/Max,
  * Softmax, and data movement (Identity, Cast, Transpose, Slice, SplitV, Concat, GatherV2).
  * Elementwise, Max and data movement give wasm's exact bits; matmul, Sum, Softmax and Exp agree
- * within float32 rounding (summation order, exp polynomial).
+ * within float32 rounding (summation order, exp polynomial). Added under names of their own
+ * (no wasm counterpart): the fused softmax cross-entropy of the token loss (./cross_entropy).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 
 import { backendInfo, setBackendLabel } from "../backend/backend";
 import { type AddonStatus, type NativeAddon, loadAddon } from "./addon";
+import { ADDED_KERNELS } from "./cross_entropy";
 import {
   type StridedCopy,
   planBroadcast,
@@ -28,19 +30,7 @@ import {
   planTranspose,
   sizeOf,
 } from "./shapes";
-
-/** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  disposeData(dataId: object): void;
-  incRef(dataId: object): void;
-}
-
-type KernelArgs = Parameters<KernelFunc>[0];
-type KernelResult = ReturnType<KernelFunc>;
-type NativeKernel = (addon: NativeAddon, args: KernelArgs, original: KernelFunc) => KernelResult;
+import { type NativeKernel, type WasmBackend, heapOf, offsetOf } from "./wasm_heap";
 
 // Codes shared with native/src/kernels.h.
 const ACTIVATIONS: Record<string, number> = {
@@ -68,18 +58,6 @@ const enum UnaryOp {
 
 /** Bytes per element of the dtypes the data-movement kernels handle. */
 const ELEMENT_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
-
-/** Byte offset of a tensor's data in the wasm heap. */
-function offsetOf(backend: WasmBackend, t: TensorInfo): number {
-  const data = backend.dataIdMap.get(t.dataId);
-  if (data === undefined) throw new Error(`native kernel: tensor ${t.shape} has no wasm data`);
-  return data.memoryOffset;
-}
-
-/** The heap as it is now: call only after every output is allocated (growth replaces it). */
-function heapOf(backend: WasmBackend): ArrayBufferLike {
-  return backend.wasm.HEAPU8.buffer;
-}
 
 /** Bias length the addon can apply (n per column, or 1), or 0 when it cannot. */
 function biasLength(bias: TensorInfo, n: number): number {
@@ -408,8 +386,13 @@ interface Active {
   addon: NativeAddon;
   status: AddonStatus;
   originals: Map<string, KernelConfig>;
+  /** Kernels registered under names of their own (ADDED_KERNELS). */
+  added: string[];
   previousLabel: string | undefined;
 }
+
+/** Every kernel running natively while `a` is in force. */
+const kernelNames = (a: Active) => [...a.originals.keys(), ...a.added];
 
 let active: Active | null = null;
 
@@ -450,7 +433,7 @@ function currentLabel(): string | undefined {
  * not wasm, or when the addon or OpenBLAS is missing. Calling it again is a no-op.
  */
 export function enableNativeKernels(): NativeKernelsResult {
-  if (active) return { enabled: true, kernels: [...active.originals.keys()] };
+  if (active) return { enabled: true, kernels: kernelNames(active) };
   const found = probe();
   if ("reason" in found) return { enabled: false, reason: found.reason, kernels: [] };
   const originals = new Map<string, KernelConfig>();
@@ -466,10 +449,20 @@ export function enableNativeKernels(): NativeKernelsResult {
     });
     originals.set(name, original);
   }
+  const added: string[] = [];
+  for (const [name, kernel] of Object.entries(ADDED_KERNELS)) {
+    if (tf.getKernel(name, "wasm") !== undefined) continue;
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: (args) => kernel(found.addon, args),
+    });
+    added.push(name);
+  }
   const previousLabel = currentLabel();
-  active = { ...found, originals, previousLabel };
+  active = { ...found, originals, added, previousLabel };
   if (previousLabel !== undefined) setBackendLabel("wasm+native");
-  return { enabled: true, kernels: [...originals.keys()] };
+  return { enabled: true, kernels: kernelNames(active) };
 }
 
 /** Restores the original wasm kernels (and the backend label); a no-op when not enabled. */
@@ -478,6 +471,9 @@ export function disableNativeKernels(): void {
   for (const [name, original] of active.originals) {
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel(original);
+  }
+  for (const name of active.added) {
+    if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
   }
   if (active.previousLabel !== undefined) setBackendLabel(active.previousLabel);
   active = null;
@@ -498,10 +494,10 @@ export function nativeStatus(): NativeStatus {
     const reason = "reason" in found ? found.reason : "not enabled (call enableNativeKernels())";
     return { enabled: false, reason, kernels: [] };
   }
-  const { addon, status, originals } = active;
+  const { addon, status } = active;
   return {
     enabled: true,
-    kernels: [...originals.keys()],
+    kernels: kernelNames(active),
     threads: addon.status().threads,
     blas: { path: status.blasPath, core: status.blasCore, config: status.blasConfig },
     cpuKernels: status.cpuKernels,

@@ -79,6 +79,42 @@ test("copyStrided transposes and gather picks rows", { skip }, () => {
   assert.equal(addon.gather(heap, 0, 64, 1, 2, 3, 120, 1), false, "index 2 of 2 rows");
 });
 
+test(
+  "crossEntropy and its gradient on hand-worked values; a bad label writes nothing",
+  { skip },
+  () => {
+    // logits [[0, ln 3], [5, -5]] at float 0, labels [1, -100] at float 4
+    const { heap, f32 } = heapWith([0, Math.log(3), 5, -5]);
+    const i32 = new Int32Array(heap);
+    i32.set([1, -100], 4);
+    // nll at float 8, rowMax at 10, logSum at 12
+    assert.equal(addon.crossEntropy(heap, 0, 16, 32, 40, 48, 2, 2, -100), -1);
+    // softmax [1/4, 3/4]: nll = ln(4/3), max ln 3, log(1 + e^-ln3) = ln(4/3); ignored row all 0
+    const near = (a: number, b: number) => Math.abs(a - b) < 2e-7;
+    assert.ok(near(f32[8], Math.log(4 / 3)) && f32[9] === 0, `nll ${f32[8]}, ${f32[9]}`);
+    assert.ok(near(f32[10], Math.log(3)) && near(f32[12], Math.log(4 / 3)));
+    // dnll [2, 7] at float 14, dx at float 16: (softmax - onehot) * 2 = [0.5, -0.5]; ignored row 0
+    f32.set([2, 7], 14);
+    f32.fill(9, 16, 20);
+    assert.equal(addon.crossEntropyGrad(heap, 0, 16, 40, 48, 56, 64, 2, 2, -100), -1);
+    const dx = [...f32.subarray(16, 20)];
+    assert.ok(near(dx[0], 0.5) && near(dx[1], -0.5), `dx ${dx}`);
+    assert.deepEqual(dx.slice(2), [0, 0]);
+    // label 2 of 2 columns at row 1: reported, nothing written
+    i32.set([1, 2], 4);
+    f32.fill(9, 8, 20);
+    assert.equal(addon.crossEntropy(heap, 0, 16, 32, 40, 48, 2, 2, -100), 1);
+    assert.equal(addon.crossEntropyGrad(heap, 0, 16, 40, 48, 56, 64, 2, 2, -100), 1);
+    assert.deepEqual([...f32.subarray(8, 14)], [9, 9, 9, 9, 9, 9]);
+    assert.deepEqual([...f32.subarray(16, 20)], [9, 9, 9, 9]);
+    // an ignore index that is not an int32 is refused
+    assert.throws(
+      () => addon.crossEntropy(heap, 0, 16, 32, 40, 48, 2, 2, 0.5),
+      /ignore must be an int32/,
+    );
+  },
+);
+
 test("ranges outside the heap and bad arguments throw instead of touching memory", { skip }, () => {
   const { heap } = heapWith([1, 2, 3, 4], 0); // 16 bytes
   assert.throws(() => addon.unary(heap, 0, 0, 8, 4), /out: .*exceed the heap \(16 bytes\)/);
@@ -122,6 +158,10 @@ test("ranges outside the heap and bad arguments throw instead of touching memory
     /src: .*exceed the heap/,
   );
   assert.throws(() => addon.binary(heap, 7, 0, false, 0, 0, 0, 1, 1), /unknown op code 7/);
+  assert.throws(
+    () => addon.crossEntropyGrad(heap, 0, 0, 0, 0, 0, 0, 2, 3, -100),
+    /crossEntropyGrad: x: 24 bytes at offset 0 exceed the heap \(16 bytes\)/,
+  );
   assert.throws(() => addon.unary(heap, 0, 0, 0, -1), /n must be an integer/);
   assert.throws(
     () => addon.unary(new Float32Array(4) as never, 0, 0, 0, 1),
