@@ -1,0 +1,73 @@
+/**
+ * Build a profile's reports: render every page's figures (static SVG inlined, spec embedded for
+ * vega-embed), assemble the self-contained pages, and write them, with each figure as SVG (and
+ * PNG where rsvg-convert is installed), atomically under <out>/<profile>/.
+ */
+import * as path from "node:path";
+import { writeFileAtomic } from "../util/fs";
+import type { ReportInput } from "./inputs";
+import { reportPages, PAGES, type PageContent } from "./pages";
+import { embedBundles, inlineSvg, renderSvg, svgToPng } from "./render";
+import { figureBlock, page } from "./html";
+
+/** One file of a report, relative to the report folder. */
+export interface ReportFile {
+  path: string;
+  content: string | Buffer;
+}
+
+/** The navigation bar of every page. */
+const NAV = PAGES.map((p) => ({ href: p.file, title: p.title }));
+
+/** Render one page: its figures to SVG, then the HTML; returns the page and its figures' SVGs. */
+async function renderPage(
+  content: PageContent,
+  profile: string,
+): Promise<{ html: string; svgs: { id: string; svg: string }[] }> {
+  const svgs: { id: string; svg: string }[] = [];
+  const body: string[] = [];
+  for (const block of content.blocks) {
+    if (typeof block === "string") {
+      if (block !== "") body.push(block);
+      continue;
+    }
+    const svg = await renderSvg(block.spec);
+    svgs.push({ id: block.id, svg });
+    body.push(figureBlock(block, inlineSvg(svg, block.id)));
+  }
+  const html = page({
+    title: `${content.title} · code-narrator · ${profile}`,
+    nav: NAV,
+    current: content.file,
+    body: body.join("\n"),
+    bundles: svgs.length ? embedBundles() : null,
+  });
+  return { html, svgs };
+}
+
+/**
+ * Every file of a profile's report, in a fixed order: the pages, then figures/<id>.svg and, when
+ * `png` and rsvg-convert is installed, figures/<id>.png. Same input, same bytes.
+ */
+export async function renderReport(
+  input: ReportInput,
+  opts: { png?: boolean } = {},
+): Promise<ReportFile[]> {
+  const files: ReportFile[] = [];
+  const figures: ReportFile[] = [];
+  for (const content of reportPages(input)) {
+    const { html, svgs } = await renderPage(content, input.profile);
+    files.push({ path: content.file, content: html });
+    for (const { id, svg } of svgs) {
+      figures.push({ path: `figures/${id}.svg`, content: svg });
+      const png = opts.png === false ? null : svgToPng(svg);
+      if (png) figures.push({ path: `figures/${id}.png`, content: png });
+    }
+  }
+  return [...files, ...figures];
+}
+
+/** Write a report's files under `dir`, each atomically. */
+export function writeReport(files: readonly ReportFile[], dir: string): void {
+  for (const f of files) writeFileAtomic(path.join(dir, f.path), f.content);
+}

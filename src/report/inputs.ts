@@ -1,0 +1,84 @@
+/**
+ * What a report is built from: each experiment's results as long rows (the Results API's output
+ * satisfies `ExperimentResults` structurally), the data preparation summary, and provenance.
+ */
+import type { CurveRow, MetricRow, SampleRow, SettingValue, TrialRow } from "../experiments/rows";
+import type { FunnelRecord } from "../data/example";
+
+/** The experiments a report covers, in the order pages list them. */
+export const EXPERIMENTS = [
+  "baselines",
+  "optimizers",
+  "schedulers",
+  "epochs",
+  "batch-size",
+  "learning-rate",
+  "cocktail",
+  "cocktail-ratios",
+  "diff-vs-files",
+] as const;
+export type ExperimentName = (typeof EXPERIMENTS)[number];
+
+/** The hyperparameter sweeps among them (one swept setting each, compared by validation CE). */
+export const SWEEPS = [
+  "optimizers",
+  "schedulers",
+  "epochs",
+  "batch-size",
+  "learning-rate",
+  "cocktail-ratios",
+  "diff-vs-files",
+] as const satisfies readonly ExperimentName[];
+export type SweepName = (typeof SWEEPS)[number];
+
+/** One experiment's results: trials (every status), metrics, curves and kept generations. */
+export interface ExperimentResults {
+  /** The experiment's definition and profile as resolved (shown as the page's configuration). */
+  definition?: unknown;
+  profile?: unknown;
+  /** The hyperparameters a transfer experiment trained with, and where they came from. */
+  transfer?: { mode: Transfer; hyperparameters: Readonly<Record<string, SettingValue>> } | null;
+  trials: readonly TrialRow[];
+  metrics: readonly MetricRow[];
+  curves: readonly CurveRow[];
+  samples: readonly SampleRow[];
+}
+
+/** The data preparation summary (the output of `narrator data stats --json` fits it). */
+export interface DataSummary {
+  dataHash: string;
+  funnel: readonly FunnelRecord[];
+  warnings: readonly { message: string }[];
+}
+
+/** What the run store recorded of an experiment's trials: the distinct values, sorted. */
+export interface RunProvenance {
+  dataHashes: readonly string[];
+  modelHashes: readonly string[];
+  /** sha256 of the sources the trials ran with. */
+  codeVersions: readonly string[];
+  backends: readonly string[];
+}
+
+/** The checkout and packages that built the report; shown in every page's provenance block. */
+export interface ReportProvenance {
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+  node: string | null;
+  /** Package name -> version (training and report packages). */
+  packages: Readonly<Record<string, string>>;
+}
+
+/** Which hyperparameters were transferred to CommitPackFT and the cocktail. */
+export type Transfer = "study" | "winners";
+
+/** Everything one profile's reports are built from. */
+export interface ReportInput {
+  profile: string;
+  transfer: Transfer;
+  experiments: Partial<Record<ExperimentName, ExperimentResults>>;
+  /** Per experiment, what its trials' run records say (absent: unknown). */
+  runs?: Partial<Record<ExperimentName, RunProvenance>>;
+  data?: DataSummary;
+  provenance: ReportProvenance;
+}

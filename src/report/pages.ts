@@ -1,0 +1,727 @@
+/**
+ * The report's pages as content: which figures each page shows (PAGES, also what the checker
+ * expects), and the text, tables and figures of every page, built from a ReportInput. Pure: the
+ * figures are returned as specs; build.ts renders them and writes the files.
+ */
+import type { MetricRow, SampleRow, SettingValue, TrialRow } from "../experiments/rows";
+import { TASKS, type Task } from "../data/example";
+import { LANGS } from "../data/langs";
+import type {
+  ExperimentName,
+  ExperimentResults,
+  ReportInput,
+  RunProvenance,
+  SweepName,
+} from "./inputs";
+import { EXPERIMENTS, SWEEPS } from "./inputs";
+import { STUDY_HYPERPARAMETERS } from "../experiments/transfer";
+import { formatNumber } from "../experiments/settings";
+import type { Spread } from "./stats";
+import {
+  LANGUAGE_ORDER,
+  TASK_NAMES,
+  TRAINED_ON_NAMES,
+  TRAINED_ON_ORDER,
+  compareText,
+  languageName,
+  settingOrder,
+  type Figure,
+} from "./figures/style";
+import { baselinesFigure } from "./figures/baselines";
+import { curvesFigure, sweepCeFigure, sweepLanguagesFigure, type SweepView } from "./figures/sweep";
+import { cocktailFigure, cocktailLanguagesFigure } from "./figures/cocktail";
+import { ratioFigure } from "./figures/ratio";
+import { funnelFigure } from "./figures/funnel";
+import { overviewFigure } from "./figures/overview";
+import { qualityTable, sortTrials, statusCounts, sweepTable, sweepWinner, table1 } from "./tables";
+import { definitionList, escapeHtml, htmlTable, jsonDetails, type Cell } from "./html";
+
+/** A page's content: its file name, title, and blocks (HTML strings, or figures to render). */
+export interface PageContent {
+  file: string;
+  title: string;
+  blocks: (string | Figure)[];
+}
+
+/** How each sweep is shown: figure id prefix, title and the swept setting's name. */
+const SWEEP_VIEWS: Readonly<Record<SweepName, Omit<SweepView, "order">>> = {
+  optimizers: { id: "fig2-optimizers", title: "Figure 2 · Optimizers", setting: "optimizer" },
+  schedulers: {
+    id: "fig3-schedulers",
+    title: "Figure 3 · Learning-rate schedulers",
+    setting: "scheduler",
+  },
+  epochs: { id: "fig4-epochs", title: "Figure 4 · Epochs", setting: "epochs" },
+  "batch-size": { id: "fig5-batch-size", title: "Figure 5 · Batch size", setting: "batch size" },
+  "learning-rate": {
+    id: "fig6-learning-rate",
+    title: "Figure 6 · Learning rate",
+    setting: "learning rate",
+  },
+  "cocktail-ratios": {
+    id: "cocktail-ratios",
+    title: "Cocktail ratios",
+    setting: "CodeSearchNet share",
+  },
+  "diff-vs-files": {
+    id: "diff-vs-files",
+    title: "Commit input · diff vs files",
+    setting: "commit input",
+  },
+};
+
+/** Page titles by experiment. */
+const TITLES: Readonly<Record<ExperimentName, string>> = {
+  baselines: "Baselines (Figure 1)",
+  optimizers: "Optimizers (Figure 2)",
+  schedulers: "Schedulers (Figure 3)",
+  epochs: "Epochs (Figure 4)",
+  "batch-size": "Batch size (Figure 5)",
+  "learning-rate": "Learning rate (Figure 6)",
+  cocktail: "Cocktail (Figure 7, Table 1)",
+  "cocktail-ratios": "Cocktail ratios",
+  "diff-vs-files": "Commit input: diff vs files",
+};
+
+/** Every page: file, title and the ids of the figures it must show (what the checker expects). */
+export const PAGES: readonly { file: string; title: string; figures: readonly string[] }[] = [
+  { file: "index.html", title: "Overview", figures: ["overview"] },
+  { file: "data.html", title: "Data", figures: ["data-funnel"] },
+  ...EXPERIMENTS.map((name) => ({
+    file: `${name}.html`,
+    title: TITLES[name],
+    figures: experimentFigureIds(name),
+  })),
+];
+
+function experimentFigureIds(name: ExperimentName): string[] {
+  if (name === "baselines") return ["fig1-baselines"];
+  if (name === "cocktail") return ["fig7-cocktail", "cocktail-languages", "cocktail-curves"];
+  const id = SWEEP_VIEWS[name].id;
+  if (name === "cocktail-ratios")
+    return ["cocktail-ratio-curve", `${id}-languages`, `${id}-curves`];
+  return [id, `${id}-languages`, `${id}-curves`];
+}
+
+/** The split figures and tables use: sweeps select on validation; the cocktail reports test where evaluated on it. */
+function reportSplit(
+  results: ExperimentResults | undefined,
+  preferTest: boolean,
+): MetricRow["split"] {
+  return preferTest && results?.metrics.some((r) => r.split === "test") ? "test" : "val";
+}
+
+const EMPTY: ExperimentResults = { trials: [], metrics: [], curves: [], samples: [] };
+
+/** An integer with comma thousands separators (locale-independent). */
+export function groupDigits(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** Numbers as the tables print them. */
+function fixed(x: number, digits: number): string {
+  return x.toFixed(digits);
+}
+
+/** "mean ± sd (n=k)" (without the count when `withN` is false), or "—" when there is nothing to summarise. */
+export function formatSpread(s: Spread | null, digits: number, withN = true): string {
+  if (s === null) return "—";
+  const sd = s.sd === null ? "" : ` ± ${fixed(s.sd, digits)}`;
+  return `${fixed(s.mean, digits)}${sd}${withN ? ` (n=${s.n})` : ""}`;
+}
+
+/** A string field of an unknown object (definition files), or null. */
+function textField(value: unknown, field: string): string | null {
+  if (value === null || typeof value !== "object") return null;
+  const v = (value as Record<string, unknown>)[field];
+  return typeof v === "string" ? v : null;
+}
+
+/** "optimizer adagrad, scheduler constant_with_warmup, epochs 1, batchSize 4, lr 2e-4". */
+function formatHyperparameters(h: Readonly<Record<string, SettingValue>>): string {
+  return Object.entries(h)
+    .map(([k, v]) => `${k} ${typeof v === "number" ? formatNumber(v) : String(v)}`)
+    .join(", ");
+}
+
+/**
+ * The transfer statement every page carries: the profile's transfer setting and the
+ * hyperparameters transfer experiments trained with (this experiment's, else any experiment's).
+ */
+function transferBlock(input: ReportInput, results: ExperimentResults | undefined): string {
+  const own = results?.transfer ?? null;
+  const any = own ?? EXPERIMENTS.map((n) => input.experiments[n]?.transfer).find((t) => t) ?? null;
+  const source =
+    input.transfer === "study"
+      ? "the study's choice on CodeSearchNet"
+      : "this run's sweep winners (lowest mean validation CE)";
+  const values = any
+    ? formatHyperparameters(any.hyperparameters)
+    : input.transfer === "study"
+      ? formatHyperparameters(STUDY_HYPERPARAMETERS)
+      : "not resolved yet (the sweeps have not all finished)";
+  const lead = own ? "This experiment trains with the transferred hyperparameters. " : "";
+  return `<p class="note">${escapeHtml(
+    `${lead}Hyperparameters transferred to CommitPackFT, the cocktail and the follow-ups (profile setting transfer = "${input.transfer}"): ${source}: ${values}.`,
+  )}</p>`;
+}
+
+/** Status line of an experiment, and a notice when trials are missing, failed or unfinished. */
+function statusBlock(
+  name: ExperimentName,
+  results: ExperimentResults | undefined,
+  profile: string,
+): string {
+  if (!results || results.trials.length === 0)
+    return `<p class="note">${escapeHtml(
+      `No results for "${name}" in profile "${profile}": its figures below are empty. Run: narrator sweep ${name} --profile ${profile}`,
+    )}</p>`;
+  const c = statusCounts(results.trials);
+  const line = `${results.trials.length} trials: ${c.completed} completed, ${c.failed} failed, ${c.running} running, ${c.pending} pending.`;
+  const incomplete = c.failed + c.running + c.pending > 0;
+  return incomplete
+    ? `<p class="note">${escapeHtml(`${line} Figures and tables use the completed trials only; see the trials table for the others.`)}</p>`
+    : `<p>${escapeHtml(line)}</p>`;
+}
+
+/** Every trial with its status, wall time and error: nothing is hidden. */
+function trialsTable(trials: readonly TrialRow[], order: readonly string[]): string {
+  if (trials.length === 0) return "<p>No trials.</p>";
+  const rows = sortTrials(trials, order).map((t): Cell[] => [
+    t.label,
+    t.model,
+    TRAINED_ON_NAMES[t.trainedOn],
+    { text: String(t.seed), numeric: true },
+    { text: t.status, strong: t.status !== "completed" },
+    { text: t.wallTimeS === null ? "—" : fixed(t.wallTimeS, 1), numeric: true },
+    { text: t.key.slice(0, 12), muted: true },
+    { text: t.error ?? "", long: true },
+  ]);
+  return htmlTable(
+    [
+      "setting",
+      "model",
+      "trained on",
+      { text: "seed", numeric: true },
+      "status",
+      { text: "wall time (s)", numeric: true },
+      "run key",
+      "error",
+    ],
+    rows,
+    "Trials",
+  );
+}
+
+/** Distinct values joined, or "unknown". */
+function list(values: readonly string[] | undefined): string {
+  return values && values.length ? values.join(", ") : "unknown";
+}
+
+/**
+ * Provenance of a page: the checkout and packages that built the report, and what the run store
+ * recorded of the page's trials (data, models, code, backend), their models and seeds.
+ */
+function provenanceBlock(
+  input: ReportInput,
+  trials: readonly TrialRow[],
+  runs: readonly (RunProvenance | undefined)[],
+): string {
+  const p = input.provenance;
+  const models = [...new Set(trials.map((t) => t.model))].sort(compareText);
+  const seeds = [...new Set(trials.map((t) => t.seed))].sort((a, b) => a - b);
+  const distinct = (field: keyof RunProvenance) =>
+    [...new Set(runs.flatMap((r) => r?.[field] ?? []))].sort(compareText);
+  const packages = Object.keys(p.packages)
+    .sort(compareText)
+    .map((k) => `${k} ${p.packages[k]}`)
+    .join(", ");
+  const build: [string, string][] = [
+    ["profile", input.profile],
+    [
+      "git commit (report)",
+      `${p.gitCommit ?? "unknown"}${p.gitDirty ? " (with uncommitted changes)" : ""}`,
+    ],
+  ];
+  const data: [string, string][] = [
+    [
+      "data hash",
+      list(input.data && runs.length === 0 ? [input.data.dataHash] : distinct("dataHashes")),
+    ],
+  ];
+  const trialEntries: [string, string][] = [
+    ["code version (trials)", list(distinct("codeVersions"))],
+    ["models", models.join(", ") || "—"],
+    ["model hash", list(distinct("modelHashes"))],
+    ["backend (trials)", list(distinct("backends"))],
+    ["seeds", seeds.join(", ") || "—"],
+  ];
+  const tools: [string, string][] = [
+    ["node", p.node ?? "unknown"],
+    ["packages", packages || "—"],
+  ];
+  const entries = [...build, ...data, ...(runs.length ? trialEntries : []), ...tools];
+  return `<h2>Provenance</h2>\n${definitionList(entries)}`;
+}
+
+/** The resolved configuration of an experiment (definition and profile) as sorted JSON. */
+function configBlock(results: ExperimentResults | undefined): string {
+  if (!results || (results.definition === undefined && results.profile === undefined)) return "";
+  return `<h2>Configuration</h2>\n${jsonDetails(
+    "Resolved configuration: experiment definition and profile",
+    {
+      definition: results.definition ?? null,
+      profile: results.profile ?? null,
+    },
+  )}`;
+}
+
+/** The head of an experiment page: title, the definition's question, status and transfer. */
+function pageHead(
+  input: ReportInput,
+  name: ExperimentName,
+  results: ExperimentResults | undefined,
+): string {
+  const question = textField(results?.definition, "question");
+  return [
+    `<h1>${escapeHtml(TITLES[name])}</h1>`,
+    question ? `<p class="lead">${escapeHtml(question)}</p>` : "",
+    statusBlock(name, results, input.profile),
+    transferBlock(input, results),
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
+
+/** The baselines page: Figure 1 and its numbers. */
+function baselinesPage(input: ReportInput): PageContent {
+  const results = input.experiments.baselines;
+  const metrics = (results ?? EMPTY).metrics.filter(
+    (r) => r.split === "val" && r.trainedOn === "base",
+  );
+  const models = [...new Set(metrics.map((r) => r.model))].sort(compareText);
+  const rows = models.flatMap((model) =>
+    TASKS.map((task): Cell[] => [
+      model,
+      TASK_NAMES[task],
+      ...LANGUAGE_ORDER.map((lang) => {
+        const ces = metrics.filter(
+          (r) => r.model === model && r.task === task && languageName(r.language) === lang,
+        );
+        return {
+          text: ces.length ? fixed(ces.reduce((s, r) => s + r.ce, 0) / ces.length, 3) : "—",
+          numeric: true,
+        };
+      }),
+    ]),
+  );
+  return {
+    file: "baselines.html",
+    title: TITLES.baselines,
+    blocks: [
+      pageHead(input, "baselines", results),
+      baselinesFigure(metrics),
+      htmlTable(
+        ["base model", "task", ...LANGUAGE_ORDER.map((l) => ({ text: l, numeric: true }))],
+        rows,
+        "Zero-shot validation CE (nats/token), mean over seeds",
+      ),
+      trialsTable(results?.trials ?? [], []),
+      configBlock(results),
+      provenanceBlock(input, results?.trials ?? [], [input.runs?.baselines]),
+    ],
+  };
+}
+
+/** A sweep's settings table: trials by status and CE per evaluated task, the winner in bold. */
+function sweepTableBlock(
+  results: ExperimentResults,
+  view: SweepView,
+  split: MetricRow["split"],
+): string {
+  const rows = sweepTable(results.trials, results.metrics, view.order, split);
+  const tasks = TASKS.filter((t) => rows.some((r) => r.ce[t] !== null));
+  return htmlTable(
+    [
+      view.setting,
+      { text: "trials", numeric: true },
+      { text: "completed", numeric: true },
+      { text: "failed", numeric: true },
+      { text: "unfinished", numeric: true },
+      ...tasks.map((t) => ({ text: `CE ${TASK_NAMES[t]}`, numeric: true })),
+    ],
+    rows.map((r): Cell[] => [
+      { text: r.best ? `${r.setting} (lowest CE)` : r.setting, strong: r.best },
+      { text: String(r.trials), numeric: true },
+      { text: String(r.completed), numeric: true },
+      { text: String(r.failed), numeric: true, strong: r.failed > 0 },
+      { text: String(r.unfinished), numeric: true, strong: r.unfinished > 0 },
+      ...tasks.map((t) => ({ text: formatSpread(r.ce[t], 3), numeric: true, strong: r.best })),
+    ]),
+    `${split === "val" ? "Validation" : "Test"} CE (nats/token), all languages together: mean ± sample sd over seeds (n = completed seeds)`,
+  );
+}
+
+/** A sweep page (Figures 2-6, diff vs files, cocktail ratios). */
+function sweepPage(input: ReportInput, name: SweepName): PageContent {
+  const results = input.experiments[name];
+  const r = results ?? EMPTY;
+  const view: SweepView = { ...SWEEP_VIEWS[name], order: settingOrder(r.trials) };
+  const main = name === "cocktail-ratios" ? ratioFigure(r.metrics) : sweepCeFigure(r.metrics, view);
+  return {
+    file: `${name}.html`,
+    title: TITLES[name],
+    blocks: [
+      pageHead(input, name, results),
+      main,
+      sweepTableBlock(r, view, "val"),
+      sweepLanguagesFigure(r.metrics, view),
+      curvesFigure(r.curves, view),
+      trialsTable(r.trials, view.order),
+      configBlock(results),
+      provenanceBlock(input, r.trials, [input.runs?.[name]]),
+    ],
+  };
+}
+
+/** Table 1: the study's values beside ours, per task. */
+function table1Block(metrics: readonly MetricRow[], split: MetricRow["split"]): string {
+  const rows = table1(metrics, split).flatMap((t): Cell[][] => {
+    const studyDelta = t.study.cocktailCe - t.study.baseCe;
+    const ourDelta = t.baseCe && t.cocktailCe ? t.cocktailCe.mean - t.baseCe.mean : null;
+    const pct = (d: number, base: number) =>
+      `${d >= 0 ? "+" : ""}${fixed(d, 2)} (${d >= 0 ? "+" : ""}${fixed((100 * d) / base, 1)}%)`;
+    return [
+      [
+        TASK_NAMES[t.task],
+        "study (reported)",
+        { text: fixed(t.study.baseCe, 2), numeric: true },
+        { text: fixed(t.study.cocktailCe, 2), numeric: true },
+        { text: pct(studyDelta, t.study.baseCe), numeric: true },
+        { text: fixed(t.study.basePpl, 2), numeric: true },
+        { text: fixed(t.study.cocktailPpl, 2), numeric: true },
+      ],
+      [
+        TASK_NAMES[t.task],
+        "ours",
+        { text: formatSpread(t.baseCe, 3), numeric: true, strong: true },
+        { text: formatSpread(t.cocktailCe, 3), numeric: true, strong: true },
+        {
+          text: ourDelta === null || !t.baseCe ? "—" : pct(ourDelta, t.baseCe.mean),
+          numeric: true,
+          strong: true,
+        },
+        { text: formatSpread(t.basePpl, 2), numeric: true, strong: true },
+        { text: formatSpread(t.cocktailPpl, 2), numeric: true, strong: true },
+      ],
+    ];
+  });
+  return [
+    `<h2>Table 1 · Base model vs cocktail</h2>`,
+    htmlTable(
+      [
+        "dataset",
+        "source",
+        { text: "base CE", numeric: true },
+        { text: "cocktail CE", numeric: true },
+        { text: "change in CE", numeric: true },
+        { text: "base PPL", numeric: true },
+        { text: "cocktail PPL", numeric: true },
+      ],
+      rows,
+      `${split === "val" ? "Validation" : "Test"} cross-entropy (nats/token) and perplexity (exp CE), all languages together; ours: mean ± sample sd over seeds (n = seeds).`,
+    ),
+    `<p>${escapeHtml(
+      "Our base models are far smaller than the study's DeepSeek-Coder 1.3B, so absolute values differ; compare the direction and the relative change. Perplexity is summarised over seeds per seed (mean of exp CE), so it is not exactly exp of the mean CE.",
+    )}</p>`,
+  ].join("\n");
+}
+
+/** Narration quality of each model per task and language, with the metric variants named. */
+function qualityBlock(metrics: readonly MetricRow[], split: MetricRow["split"]): string {
+  const rows = qualityTable(metrics, split);
+  const intro = `<h2>Narration quality</h2>\n<p>${escapeHtml(
+    "Greedy generations scored against the references: smoothed BLEU-4 (the CodeXGLUE code-to-text variant: add-one smoothing of the 2- to 4-gram precisions, 0-100) and ROUGE-L F (longest common subsequence, F-measure with beta = 1.2 as in the COCO caption evaluation, 0-100); higher is better.",
+  )}</p>`;
+  if (rows.length === 0) return `${intro}\n<p>No generations were scored in this experiment.</p>`;
+  const languages = LANGUAGE_ORDER.filter((l) => rows.some((r) => r.language === l));
+  const groups = [...new Set(rows.map((r) => `${r.task}\u0000${r.trainedOn}`))];
+  const pivot = (metric: "bleu" | "rougeL", title: string) => {
+    const ns = [...new Set(rows.map((r) => r[metric]?.n).filter((n) => n !== undefined))];
+    return htmlTable(
+      ["task", "model", ...languages.map((l) => ({ text: l, numeric: true }))],
+      groups.map((g): Cell[] => {
+        const [task, trainedOn] = g.split("\u0000");
+        return [
+          task,
+          trainedOn,
+          ...languages.map((language) => {
+            const r = rows.find(
+              (x) => x.task === task && x.trainedOn === trainedOn && x.language === language,
+            );
+            return { text: formatSpread(r?.[metric] ?? null, 2, false), numeric: true };
+          }),
+        ];
+      }),
+      `${title}, ${split === "val" ? "validation" : "test"} split: mean ± sample sd over seeds (n = ${ns.join(", ")})`,
+    );
+  };
+  return [
+    intro,
+    pivot("bleu", "Smoothed BLEU-4 (CodeXGLUE)"),
+    pivot("rougeL", "ROUGE-L F (COCO, β = 1.2)"),
+  ].join("\n");
+}
+
+/** How long an example's input may be on the page. */
+const SAMPLE_INPUT_CHARS = 800;
+
+/** A handful of generated examples: the first (by seed, key) of each task and model. */
+function samplesBlock(samples: readonly SampleRow[]): string {
+  const picked = TASKS.flatMap((task) =>
+    TRAINED_ON_ORDER.flatMap((name) => {
+      const group = samples
+        .filter((s) => s.task === task && TRAINED_ON_NAMES[s.trainedOn] === name)
+        .sort(
+          (a, b) =>
+            LANGUAGE_ORDER.indexOf(languageName(a.language)) -
+              LANGUAGE_ORDER.indexOf(languageName(b.language)) ||
+            a.seed - b.seed ||
+            compareText(a.key, b.key),
+        );
+      return group.slice(0, 1);
+    }),
+  );
+  const head = `<h2>Examples</h2>`;
+  if (picked.length === 0) return `${head}\n<p>No generated examples were kept.</p>`;
+  const short = (text: string) =>
+    text.length <= SAMPLE_INPUT_CHARS
+      ? text
+      : `${text.slice(0, SAMPLE_INPUT_CHARS)}\n… (${text.length - SAMPLE_INPUT_CHARS} more characters)`;
+  return [
+    head,
+    ...picked.map(
+      (s) => `<div class="sample">
+<h3>${escapeHtml(`${TASK_NAMES[s.task]} · ${languageName(s.language)} · ${TRAINED_ON_NAMES[s.trainedOn]} · seed ${s.seed}`)}</h3>
+<p><strong>Input</strong></p>
+<pre>${escapeHtml(short(s.input))}</pre>
+<p><strong>Reference</strong></p>
+<pre>${escapeHtml(s.reference)}</pre>
+<p><strong>Generated</strong></p>
+<pre>${escapeHtml(s.generated)}</pre>
+</div>`,
+    ),
+  ].join("\n");
+}
+
+/** The cocktail page: Figure 7, Table 1 beside the study, narration quality, examples. */
+function cocktailPage(input: ReportInput): PageContent {
+  const results = input.experiments.cocktail;
+  const r = results ?? EMPTY;
+  const split = reportSplit(results, true);
+  const order = [...new Set(r.trials.map((t) => t.label))].sort(
+    (a, b) =>
+      TRAINED_ON_ORDER.indexOf(trainedOnOf(r.trials, a)) -
+        TRAINED_ON_ORDER.indexOf(trainedOnOf(r.trials, b)) || compareText(a, b),
+  );
+  const curvesView: SweepView = { id: "cocktail", title: "Figure 7", setting: "adapter", order };
+  return {
+    file: "cocktail.html",
+    title: TITLES.cocktail,
+    blocks: [
+      pageHead(input, "cocktail", results),
+      cocktailFigure(r.metrics, split),
+      table1Block(r.metrics, split),
+      cocktailLanguagesFigure(r.metrics, split),
+      qualityBlock(r.metrics, split),
+      samplesBlock(r.samples),
+      curvesFigure(
+        r.curves.filter((c) => c.trainedOn !== "base"),
+        curvesView,
+      ),
+      trialsTable(r.trials, order),
+      configBlock(results),
+      provenanceBlock(input, r.trials, [input.runs?.cocktail]),
+    ],
+  };
+}
+
+function trainedOnOf(trials: readonly TrialRow[], label: string): string {
+  const t = trials.find((x) => x.label === label);
+  return t ? TRAINED_ON_NAMES[t.trainedOn] : "";
+}
+
+/** The data page: the preparation funnel and its warnings. */
+function dataPage(input: ReportInput): PageContent {
+  const data = input.data;
+  const funnel = data?.funnel ?? [];
+  const languages = LANGS.filter((l) => funnel.some((f) => f.language === l));
+  const steps = [
+    ...new Set(funnel.map((f) => `${f.dataset}\u0000${f.stage}\u0000${f.split ?? ""}`)),
+  ];
+  const pivot = htmlTable(
+    [
+      "dataset",
+      "stage",
+      "split",
+      ...languages.map((l) => ({ text: languageName(l), numeric: true })),
+    ],
+    steps.map((step): Cell[] => {
+      const [dataset, stage, split] = step.split("\u0000");
+      return [
+        TASK_NAMES[dataset as Task],
+        stage,
+        split,
+        ...languages.map((language) => {
+          const f = funnel.find(
+            (r) =>
+              r.dataset === dataset &&
+              r.stage === stage &&
+              (r.split ?? "") === split &&
+              r.language === language,
+          );
+          return {
+            text: f ? `${groupDigits(f.out)} (−${groupDigits(f.removed)})` : "—",
+            numeric: true,
+          };
+        }),
+      ];
+    }),
+    "Rows kept after each stage (rows removed by it), per language",
+  );
+  const table = htmlTable(
+    [
+      "dataset",
+      "language",
+      "stage",
+      "split",
+      { text: "rows in", numeric: true },
+      { text: "removed", numeric: true },
+      { text: "kept", numeric: true },
+    ],
+    funnel.map((f): Cell[] => [
+      TASK_NAMES[f.dataset],
+      languageName(f.language),
+      f.stage,
+      f.split ?? "",
+      { text: groupDigits(f.in), numeric: true },
+      { text: groupDigits(f.removed), numeric: true },
+      { text: groupDigits(f.out), numeric: true },
+    ]),
+  );
+  const warnings = data?.warnings.length
+    ? `<h2>Warnings</h2>\n<ul>\n${data.warnings.map((w) => `<li>${escapeHtml(w.message)}</li>`).join("\n")}\n</ul>`
+    : "<p>No data warnings.</p>";
+  return {
+    file: "data.html",
+    title: "Data",
+    blocks: [
+      `<h1>Data</h1>`,
+      data
+        ? `<p class="lead">${escapeHtml(`Prepared data ${data.dataHash}: every stage of the preparation, rows in, removed and kept, per dataset and language.`)}</p>`
+        : `<p class="note">${escapeHtml("No data summary was given to the report builder: the funnel below is empty.")}</p>`,
+      funnelFigure(funnel),
+      pivot,
+      `<details>\n<summary>Every funnel record: rows in, removed and kept</summary>\n${table}\n</details>`,
+      warnings,
+      provenanceBlock(input, [], []),
+    ],
+  };
+}
+
+/** The index: every page with its trial counts and headline, the all-sweeps overview, provenance. */
+function indexPage(input: ReportInput): PageContent {
+  const rows = EXPERIMENTS.map((name): Cell[] => {
+    const r = input.experiments[name];
+    const c = statusCounts(r?.trials ?? []);
+    return [
+      { text: TITLES[name], href: `${name}.html` },
+      { text: String(r?.trials.length ?? 0), numeric: true },
+      { text: String(c.completed), numeric: true },
+      { text: String(c.failed), numeric: true, strong: c.failed > 0 },
+      { text: String(c.running + c.pending), numeric: true, strong: c.running + c.pending > 0 },
+      { text: headline(name, r), long: true },
+    ];
+  });
+  const sweeps = SWEEPS.map((name) => {
+    const r = input.experiments[name] ?? EMPTY;
+    return {
+      title: `${SWEEP_VIEWS[name].title}`,
+      metrics: r.metrics,
+      order: settingOrder(r.trials),
+    };
+  });
+  const all = EXPERIMENTS.flatMap((name) => input.experiments[name]?.trials ?? []);
+  return {
+    file: "index.html",
+    title: "Overview",
+    blocks: [
+      `<h1>${escapeHtml(`code-narrator results · profile ${input.profile}`)}</h1>`,
+      `<p class="lead">${escapeHtml(
+        "QLoRA adapters on small code models, reproducing the study's experiments (Figures 1-7, Table 1) and its follow-ups. Every page is self-contained: figures, tables, configuration and provenance.",
+      )}</p>`,
+      transferBlock(input, undefined),
+      `<h2>Experiments</h2>`,
+      htmlTable(
+        [
+          "experiment",
+          { text: "trials", numeric: true },
+          { text: "completed", numeric: true },
+          { text: "failed", numeric: true },
+          { text: "unfinished", numeric: true },
+          "headline",
+        ],
+        rows,
+      ),
+      `<p><a href="data.html">Data</a>: the preparation funnel of both datasets.</p>`,
+      overviewFigure(sweeps),
+      provenanceBlock(
+        input,
+        all,
+        EXPERIMENTS.map((n) => input.runs?.[n]),
+      ),
+    ],
+  };
+}
+
+/** One line per experiment for the index: the winner of a sweep, Table 1's cocktail change, etc. */
+function headline(name: ExperimentName, r: ExperimentResults | undefined): string {
+  if (!r || r.metrics.length === 0) return "no results";
+  if (name === "baselines") {
+    const all = r.metrics.filter((m) => m.split === "val" && m.language === "all");
+    const best = [...all].sort((a, b) => a.ce - b.ce)[0];
+    return best
+      ? `lowest zero-shot CE: ${best.model} on ${TASK_NAMES[best.task]} (${fixed(best.ce, 3)})`
+      : "no results";
+  }
+  if (name === "cocktail") {
+    const split = reportSplit(r, true);
+    return table1(r.metrics, split)
+      .map((t) =>
+        t.baseCe && t.cocktailCe
+          ? `${TASK_NAMES[t.task]}: ${fixed(t.baseCe.mean, 3)} → ${fixed(t.cocktailCe.mean, 3)}`
+          : `${TASK_NAMES[t.task]}: —`,
+      )
+      .join("; ");
+  }
+  const w = sweepWinner(r.trials, r.metrics, settingOrder(r.trials), "val");
+  return w ? `lowest validation CE: ${w}` : "no completed trials";
+}
+
+/** Every page's content, in PAGES order. */
+export function reportPages(input: ReportInput): PageContent[] {
+  const pages = [
+    indexPage(input),
+    dataPage(input),
+    baselinesPage(input),
+    ...SWEEPS.slice(0, 5).map((name) => sweepPage(input, name)),
+    cocktailPage(input),
+    sweepPage(input, "cocktail-ratios"),
+    sweepPage(input, "diff-vs-files"),
+  ];
+  return PAGES.map((p) => {
+    const content = pages.find((c) => c.file === p.file);
+    if (!content) throw new Error(`report page ${p.file}: no content built`);
+    return content;
+  });
+}
