@@ -56,3 +56,24 @@ export { evaluateModel, formatEvaluation } from "./train/evaluate";
 export { createOptimizer } from "./train/optimizers";
 export { lrAtStep, lrMultiplier } from "./train/schedulers";
 export { smoothedBleu4, corpusSmoothedBleu4, rougeLCoco, corpusRougeLCoco } from "./eval/metrics";
+
+// Narration: explain functions, diffs and commits; the digest page of a git range
+export { Narrator, type NarratorOptions, type Narration } from "./narrate/narrator";
+export {
+  explainFile,
+  explainDiff,
+  explainCommits,
+  explainRange,
+  type Explanation,
+  type FileExplanation,
+  type DiffExplanation,
+  type CommitExplanation,
+  type RangeExplanation,
+} from "./narrate/explain";
+export { renderExplanation, type ExplainFormat } from "./narrate/format";
+export { listFunctions, findFunction, type SourceFunction } from "./narrate/functions";
+export { readCommits, readFileChanges, type CommitRecord } from "./narrate/git";
+export { rangeDigest, activityByDay } from "./narrate/digest";
+export { buildPrompt, truncationNote, type NarrationRequest } from "./narrate/prompt";
+export { narrationSettings, type NarrationSettings } from "./narrate/settings";
+export { digestPage, activityFigure } from "./narrate/page";

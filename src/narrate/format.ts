@@ -1,0 +1,178 @@
+/**
+ * `explain` results as text, Markdown or JSON. Every format shows each explanation's notes
+ * (truncation above all), never drops one. JSON shapes:
+ * - `--git`: {"commits": [{"sha", "subject", "explanation", "author", "email", "date", "language",
+ *   "files": [{"path", "insertions", "deletions"}], "insertions", "deletions", "notes",
+ *   "inputTokens", "keptInputTokens"}], "digest"};
+ * - `--file`: {"kind": "file", "file", "function", "qualifiedName", "language", "startLine",
+ *   "endLine", "explanation", "notes", "inputTokens", "keptInputTokens"} (function and
+ *   qualifiedName null for a whole file);
+ * - `--diff`: {"kind": "diff", "files", "language", "explanation", "notes", "inputTokens",
+ *   "keptInputTokens"}.
+ */
+import { LANG_NAMES } from "../data/langs";
+import { int, plural } from "./digest";
+import type {
+  CommitExplanation,
+  DiffExplanation,
+  Explanation,
+  FileExplanation,
+  RangeExplanation,
+} from "./explain";
+
+/** Output formats of `explain`. */
+export const EXPLAIN_FORMATS = ["text", "markdown", "json"] as const;
+export type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
+
+/** Who wrote the explanations, for the line that says so. */
+export interface Provenance {
+  model: string;
+  adapter: string | null;
+  prompt: string;
+}
+
+/** "3 files, +10/-2". */
+export function changeSize(c: Pick<CommitExplanation, "files" | "insertions" | "deletions">) {
+  return `${plural(c.files.length, "file")}, +${int(c.insertions)}/-${int(c.deletions)}`;
+}
+
+/** A line saying the text is machine-written and by what. */
+export function provenanceLine(p: Provenance): string {
+  const by = p.adapter ? `${p.model} with adapter ${p.adapter}` : p.model;
+  return `Explanations written by a language model (${by}; ${p.prompt} prompt, greedy decoding); check them against the code.`;
+}
+
+function subjectOf(e: FileExplanation): string {
+  const what = e.function
+    ? `${e.qualifiedName} in ${e.file} (lines ${e.startLine}-${e.endLine})`
+    : `${e.file} (whole file, ${int(e.endLine)} lines)`;
+  return `${what}, ${LANG_NAMES[e.language]}`;
+}
+
+const isRange = (e: Explanation): e is RangeExplanation => "commits" in e;
+
+function text(e: Explanation, p: Provenance): string {
+  const notes = (n: string[], indent = "") => n.map((x) => `${indent}note: ${x}`);
+  const body = (x: string, indent = "") =>
+    (x === "" ? "(no text)" : x)
+      .split("\n")
+      .map((l) => indent + l)
+      .join("\n");
+  const out: string[] = [];
+  if (isRange(e)) {
+    for (const c of e.commits) {
+      out.push(
+        `${c.sha.slice(0, 7)}  ${c.subject}`,
+        `  ${c.author}, ${c.date}, ${changeSize(c)}`,
+        ...notes(c.notes, "  "),
+        body(c.explanation, "  "),
+        "",
+      );
+    }
+    out.push(`Digest: ${e.digest}`);
+  } else if (e.kind === "file") {
+    out.push(subjectOf(e), ...notes(e.notes), body(e.explanation));
+  } else {
+    out.push(`Change to ${e.files.join(", ")}`, ...notes(e.notes), body(e.explanation));
+  }
+  out.push("", provenanceLine(p));
+  return out.join("\n");
+}
+
+/** Text made safe for Markdown: punctuation that would format or inject markup is escaped. */
+export function markdownText(s: string): string {
+  return s
+    .replace(/[\\`*_[\]<>|~&]/g, (c) => `\\${c}`)
+    .replace(/^(\s*)([#>+=-]|\d+[.)])/gm, (_, sp: string, mark: string) => `${sp}\\${mark}`);
+}
+
+function markdown(e: Explanation, p: Provenance): string {
+  // One quoted paragraph per note (consecutive quoted lines would merge into one).
+  const notes = (n: string[]) =>
+    n.length ? [n.map((x) => `> **Note:** ${markdownText(x)}`).join("\n>\n")] : [];
+  const body = (x: string) => (x === "" ? "*(no text)*" : markdownText(x));
+  const out: string[] = [];
+  if (isRange(e)) {
+    out.push("# Commits", "");
+    for (const c of e.commits) {
+      out.push(
+        `## ${c.sha.slice(0, 7)} ${markdownText(c.subject)}`,
+        "",
+        `*${markdownText(c.author)}, ${c.date}, ${changeSize(c)}*`,
+        "",
+        ...(c.notes.length ? [...notes(c.notes), ""] : []),
+        body(c.explanation),
+        "",
+        ...c.files.map(
+          (f) =>
+            `- ${markdownText(f.path)} ${f.insertions === null ? "(binary)" : `(+${int(f.insertions)}/-${int(f.deletions ?? 0)})`}`,
+        ),
+        "",
+      );
+    }
+    out.push("## Digest", "", markdownText(e.digest));
+  } else {
+    out.push(
+      `# ${markdownText(e.kind === "file" ? subjectOf(e) : `Change to ${e.files.join(", ")}`)}`,
+      "",
+      ...(e.notes.length ? [...notes(e.notes), ""] : []),
+      body(e.explanation),
+    );
+  }
+  out.push("", `*${markdownText(provenanceLine(p))}*`);
+  return out.join("\n");
+}
+
+function commitJson(c: CommitExplanation) {
+  return {
+    sha: c.sha,
+    subject: c.subject,
+    explanation: c.explanation,
+    author: c.author,
+    email: c.email,
+    date: c.date,
+    language: c.language,
+    files: c.files,
+    insertions: c.insertions,
+    deletions: c.deletions,
+    notes: c.notes,
+    inputTokens: c.inputTokens,
+    keptInputTokens: c.keptInputTokens,
+  };
+}
+
+function json(e: Explanation): unknown {
+  if (isRange(e)) return { commits: e.commits.map(commitJson), digest: e.digest };
+  if (e.kind === "file") {
+    const f: FileExplanation = e;
+    return {
+      kind: f.kind,
+      file: f.file,
+      function: f.function,
+      qualifiedName: f.qualifiedName,
+      language: f.language,
+      startLine: f.startLine,
+      endLine: f.endLine,
+      explanation: f.explanation,
+      notes: f.notes,
+      inputTokens: f.inputTokens,
+      keptInputTokens: f.keptInputTokens,
+    };
+  }
+  const d: DiffExplanation = e;
+  return {
+    kind: d.kind,
+    files: d.files,
+    language: d.language,
+    explanation: d.explanation,
+    notes: d.notes,
+    inputTokens: d.inputTokens,
+    keptInputTokens: d.keptInputTokens,
+  };
+}
+
+/** Render an explanation in a format (text and Markdown end with the provenance line). */
+export function renderExplanation(e: Explanation, format: ExplainFormat, p: Provenance): string {
+  if (format === "json") return JSON.stringify(json(e), null, 2);
+  return format === "markdown" ? markdown(e, p) : text(e, p);
+}
