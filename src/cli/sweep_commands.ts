@@ -43,6 +43,7 @@ function sweepPrinter(): (e: SweepEvent) => void {
     }
     const pe = e as PoolEvent;
     if (pe.type === "start") return say(`start  ${describeTrial(pe.record)} (worker ${pe.worker})`);
+    if (pe.type === "step") return;
     if (pe.type === "end") {
       if (pe.end === "done-before" || pe.end === "failed-before" || pe.end === "busy") return;
       const time = pe.wallTimeS === null ? "" : ` in ${pe.wallTimeS.toFixed(1)} s`;

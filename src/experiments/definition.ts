@@ -10,19 +10,10 @@ import { z } from "zod";
 import { TASKS } from "../data/example";
 import { readJson } from "../util/fs";
 import { parseWithSchema } from "../util/schema";
+import { EXPERIMENTS_DIR, shown } from "./paths";
+
+export { PROJECT_ROOT, EXPERIMENTS_DIR, shown } from "./paths";
 import { checkSettings } from "./settings";
-
-/** The project's root (definitions, profiles, models and the default stores are found from it, not from the working directory, so that notebooks can load results from their own folder). */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
-
-/** Where definitions live, and profiles under it. */
-export const EXPERIMENTS_DIR = path.join(PROJECT_ROOT, "experiments");
-
-/** A path as shown in messages: relative to the working directory when inside it. */
-export function shown(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel.startsWith("..") || path.isAbsolute(rel) ? p : rel;
-}
 
 const settingsRecord = z.record(z.string(), z.unknown());
 

@@ -5,7 +5,7 @@
  * work without talking to each other.
  */
 import * as path from "node:path";
-import { PROJECT_ROOT } from "./definition";
+import { PROJECT_ROOT } from "./paths";
 import { codeVersion, FileHashes, specId, trialKey } from "./key";
 import type { RunStore, SpecRecord } from "./store";
 import type { TrialSpec } from "./trials";

@@ -43,6 +43,7 @@ export interface SweepCounts {
 /** What the pool reports while it runs. */
 export type PoolEvent =
   | { type: "start"; record: SpecRecord; worker: number }
+  | { type: "step"; record: SpecRecord; step: number; totalSteps: number }
   | {
       type: "end";
       record: SpecRecord;
@@ -174,7 +175,12 @@ export function runPool(records: readonly SpecRecord[], opts: PoolOptions): Prom
         if (!current || m.key !== current.record.key) return;
         if (m.type === "step") {
           current.fraction = m.totalSteps > 0 ? m.step / m.totalSteps : 0;
-          return;
+          return emit({
+            type: "step",
+            record: current.record,
+            step: m.step,
+            totalSteps: m.totalSteps,
+          });
         }
         const e: TrialEnd = m.outcome === "skipped" ? "done-before" : m.outcome;
         end(child, e, m.wallTimeS, m.error);

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { LANGS } from "../data/langs";
 import { readJson } from "../util/fs";
 import { parseWithSchema } from "../util/schema";
-import { EXPERIMENTS_DIR, shown } from "./definition";
+import { EXPERIMENTS_DIR, shown } from "./paths";
 import { checkSettings, isTrainField } from "./settings";
 
 /** The profile used when none is named. */

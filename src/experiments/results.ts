@@ -13,7 +13,8 @@ import type { Task } from "../data/example";
 import { LANGS, type Lang } from "../data/langs";
 import { resolveDataDir } from "../data/sources";
 import type { CeReport } from "../train/evaluate";
-import { EXPERIMENTS_DIR, loadDefinition, type ExperimentDefinition } from "./definition";
+import { loadDefinition, type ExperimentDefinition } from "./definition";
+import { EXPERIMENTS_DIR } from "./paths";
 import { specId } from "./key";
 import { keyTrials } from "./plan";
 import { loadProfile, type Profile } from "./profile";
@@ -74,6 +75,8 @@ export interface LoadOptions {
   experimentsDir?: string;
   /** Data directory (default NARRATOR_DATA, else data/); only for computing current keys. */
   data?: string;
+  /** Code version of current keys (default: the hash of src/; tests pin it). */
+  codeVersion?: string;
 }
 
 /** The columns every row of a trial starts with. */
@@ -242,7 +245,11 @@ export async function loadResults(
   const specs = expandTrials(definition, profile, transfer?.hyperparameters ?? null);
   let current: (string | null)[];
   try {
-    const records = await keyTrials(specs, { store, dataDir: resolveDataDir(opts.data) });
+    const records = await keyTrials(specs, {
+      store,
+      dataDir: resolveDataDir(opts.data),
+      code: opts.codeVersion,
+    });
     current = records.map((r) => r.key);
   } catch {
     // No data or models here: find trials by their spec alone.

@@ -13,7 +13,7 @@ import { loadTaskData } from "../train/task_data";
 import { train, type TrainEvent } from "../train/trainer";
 import { initBackend } from "../backend/backend";
 import { setNativeThreads } from "../native/kernels";
-import { PROJECT_ROOT } from "./definition";
+import { PROJECT_ROOT } from "./paths";
 import { evaluatedByTraining, type EvalSpec, type TrialSpec } from "./trials";
 
 /** A generated example kept for reports. */

@@ -13,21 +13,20 @@ export const TRAINED_ON = ["base", "codesearchnet", "commitpackft", "cocktail"] 
 export type TrainedOn = (typeof TRAINED_ON)[number];
 
 /**
- * Train config fields that are not settings: where things are (model, data, out), the memory
- * guard, and what the experiment layer sets itself (task from trainedOn, seed from the profile's
- * seeds, languages and sizes from the profile).
+ * Train config fields that are not settings, and where their values come from: the sweep places
+ * outputs and data, trainedOn gives the task, the profile gives seeds, languages and sizes.
  */
-const NOT_SETTINGS = [
-  "model",
-  "data",
-  "out",
-  "memoryLimit",
-  "task",
-  "seed",
-  "languages",
-  "trainSize",
-  "valSize",
-] as const;
+const NOT_SETTINGS: Record<string, string> = {
+  model: "the model setting (a profile's model name)",
+  data: "the sweep's data directory",
+  out: "the run store",
+  memoryLimit: "the trainer's default",
+  task: "trainedOn",
+  seed: "the profile's seeds",
+  languages: "the profile's languages",
+  trainSize: "the profile's sizes",
+  valSize: "the profile's sizes",
+};
 
 /** The object schema inside TrainConfigSchema's refinements. */
 function trainShape(): z.ZodRawShape {
@@ -40,7 +39,7 @@ const SHAPE = trainShape();
 
 /** Train config fields a profile or a definition may set. */
 export const TRAIN_SETTING_FIELDS: readonly string[] = Object.keys(SHAPE).filter(
-  (k) => !(NOT_SETTINGS as readonly string[]).includes(k),
+  (k) => !(k in NOT_SETTINGS),
 );
 
 /** Whether a setting name is a train config field (as opposed to trainedOn or model). */
@@ -58,6 +57,7 @@ export function settingProblem(name: string, value: unknown): string | null {
   if (name === "model") {
     return typeof value === "string" && value !== "" ? null : "expected a profile's model name";
   }
+  if (name in NOT_SETTINGS) return `${name} is not a setting: it comes from ${NOT_SETTINGS[name]}`;
   if (!isTrainField(name)) {
     return `not a setting (expected trainedOn, model or a train config field: ${TRAIN_SETTING_FIELDS.join(", ")})`;
   }
@@ -65,27 +65,38 @@ export function settingProblem(name: string, value: unknown): string | null {
   return r.success ? null : r.error.issues.map((i) => i.message).join("; ");
 }
 
-/** Add a zod issue for each bad setting of `values` (path: prefix, name[, index]). */
+/** Whether `name` can be fixed or varied. */
+function isSetting(name: string): boolean {
+  return name === "trainedOn" || name === "model" || isTrainField(name);
+}
+
+/** Add a zod issue for each bad setting of `values` (path: prefix, name[, index of a list's value]). */
 export function checkSettings(
   values: Record<string, unknown>,
   ctx: z.RefinementCtx,
   prefix: string[],
-  allowed: (name: string) => boolean = () => true,
+  allowed: (name: string) => boolean = isSetting,
 ): void {
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [...prefix, ...path], message });
   for (const [name, value] of Object.entries(values)) {
-    const list = Array.isArray(value) ? value : null;
-    const problems = list
-      ? list.map((v, i) => [i, settingProblem(name, v)] as const)
-      : [[null, settingProblem(name, value)] as const];
-    for (const [i, problem] of problems) {
-      const p = allowed(name) ? problem : `${name} cannot be set here`;
-      if (p !== null)
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: i === null ? [...prefix, name] : [...prefix, name, i],
-          message: p,
-        });
+    if (!isSetting(name)) {
+      issue([name], settingProblem(name, undefined)!);
+      continue;
     }
+    if (!allowed(name)) {
+      issue([name], `${name} cannot be set here`);
+      continue;
+    }
+    if (!Array.isArray(value)) {
+      const p = settingProblem(name, value);
+      if (p !== null) issue([name], p);
+      continue;
+    }
+    value.forEach((v, i) => {
+      const p = settingProblem(name, v);
+      if (p !== null) issue([name, i], p);
+    });
   }
 }
 

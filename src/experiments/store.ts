@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readJson, writeJsonAtomic } from "../util/fs";
-import { PROJECT_ROOT } from "./definition";
+import { PROJECT_ROOT } from "./paths";
 import type { TrialStatus } from "./rows";
 import type { KeyInputs } from "./key";
 import type { TrialSpec } from "./trials";

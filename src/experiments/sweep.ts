@@ -3,12 +3,8 @@
  * and run in the local pool against a run store. Transfer experiments under `transfer: "winners"`
  * run in a second phase, once the sweeps that choose their hyperparameters have finished.
  */
-import {
-  EXPERIMENTS_DIR,
-  listExperiments,
-  loadDefinition,
-  type ExperimentDefinition,
-} from "./definition";
+import { listExperiments, loadDefinition, type ExperimentDefinition } from "./definition";
+import { EXPERIMENTS_DIR } from "./paths";
 import { keyTrials, selectShard, uniqueByKey, type Shard } from "./plan";
 import { runPool, type PoolEvent, type PoolSummary } from "./pool";
 import type { Profile } from "./profile";
@@ -32,6 +28,8 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** Trial runner module (tests). */
   runner?: string;
+  /** Code version in keys (default: the hash of src/; tests pin it). */
+  codeVersion?: string;
   signal?: AbortSignal;
   onEvent?: (e: SweepEvent) => void;
 }
@@ -114,6 +112,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
             store: opts.store.root,
             experimentsDir: dir,
             data: opts.dataDir,
+            codeVersion: opts.codeVersion,
           })
         : null;
       specs = group.flatMap((d) =>
@@ -125,7 +124,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
       opts.onEvent?.({ type: "phase", phase });
       continue;
     }
-    const records = await keyTrials(specs, { store: opts.store, dataDir: opts.dataDir });
+    const records = await keyTrials(specs, {
+      store: opts.store,
+      dataDir: opts.dataDir,
+      code: opts.codeVersion,
+    });
     phase.expanded = records.length;
     phase.trials = planPhase(records, opts.shard);
     opts.onEvent?.({ type: "phase", phase });

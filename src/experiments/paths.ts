@@ -1,0 +1,18 @@
+/**
+ * Where the experiment layer finds things: definitions, profiles, models and the default stores
+ * are found from the project's root, not from the working directory, so that notebooks can load
+ * results from their own folder. (A module of its own: worker processes import it without the rest.)
+ */
+import * as path from "node:path";
+
+/** The project's root. */
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Where definitions live, and profiles under it. */
+export const EXPERIMENTS_DIR = path.join(PROJECT_ROOT, "experiments");
+
+/** A path as shown in messages: relative to the working directory when inside it. */
+export function shown(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? p : rel;
+}
