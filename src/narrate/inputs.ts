@@ -110,8 +110,8 @@ export function changeLanguage(
   return { language: best[0][0], note: null };
 }
 
-const unprefixed = (name: string | undefined, prefix: string): string =>
-  name === undefined ? "" : name.startsWith(prefix) ? name.slice(prefix.length) : name;
+const unprefixed = (name: string, prefix: string): string =>
+  name.startsWith(prefix) ? name.slice(prefix.length) : name;
 
 /** A unified diff re-laid out as training's diffs (file headers only), with the files it touches. */
 export function normaliseDiff(text: string): {
@@ -128,9 +128,12 @@ export function normaliseDiff(text: string): {
   const parts: string[] = [];
   for (const p of patches) {
     if (p.hunks.length === 0) continue;
-    const git = (p as { isGit?: boolean }).isGit === true;
-    let oldName = git ? unprefixed(p.oldFileName, "a/") : (p.oldFileName ?? "");
-    let newName = git ? unprefixed(p.newFileName, "b/") : (p.newFileName ?? "");
+    // git's a/ and b/ prefixes, with or without its `diff --git` header line.
+    const [o, n] = [p.oldFileName ?? "", p.newFileName ?? ""];
+    const prefixed =
+      (o.startsWith("a/") || o === "/dev/null") && (n.startsWith("b/") || n === "/dev/null");
+    let oldName = prefixed ? unprefixed(o, "a/") : o;
+    let newName = prefixed ? unprefixed(n, "b/") : n;
     if (oldName === "/dev/null") oldName = newName;
     if (newName === "/dev/null") newName = oldName;
     const changed = p.hunks.reduce(

@@ -1,4 +1,4 @@
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -17,13 +17,14 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "narrate-cli-"));
 before(async () => {
   await initBackend();
 });
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function cli(args: string[]) {
   return spawnSync(process.execPath, ["bin/narrator.js", ...args], { encoding: "utf8" });
 }
 
 test("narrator explain --git --format json on a repository made here; a bad range fails with git's message", () => {
-  const repo = makeRepo();
+  const repo = makeRepo(path.join(root, "repo"));
   const shas = ["HEAD~1", "HEAD"].map((r) => git(repo, ["rev-parse", r]).trim());
   const model = ["--model", RANDOM, "--max-new-tokens", "2"];
   const r = cli([
@@ -57,7 +58,7 @@ test("narrator explain --git --format json on a repository made here; a bad rang
 });
 
 test("narrator digest writes the page atomically; the same range gives the same bytes", async () => {
-  const repo = makeRepo(`Fix <b>bold</b> & "quotes"`);
+  const repo = makeRepo(path.join(root, "evil"), `Fix <b>bold</b> & "quotes"`);
   const out = path.join(root, "digest.html");
   const r = cli([
     "digest",

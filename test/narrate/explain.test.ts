@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { initBackend } from "../../src/backend/backend";
 import { initTensors, modelFromTensors, saveModel } from "../../src/model/checkpoint";
 import { parseLlamaConfig } from "../../src/model/config";
-import { explainFile } from "../../src/narrate/explain";
+import { explainDiff, explainFile } from "../../src/narrate/explain";
 import { Narrator } from "../../src/narrate/narrator";
 import { Tokenizer } from "../../src/tokenizer/tokenizer";
 import { trainByteLevelBpe } from "../../src/tokenizer/train";
@@ -25,7 +25,10 @@ before(async () => {
   fs.writeFileSync(goFile, GO);
   narrator = await Narrator.open({ model: RANDOM, maxNewTokens: 3 });
 });
-after(() => narrator.dispose());
+after(() => {
+  narrator.dispose();
+  fs.rmSync(root, { recursive: true, force: true });
+});
 
 test("explain a Go function end to end with a shipped model: deterministic, lines and language kept", () => {
   const e = explainFile(narrator, `${goFile}:Add`);
@@ -42,6 +45,15 @@ test("explain a Go function end to end with a shipped model: deterministic, line
   assert.deepEqual(explainFile(narrator, `${goFile}:Add`), e);
   assert.equal(narrator.settings.prompt, "deepseek");
   assert.equal(narrator.settings.quant, "none");
+});
+
+test("explain a diff as a commit: its files, and the language of its source files", () => {
+  const diff =
+    "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a + b\n+    return b + a\n";
+  const e = explainDiff(narrator, diff, "javascript");
+  assert.deepEqual([e.kind, e.files, e.language], ["diff", ["calc.py"], "python"]);
+  assert.equal(e.keptInputTokens, e.inputTokens);
+  assert.equal(typeof e.explanation, "string");
 });
 
 test("a capped input is cut with a note counting the input's own tokens", async () => {

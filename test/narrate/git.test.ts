@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -7,7 +7,9 @@ import { parseRange, readCommits, readFileChanges } from "../../src/narrate/git"
 import { activityByDay, areaOf, rangeDigest } from "../../src/narrate/digest";
 import { CALC_V1, CALC_V2, git, makeRepo } from "./repo";
 
-const repo = makeRepo();
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "narrate-git-"));
+const repo = makeRepo(path.join(root, "repo"));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 // The shas as git itself names them.
 const [sha1, sha2] = ["HEAD~1", "HEAD"].map((r) => git(repo, ["rev-parse", r]).trim());
 
@@ -63,7 +65,8 @@ test("bad ranges: git's message and what was expected", () => {
       ),
   );
   assert.throws(() => readCommits(repo, "HEAD..HEAD"), /--range HEAD\.\.HEAD holds no commits/);
-  const plain = fs.mkdtempSync(path.join(os.tmpdir(), "narrate-plain-"));
+  const plain = path.join(root, "plain");
+  fs.mkdirSync(plain);
   assert.throws(() => readCommits(plain, "A..B"), /not a git repository/);
 });
 

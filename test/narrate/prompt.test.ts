@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,6 +14,7 @@ import type { CommitRecord } from "../../src/narrate/git";
 
 const tok = Tokenizer.fromFile("models/narrator-2m-random/tokenizer.json");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "narrate-prompt-"));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The prompt ids training gives an example: the encoder's ids before the target. */
 function trainingPrompt(ex: Omit<Example, "id" | "split" | "target">, format: PromptFormat) {
@@ -115,6 +116,16 @@ test("a git diff on stdin is laid out as training's diffs; no six-language file 
     "",
   ].join("\n");
   assert.equal(normaliseDiff(gitDiff).diff, HAND_DIFF);
+  // The same without git's header lines, and from diff -u (no prefixes, dated headers).
+  assert.equal(normaliseDiff(gitDiff.split("\n").slice(2).join("\n")).diff, HAND_DIFF);
+  const plain = gitDiff
+    .split("\n")
+    .slice(2)
+    .join("\n")
+    .replace("--- a/a.py", "--- a.py\t2024-03-01 10:00:00")
+    .replace("+++ b/a.py", "+++ a.py\t2024-03-01 11:00:00");
+  assert.equal(normaliseDiff(plain).diff, HAND_DIFF);
+  assert.deepEqual(normaliseDiff(plain).files, [{ path: "a.py", changed: 2 }]);
   const created = "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1 @@\n+z = 0\n";
   assert.equal(
     normaliseDiff(`diff --git a/new.py b/new.py\n${created}`).diff,

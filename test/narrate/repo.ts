@@ -1,7 +1,6 @@
 /** A small git repository written by hand for the narrate tests: three commits, known files and stats. */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 
 /** Run git in a repository with a fixed identity and no signing; returns stdout. */
@@ -32,14 +31,14 @@ function commit(repo: string, subject: string, author: string, date: string): vo
 }
 
 /**
- * Commits, oldest first:
+ * Commits in a new repository at `repo` (returned), oldest first:
  * 0 "Start": .gitignore
  * 1 "Add calculator" (Ada Lovelace, 2024-03-01T10:00:00+01:00): README.md +1, calc.py +2
  * 2 "Subtract too" (Grace Hopper, 2024-03-03T09:30:00-05:00): README.md -1 (deleted),
  *   calc.py +4 -1 (one line changed, three added), logo.bin (binary, added)
  */
-export function makeRepo(subject2 = "Subtract too"): string {
-  const repo = fs.mkdtempSync(path.join(os.tmpdir(), "narrate-repo-"));
+export function makeRepo(repo: string, subject2 = "Subtract too"): string {
+  fs.mkdirSync(repo, { recursive: true });
   git(repo, ["init", "-q"]);
   const write = (f: string, text: string | Uint8Array) =>
     fs.writeFileSync(path.join(repo, f), text);
