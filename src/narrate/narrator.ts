@@ -4,6 +4,8 @@
  * The input budget keeps prompt + explanation within the training sequence length of the
  * adapter's run (or the model's context for a bare base model), and never beyond the context.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { initBackend } from "../backend/backend";
 import { endToken } from "../data/prompts";
 import { generate } from "../model/inference";
@@ -49,14 +51,21 @@ export class Narrator {
     if (!(Number.isInteger(maxNewTokens) && maxNewTokens > 0)) {
       throw new Error(`maxNewTokens must be a positive integer, got ${maxNewTokens}`);
     }
+    if (opts.adapter !== undefined && !fs.existsSync(opts.adapter)) {
+      throw new Error(`adapter directory not found: ${opts.adapter}`);
+    }
     const settings = narrationSettings(opts.adapter, opts.overrides);
     await initBackend();
-    const tokenizer = tokenizerFor(opts.model);
     const model = openModel(opts.model, {
       adapter: opts.adapter,
       quant: settings.quant,
       doubleQuant: settings.doubleQuant,
     });
+    if (!fs.existsSync(path.join(opts.model, "tokenizer.json"))) {
+      model.dispose();
+      throw new Error(`${opts.model}: no tokenizer.json; a narrator needs the model's tokenizer`);
+    }
+    const tokenizer = tokenizerFor(opts.model);
     return new Narrator(model, tokenizer, settings, { ...opts, maxNewTokens });
   }
 
