@@ -77,3 +77,30 @@ export { rangeDigest, activityByDay } from "./narrate/digest";
 export { buildPrompt, truncationNote, type NarrationRequest } from "./narrate/prompt";
 export { narrationSettings, type NarrationSettings } from "./narrate/settings";
 export { digestPage, activityFigure } from "./narrate/page";
+
+// Experiments: definitions, profiles, sweeps against a run store, and results as long tables
+export {
+  loadDefinition,
+  listExperiments,
+  type ExperimentDefinition,
+} from "./experiments/definition";
+export { loadProfile, type Profile } from "./experiments/profile";
+export { expandTrials, type TrialSpec, type Hyperparameters } from "./experiments/trials";
+export { runSweep, type SweepOptions, type SweepReport } from "./experiments/sweep";
+export { RunStore, defaultStoreDir } from "./experiments/store";
+export {
+  loadResults,
+  resolveTransfer,
+  buildRows,
+  type ExperimentResults,
+  type LoadOptions as ResultsLoadOptions,
+} from "./experiments/results";
+export { STUDY_HYPERPARAMETERS, type Transfer } from "./experiments/transfer";
+export type {
+  TrialRow,
+  MetricRow,
+  CurveRow,
+  SampleRow,
+  SettingValue,
+  TrialStatus,
+} from "./experiments/rows";
