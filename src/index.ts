@@ -104,3 +104,23 @@ export type {
   SettingValue,
   TrialStatus,
 } from "./experiments/rows";
+
+// Reports: Vega-Lite figures from result rows, static SVG/PNG, self-contained HTML pages, checks
+export {
+  buildReports,
+  renderReport,
+  writeReport,
+  type BuildReportsOptions,
+  type ReportFile,
+} from "./report/build";
+export { loadReportInput } from "./report/load";
+export { checkReports, checkPageHtml } from "./report/check";
+export { renderSvg, svgToPng, inlineSvg } from "./report/render";
+export { baselinesFigure } from "./report/figures/baselines";
+export { curvesFigure, sweepCeFigure, sweepLanguagesFigure } from "./report/figures/sweep";
+export { cocktailFigure, cocktailLanguagesFigure } from "./report/figures/cocktail";
+export { ratioFigure } from "./report/figures/ratio";
+export { funnelFigure } from "./report/figures/funnel";
+export { overviewFigure } from "./report/figures/overview";
+export { settingOrder, type Figure } from "./report/figures/style";
+export type { ReportInput, ExperimentResults as ReportExperimentResults } from "./report/inputs";

@@ -9,6 +9,7 @@ import { evalCmd, train } from "./train_commands";
 import { download, mine, prepare, stats, type RawCommand } from "./data_commands";
 import { CORPUS_COMMANDS } from "./corpus_commands";
 import { pretrain } from "./pretrain_commands";
+import { REPORT_COMMANDS } from "./report_commands";
 import { digest, explain } from "./narrate_commands";
 import { RUNS_COMMANDS, sweep } from "./sweep_commands";
 
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
 const GROUPS: Record<string, Record<string, Command | RawCommand>> = {
   data: { stats, prepare, download, mine },
   corpus: CORPUS_COMMANDS,
+  report: REPORT_COMMANDS,
   runs: RUNS_COMMANDS,
 };
 

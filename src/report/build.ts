@@ -5,7 +5,9 @@
  */
 import * as path from "node:path";
 import { writeFileAtomic } from "../util/fs";
+import { PROJECT_ROOT } from "../experiments/definition";
 import type { ReportInput } from "./inputs";
+import { loadReportInput, type LoadReportOptions } from "./load";
 import { reportPages, PAGES, type PageContent } from "./pages";
 import { embedBundles, inlineSvg, renderSvg, svgToPng } from "./render";
 import { figureBlock, page } from "./html";
@@ -70,4 +72,31 @@ export async function renderReport(
 /** Write a report's files under `dir`, each atomically. */
 export function writeReport(files: readonly ReportFile[], dir: string): void {
   for (const f of files) writeFileAtomic(path.join(dir, f.path), f.content);
+}
+
+/** Options of buildReports: where results are, where reports go, whether to write PNGs. */
+export interface BuildReportsOptions extends LoadReportOptions {
+  /** Reports folder (default the project's reports/); pages go to <out>/<profile>/. */
+  out?: string;
+  /** Also write figures/<id>.png through rsvg-convert where installed (default true). */
+  png?: boolean;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/** Load a profile's results, render its report and write it to <out>/<profile>/; returns the folder and files. */
+export async function buildReports(
+  opts: BuildReportsOptions = {},
+): Promise<{ dir: string; files: string[] }> {
+  const log = opts.log ?? (() => {});
+  log("report: loading results");
+  const input = await loadReportInput(opts);
+  for (const [name, why] of Object.entries(input.unavailable ?? {}))
+    log(`report: ${name} not loaded: ${why}`);
+  log(`report: rendering ${PAGES.length} pages`);
+  const files = await renderReport(input, { png: opts.png });
+  const dir = path.join(opts.out ?? path.join(PROJECT_ROOT, "reports"), input.profile);
+  writeReport(files, dir);
+  log(`report: wrote ${files.length} files to ${dir}`);
+  return { dir, files: files.map((f) => path.join(dir, f.path)) };
 }

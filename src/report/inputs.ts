@@ -38,6 +38,8 @@ export interface ExperimentResults {
   profile?: unknown;
   /** The hyperparameters a transfer experiment trained with, and where they came from. */
   transfer?: { mode: Transfer; hyperparameters: Readonly<Record<string, SettingValue>> } | null;
+  /** Keys of results that ran with other sources, data or models than the current ones. */
+  outdated?: readonly string[];
   trials: readonly TrialRow[];
   metrics: readonly MetricRow[];
   curves: readonly CurveRow[];
@@ -77,8 +79,12 @@ export interface ReportInput {
   profile: string;
   transfer: Transfer;
   experiments: Partial<Record<ExperimentName, ExperimentResults>>;
+  /** Experiments whose results could not be loaded, with the reason. */
+  unavailable?: Partial<Record<ExperimentName, string>>;
   /** Per experiment, what its trials' run records say (absent: unknown). */
   runs?: Partial<Record<ExperimentName, RunProvenance>>;
   data?: DataSummary;
+  /** Why there is no data summary, when there is none. */
+  dataError?: string;
   provenance: ReportProvenance;
 }

@@ -168,20 +168,34 @@ function transferBlock(input: ReportInput, results: ExperimentResults | undefine
 
 /** Status line of an experiment, and a notice when trials are missing, failed or unfinished. */
 function statusBlock(
+  input: ReportInput,
   name: ExperimentName,
   results: ExperimentResults | undefined,
-  profile: string,
 ): string {
+  const note = (text: string) => `<p class="note">${escapeHtml(text)}</p>`;
+  const unavailable = input.unavailable?.[name];
+  if (unavailable)
+    return note(
+      `The results of "${name}" could not be loaded: ${unavailable}. Its figures below are empty.`,
+    );
   if (!results || results.trials.length === 0)
-    return `<p class="note">${escapeHtml(
-      `No results for "${name}" in profile "${profile}": its figures below are empty. Run: narrator sweep ${name} --profile ${profile}`,
-    )}</p>`;
+    return note(
+      `No results for "${name}" in profile "${input.profile}": its figures below are empty. Run: narrator sweep ${name} --profile ${input.profile}`,
+    );
   const c = statusCounts(results.trials);
   const line = `${results.trials.length} trials: ${c.completed} completed, ${c.failed} failed, ${c.running} running, ${c.pending} pending.`;
   const incomplete = c.failed + c.running + c.pending > 0;
-  return incomplete
-    ? `<p class="note">${escapeHtml(`${line} Figures and tables use the completed trials only; see the trials table for the others.`)}</p>`
+  const outdated = results.outdated?.length
+    ? note(
+        `${results.outdated.length} of the results ran with other sources, data or models than the current ones: ${results.outdated.map((k) => k.slice(0, 12)).join(", ")}.`,
+      )
+    : "";
+  const status = incomplete
+    ? note(
+        `${line} Figures and tables use the completed trials only; see the trials table for the others.`,
+      )
     : `<p>${escapeHtml(line)}</p>`;
+  return [status, outdated].filter(Boolean).join("\n");
 }
 
 /** Every trial with its status, wall time and error: nothing is hidden. */
@@ -286,7 +300,7 @@ function pageHead(
   return [
     `<h1>${escapeHtml(TITLES[name])}</h1>`,
     question ? `<p class="lead">${escapeHtml(question)}</p>` : "",
-    statusBlock(name, results, input.profile),
+    statusBlock(input, name, results),
     transferBlock(input, results),
   ]
     .filter(Boolean)
@@ -389,15 +403,21 @@ function table1Block(metrics: readonly MetricRow[], split: MetricRow["split"]): 
   const rows = table1(metrics, split).flatMap((t): Cell[][] => {
     const studyDelta = t.study.cocktailCe - t.study.baseCe;
     const ourDelta = t.baseCe && t.cocktailCe ? t.cocktailCe.mean - t.baseCe.mean : null;
-    const pct = (d: number, base: number) =>
-      `${d >= 0 ? "+" : ""}${fixed(d, 2)} (${d >= 0 ? "+" : ""}${fixed((100 * d) / base, 1)}%)`;
+    // Signed change and relative change; the sign comes from the rounded text, so no "-0.000".
+    const signed = (x: number, digits: number) => {
+      const text = fixed(x, digits);
+      if (/^-?0(\.0*)?$/.test(text)) return text.replace("-", "");
+      return x > 0 ? `+${text}` : text;
+    };
+    const pct = (d: number, base: number, digits: number) =>
+      `${signed(d, digits)} (${signed((100 * d) / base, 1)}%)`;
     return [
       [
         TASK_NAMES[t.task],
         "study (reported)",
         { text: fixed(t.study.baseCe, 2), numeric: true },
         { text: fixed(t.study.cocktailCe, 2), numeric: true },
-        { text: pct(studyDelta, t.study.baseCe), numeric: true },
+        { text: pct(studyDelta, t.study.baseCe, 2), numeric: true },
         { text: fixed(t.study.basePpl, 2), numeric: true },
         { text: fixed(t.study.cocktailPpl, 2), numeric: true },
       ],
@@ -407,7 +427,7 @@ function table1Block(metrics: readonly MetricRow[], split: MetricRow["split"]): 
         { text: formatSpread(t.baseCe, 3), numeric: true, strong: true },
         { text: formatSpread(t.cocktailCe, 3), numeric: true, strong: true },
         {
-          text: ourDelta === null || !t.baseCe ? "—" : pct(ourDelta, t.baseCe.mean),
+          text: ourDelta === null || !t.baseCe ? "—" : pct(ourDelta, t.baseCe.mean, 3),
           numeric: true,
           strong: true,
         },
@@ -619,7 +639,7 @@ function dataPage(input: ReportInput): PageContent {
       `<h1>Data</h1>`,
       data
         ? `<p class="lead">${escapeHtml(`Prepared data ${data.dataHash}: every stage of the preparation, rows in, removed and kept, per dataset and language.`)}</p>`
-        : `<p class="note">${escapeHtml("No data summary was given to the report builder: the funnel below is empty.")}</p>`,
+        : `<p class="note">${escapeHtml(`No data summary: ${input.dataError ?? "none was given to the report builder"}. The funnel below is empty.`)}</p>`,
       funnelFigure(funnel),
       pivot,
       `<details>\n<summary>Every funnel record: rows in, removed and kept</summary>\n${table}\n</details>`,

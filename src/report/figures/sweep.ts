@@ -166,13 +166,20 @@ export function curvesFigure(curves: readonly CurveRow[], view: SweepView): Figu
     ["panel", [LOSS_PANEL, VAL_PANEL]],
     ["setting", view.order],
   ]);
-  const x = { field: "step", type: "quantitative", title: "optimizer step" } as const;
   const color = {
     field: "setting",
     type: "nominal",
     title: view.setting,
     scale: colorScale(view.order),
     sort: [...view.order],
+    // The band's opacity would otherwise make the legend's symbols pale.
+    legend: { symbolOpacity: 1, symbolType: "stroke", symbolStrokeWidth: 3 },
+  } as const;
+  const x = {
+    field: "step",
+    type: "quantitative",
+    title: "optimizer step",
+    axis: { format: "d", tickMinStep: 1 },
   } as const;
   const windowNote = window > 1 ? ` Values are averaged over windows of ${window} steps.` : "";
   return {
@@ -224,8 +231,7 @@ export function curvesFigure(curves: readonly CurveRow[], view: SweepView): Figu
               x,
               y: { field: "lo", type: "quantitative", title: "nats/token", scale: { zero: false } },
               y2: { field: "hi" },
-              // fill (its own scale, same colours) keeps the pale band out of the line legend
-              fill: { ...color, legend: null },
+              color,
             },
           },
           {
