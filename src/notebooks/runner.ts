@@ -123,6 +123,11 @@ export function cellErrorText(stderr: string): string {
     .trim();
 }
 
+/** How many figures display.ts put into an HTML page (each is a <figure class="narrator-figure">). */
+export function figuresIn(html: string): number {
+  return html.match(/<figure class="narrator-figure">/g)?.length ?? 0;
+}
+
 function codeCells(notebookFile: string): { index: number; source: string }[] {
   const nb = JSON.parse(fs.readFileSync(notebookFile, "utf8")) as {
     cells: { cell_type: string; source: string | string[] }[];
@@ -217,6 +222,12 @@ export async function executeNotebook(
   if (code !== 0 || !fs.existsSync(html))
     throw new Error(
       `${rel}: jupyter nbconvert exited with ${code} and wrote no ${html}:\n${other.slice(-30).join("\n")}`,
+    );
+  const shown = figuresIn(fs.readFileSync(html, "utf8"));
+  const calls = cells.reduce((n, c) => n + (c.source.match(/\bshowFigure\(/g)?.length ?? 0), 0);
+  if (shown < calls)
+    throw new Error(
+      `${rel}: ${calls} showFigure call(s) but ${shown} figure(s) in ${html}: a figure output was lost`,
     );
   return { notebook: notebookFile, html, seconds: (Date.now() - started) / 1000 };
 }

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import {
   cellErrorText,
   executeNotebook,
+  figuresIn,
   JUPYTER_DIR,
   NotebookCellError,
   notebookEnv,
@@ -93,13 +94,19 @@ test("cellErrorText: keeps the message and the cell's frames, drops tslab's and 
 });
 
 test(
-  "executeNotebook: HTML with a cell's computed output; a failing cell's real error text",
+  "executeNotebook: HTML with a cell's computed output and a figure; a failing cell's real error text",
   { skip },
   async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-notebooks-"));
+    // The kernel runs in the temporary folder: the library is required by absolute path.
+    const display = path.join(REPO_ROOT, "src", "notebooks", "display");
     const good = writeNotebook(dir, "good", [
       "const factors: number[] = [6, 7];",
       'console.log("product", factors.reduce((a, b) => a * b, 1));',
+      `require(${JSON.stringify(require.resolve("tsx/cjs"))});\n` +
+        `const { showFigure } = require(${JSON.stringify(display)});\n` +
+        'await showFigure({ title: "Kernel bars", data: { values: [{ k: "a", v: 2 }] }, mark: "bar", ' +
+        'encoding: { x: { field: "k", type: "nominal" }, y: { field: "v", type: "quantitative" } } });',
     ]);
     const bad = writeNotebook(dir, "bad", [
       'console.log("first cell runs");',
@@ -123,7 +130,10 @@ test(
     assert.equal(ok.html, path.join(outDir, "good.html"));
     const html = fs.readFileSync(ok.html, "utf8");
     assert.match(html, /product 42/); // 6 * 7, computed by the kernel: the source never spells 42
-    assert.deepEqual(cells, [1, 2]);
+    assert.deepEqual(cells, [1, 2, 3]);
+    // The figure reached nbconvert's HTML as SVG inside the HTML representation.
+    assert.equal(figuresIn(html), 1);
+    assert.match(html, /<figure class="narrator-figure"><svg[\s\S]*>Kernel bars<[\s\S]*<\/svg>/);
 
     assert.ok(failure instanceof NotebookCellError, String(failure));
     assert.equal(failure.cell, 2);
