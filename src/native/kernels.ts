@@ -9,20 +9,23 @@
  * nothing extra: tfjs expresses them with the same kernels.
  *
  * Replaced: matmuls (BatchMatMul, _FusedMatMul), Exp, Add/Sub/Multiply/RealDiv, Sum/Max,
- * Softmax, and data movement (Identity, Cast, Transpose, Slice, SplitV, Concat, GatherV2).
+ * Softmax, and data movement (Identity, Cast, Transpose, Tile, Slice, SplitV, Concat, GatherV2).
  * Elementwise, Max and data movement give wasm's exact bits; matmul, Sum, Softmax and Exp agree
  * within float32 rounding (summation order, exp polynomial). Added under names of their own
  * (no wasm counterpart): the fused softmax cross-entropy of the token loss (./cross_entropy).
+ * Tile runs natively when it broadcasts, and the Sum and Mean gradients use it (./gradients).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
+import type { GradConfig, KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 
 import { backendInfo, setBackendLabel } from "../backend/backend";
 import { type AddonStatus, type NativeAddon, loadAddon } from "./addon";
 import { ADDED_KERNELS } from "./cross_entropy";
+import { NATIVE_GRADIENTS } from "./gradients";
 import {
   type StridedCopy,
   planBroadcast,
+  planBroadcastTile,
   planConcat,
   planMatmul,
   planReduce,
@@ -257,6 +260,20 @@ const transposeKernel: NativeKernel = (addon, args, original) => {
   return out;
 };
 
+/** Tile that repeats only axes of size 1 (tf.broadcastTo): one copy reading x with stride 0. */
+const tileKernel: NativeKernel = (addon, args, original) => {
+  const { x } = args.inputs;
+  const reps = args.attrs?.reps as number[] | undefined;
+  if (!x || ELEMENT_BYTES[x.dtype] !== 4 || !reps) return original(args);
+  const plan = planBroadcastTile(x.shape, reps);
+  if (plan === null) return original(args);
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(plan.outShape, x.dtype);
+  if (sizeOf(plan.outShape) === 0) return out;
+  runCopy(addon, heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), plan.copy);
+  return out;
+};
+
 /** Slice of 4-byte elements, reading only the box (wasm's copies the whole input first). */
 const sliceKernel: NativeKernel = (addon, args, original) => {
   const { x } = args.inputs;
@@ -376,6 +393,7 @@ const NATIVE_KERNELS: Record<string, NativeKernel> = {
   Identity: identityKernel,
   Cast: castKernel,
   Transpose: transposeKernel,
+  Tile: tileKernel,
   Slice: sliceKernel,
   SplitV: splitKernel,
   Concat: concatKernel,
@@ -388,6 +406,8 @@ interface Active {
   originals: Map<string, KernelConfig>;
   /** Kernels registered under names of their own (ADDED_KERNELS). */
   added: string[];
+  /** tfjs's gradients that NATIVE_GRADIENTS replaced. */
+  gradients: GradConfig[];
   previousLabel: string | undefined;
 }
 
@@ -427,19 +447,29 @@ function currentLabel(): string | undefined {
   }
 }
 
+export interface NativeKernelsOptions {
+  /**
+   * Kernel names to leave as they are, and `"<kernel> gradient"` for the gradients replaced
+   * (for measurements: the bench runs with and without).
+   */
+  exclude?: readonly string[];
+}
+
 /**
- * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones and labels the backend
- * `wasm+native`. Registers nothing (and says why) when NARRATOR_NATIVE=0, when the backend is
- * not wasm, or when the addon or OpenBLAS is missing. Calling it again is a no-op.
+ * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones, registers ADDED_KERNELS,
+ * and labels the backend `wasm+native`. Registers nothing (and says why) when NARRATOR_NATIVE=0,
+ * when the backend is not wasm, or when the addon or OpenBLAS is missing. Calling it again is a
+ * no-op (disable first to change `exclude`).
  */
-export function enableNativeKernels(): NativeKernelsResult {
+export function enableNativeKernels(options: NativeKernelsOptions = {}): NativeKernelsResult {
   if (active) return { enabled: true, kernels: kernelNames(active) };
   const found = probe();
   if ("reason" in found) return { enabled: false, reason: found.reason, kernels: [] };
+  const excluded = new Set(options.exclude ?? []);
   const originals = new Map<string, KernelConfig>();
   for (const [name, kernel] of Object.entries(NATIVE_KERNELS)) {
     const original = tf.getKernel(name, "wasm");
-    if (original === undefined) continue;
+    if (original === undefined || excluded.has(name)) continue;
     const fallback = original.kernelFunc;
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel({
@@ -451,7 +481,7 @@ export function enableNativeKernels(): NativeKernelsResult {
   }
   const added: string[] = [];
   for (const [name, kernel] of Object.entries(ADDED_KERNELS)) {
-    if (tf.getKernel(name, "wasm") !== undefined) continue;
+    if (tf.getKernel(name, "wasm") !== undefined || excluded.has(name)) continue;
     tf.registerKernel({
       kernelName: name,
       backendName: "wasm",
@@ -459,8 +489,15 @@ export function enableNativeKernels(): NativeKernelsResult {
     });
     added.push(name);
   }
+  const gradients: GradConfig[] = [];
+  for (const grad of NATIVE_GRADIENTS) {
+    const original = tf.getGradient(grad.kernelName);
+    if (original === undefined || excluded.has(`${grad.kernelName} gradient`)) continue;
+    tf.registerGradient(grad);
+    gradients.push(original);
+  }
   const previousLabel = currentLabel();
-  active = { ...found, originals, added, previousLabel };
+  active = { ...found, originals, added, gradients, previousLabel };
   if (previousLabel !== undefined) setBackendLabel("wasm+native");
   return { enabled: true, kernels: kernelNames(active) };
 }
@@ -475,6 +512,7 @@ export function disableNativeKernels(): void {
   for (const name of active.added) {
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
   }
+  for (const grad of active.gradients) tf.registerGradient(grad);
   if (active.previousLabel !== undefined) setBackendLabel(active.previousLabel);
   active = null;
 }

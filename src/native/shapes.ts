@@ -258,6 +258,21 @@ export function planTranspose(
   return { outShape, copy };
 }
 
+/**
+ * Tile that only repeats axes of size 1 (a broadcast, which is how tf.broadcastTo runs it): the
+ * output shape and a copy reading x with stride 0 along those axes; null when an axis of size
+ * above 1 repeats or the ranks differ.
+ */
+export function planBroadcastTile(
+  shape: readonly number[],
+  reps: readonly number[],
+): { outShape: number[]; copy: StridedCopy } | null {
+  if (reps.length !== shape.length || reps.some((r, i) => r !== 1 && shape[i] !== 1)) return null;
+  const outShape = shape.map((d, i) => d * reps[i]);
+  const inStrides = stridesOf(shape).map((s, i) => (shape[i] === 1 ? 0 : s));
+  return { outShape, copy: collapseCopy(outShape, inStrides, stridesOf(outShape)) };
+}
+
 /** Slice (begin/size already resolved) as a strided copy starting `srcOffset` elements in. */
 export function planSlice(
   shape: readonly number[],

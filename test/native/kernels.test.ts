@@ -454,7 +454,7 @@ test("Softmax and logSoftmax equal the wasm kernels", { skip }, () => {
 });
 
 test(
-  "Identity, Cast, Transpose, Slice, SplitV, Concat, GatherV2 move exactly the wasm bytes",
+  "Identity, Cast, Transpose, Tile, Slice, SplitV, Concat, GatherV2 move exactly the wasm bytes",
   { skip },
   () => {
     const x = rand([4, 7, 33]);
@@ -477,6 +477,14 @@ test(
       ["transpose [0,1,2] (no-op)", () => tf.transpose(x, [0, 1, 2])],
       ["transpose heads", () => tf.transpose(tf.reshape(x, [2, 2, 7, 33]), [0, 2, 1, 3])],
       ["transpose with 1s", () => tf.transpose(tf.reshape(x, [4, 1, 7, 1, 33]), [4, 3, 2, 1, 0])],
+      ["broadcast a column", () => tf.broadcastTo(tf.slice(x, [0, 0, 0], [4, 7, 1]), [4, 7, 33])],
+      ["broadcast a row", () => tf.broadcastTo(tf.slice(big, 0, 1), [300, 257])],
+      [
+        "broadcast inner 1s",
+        () => tf.tile(tf.reshape(tf.slice(x, 0, 1), [1, 7, 1, 33]), [3, 1, 5, 1]),
+      ],
+      ["broadcast int32", () => tf.broadcastTo(tf.reshape(ints, [2, 1, 3]), [2, 4, 3])],
+      ["tile a size-2 axis (original)", () => tf.tile(x, [2, 1, 1])],
       ["slice rows", () => tf.slice(x, [1, 0, 0], [2, 7, 33])],
       ["slice box", () => tf.slice(x, [1, 2, 5], [2, -1, 10])],
       ["slice 1-D", () => tf.slice(tf.reshape(x, [-1]), 100, 57)],
@@ -539,6 +547,35 @@ test(
     assert.throws(() => tf.gather(big, bad), { message });
     assert.match(message, /300/);
     tf.dispose([x, big, ints, bools, bad]);
+  },
+);
+
+test(
+  "Sum and Mean gradients are bit-identical to tfjs's own (axes, keepDims, all axes)",
+  { skip },
+  () => {
+    const x = rand([5, 7, 33]);
+    const w = rand([5, 7, 33]);
+    const cases: [string, (t: tf.Tensor) => tf.Tensor][] = [
+      ["sum last axis", (t) => tf.sum(t, -1)],
+      ["sum axis 1, keepDims", (t) => tf.sum(t, 1, true)],
+      ["sum axes [0, 2]", (t) => tf.sum(t, [0, 2])],
+      ["sum all", (t) => tf.sum(t)],
+      ["mean last axis, keepDims (RMSNorm)", (t) => tf.mean(t, -1, true)],
+      ["mean axis 0", (t) => tf.mean(t, 0)],
+      ["mean all", (t) => tf.mean(t)],
+    ];
+    for (const [name, reduce] of cases) {
+      // weight the reduced values so that every output gets its own dy
+      const f = (t: tf.Tensor) => {
+        const r = reduce(tf.mul(t, w));
+        return tf.sum(tf.mul(r, tf.reshape(tf.range(1, 1 + r.size), r.shape)));
+      };
+      const { ref, got } = both(() => tf.grad(f)(x));
+      assertBitEqual(got, ref, name);
+      tf.dispose([ref, got]);
+    }
+    tf.dispose([x, w]);
   },
 );
 
@@ -627,6 +664,7 @@ test(
 test("enable/disable swap the registry and the backend label", { skip }, () => {
   disableNativeKernels();
   const original = tf.getKernel("BatchMatMul", "wasm").kernelFunc;
+  const originalMeanGrad = tf.getGradient("Mean");
   assert.equal(backendInfo().label, "wasm");
   const on = enableNativeKernels();
   assert.equal(on.enabled, true);
@@ -634,6 +672,7 @@ test("enable/disable swap the registry and the backend label", { skip }, () => {
     assert.ok(on.kernels.includes(name), `${name} replaced`);
   }
   assert.notEqual(tf.getKernel("BatchMatMul", "wasm").kernelFunc, original);
+  assert.notEqual(tf.getGradient("Mean"), originalMeanGrad, "Mean gradient replaced");
   assert.equal(backendInfo().label, "wasm+native");
   const status = nativeStatus();
   assert.equal(status.enabled, true);
@@ -641,7 +680,16 @@ test("enable/disable swap the registry and the backend label", { skip }, () => {
   assert.match(status.blas?.path ?? "", /openblas/);
   disableNativeKernels();
   assert.equal(tf.getKernel("BatchMatMul", "wasm").kernelFunc, original);
+  assert.equal(tf.getGradient("Mean"), originalMeanGrad);
   assert.equal(backendInfo().label, "wasm");
+  // excluded kernels and gradients stay tfjs's own
+  enableNativeKernels({ exclude: ["BatchMatMul", "NarratorSoftmaxCrossEntropy", "Mean gradient"] });
+  assert.equal(tf.getKernel("BatchMatMul", "wasm").kernelFunc, original);
+  assert.equal(tf.getKernel("NarratorSoftmaxCrossEntropy", "wasm"), undefined);
+  assert.notEqual(tf.getKernel("NarratorSoftmaxCrossEntropyGrad", "wasm"), undefined);
+  assert.equal(tf.getGradient("Mean"), originalMeanGrad);
+  assert.notEqual(tf.getGradient("Sum"), undefined);
+  disableNativeKernels();
   assert.equal(nativeStatus().enabled, false);
 });
 

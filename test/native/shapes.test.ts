@@ -7,6 +7,7 @@ import {
   broadcastShapes,
   collapseCopy,
   planBroadcast,
+  planBroadcastTile,
   planConcat,
   planMatmul,
   planReduce,
@@ -172,6 +173,27 @@ test("planSlice starts at the flat offset of `begin` and walks the box", () => {
     src: [1],
     dst: [1],
   });
+});
+
+test("planBroadcastTile reads repeated size-1 axes with stride 0; other repeats are not its case", () => {
+  // a column [3,1] repeated 4 times along axis 1: out [3,4], element (i,j) reads x[i]
+  const col = planBroadcastTile([3, 1], [1, 4])!;
+  assert.deepEqual(col.outShape, [3, 4]);
+  assert.deepEqual(plain(col.copy), { dims: [3, 4], src: [1, 0], dst: [4, 1] });
+  // [1,1] -> [2,3]: both axes read the one value, merged into one run of 6
+  assert.deepEqual(plain(planBroadcastTile([1, 1], [2, 3])!.copy), {
+    dims: [6],
+    src: [0],
+    dst: [1],
+  });
+  // [1,5] repeated twice along axis 0: rows copied, src restarting at 0
+  assert.deepEqual(plain(planBroadcastTile([1, 5], [2, 1])!.copy), {
+    dims: [2, 5],
+    src: [0, 1],
+    dst: [5, 1],
+  });
+  assert.equal(planBroadcastTile([2, 3], [2, 1]), null, "axis of size 2 repeated");
+  assert.equal(planBroadcastTile([2, 3], [1]), null, "rank mismatch");
 });
 
 test("planConcat places each input at its offset along the axis", () => {
