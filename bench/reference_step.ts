@@ -81,11 +81,19 @@ async function step(
   return value;
 }
 
-/** LoRA training step (forward + backward + AdamW update) and scoring throughput. */
-export async function benchLoraStep(
-  quant: QuantMode = "nf4",
-  steps = 5,
-): Promise<{ train: StepFigures; score: StepFigures; tensorsLeaked: number }> {
+/** The reference LoRA step (forward + backward + AdamW update), ready to run again and again. */
+export interface LoraStepper {
+  model: Llama;
+  batch: TokenBatch;
+  /** One optimizer step; resolves to its loss. */
+  run(): Promise<number>;
+  /** Turns adapter dropout on (training) or off (scoring). */
+  setTraining(on: boolean): void;
+  dispose(): void;
+}
+
+/** A fresh model of the reference shape with LoRA adapters, an AdamW optimizer and a batch. */
+export function loraStepper(quant: QuantMode = "nf4"): LoraStepper {
   const config = presetConfig(REFERENCE.preset);
   const model = modelFromTensors(config, initTensors(config, 0), { quant }, "bench");
   const lm = injectLora(model, { r: REFERENCE.loraR, lora_alpha: 16 }, 0);
@@ -93,12 +101,30 @@ export async function benchLoraStep(
   const params = loraParameters(lm);
   const opt = createOptimizer({ name: "adamw" }, params);
   const batch = randomBatch(config.vocab_size, 1);
-  const run = () => step(model, params, opt, batch, 0.3);
-  await run();
+  return {
+    model,
+    batch,
+    run: () => step(model, params, opt, batch, 0.3),
+    setTraining: (on) => setTraining(lm, on),
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** LoRA training step (forward + backward + AdamW update) and scoring throughput. */
+export async function benchLoraStep(
+  quant: QuantMode = "nf4",
+  steps = 5,
+): Promise<{ train: StepFigures; score: StepFigures; tensorsLeaked: number }> {
+  const stepper = loraStepper(quant);
+  const { model, batch } = stepper;
+  await stepper.run();
   const before = tf.memory().numTensors;
-  const train = await timeSteps(run, 1, steps);
+  const train = await timeSteps(stepper.run, 1, steps);
   const tensorsLeaked = tf.memory().numTensors - before;
-  setTraining(lm, false);
+  stepper.setTraining(false);
   const score = await timeSteps(
     async () => {
       const ce = tf.tidy(() => {
@@ -116,8 +142,7 @@ export async function benchLoraStep(
     1,
     steps,
   );
-  opt.dispose();
-  model.dispose();
+  stepper.dispose();
   return { train, score, tensorsLeaked };
 }
 
@@ -138,14 +163,9 @@ export async function benchFullStep(steps = 3): Promise<StepFigures> {
 export async function profileLoraStep(
   top: number,
 ): Promise<{ name: string; ms: number; calls: number }[]> {
-  const config = presetConfig(REFERENCE.preset);
-  const model = modelFromTensors(config, initTensors(config, 0), { quant: "nf4" }, "bench");
-  const lm = injectLora(model, { r: REFERENCE.loraR, lora_alpha: 16 }, 0);
-  const params = loraParameters(lm);
-  const opt = createOptimizer({ name: "adamw" }, params);
-  const batch = randomBatch(config.vocab_size, 1);
-  await step(model, params, opt, batch, 0.3);
-  const info = await tf.profile(() => step(model, params, opt, batch, 0.3));
+  const stepper = loraStepper("nf4");
+  await stepper.run();
+  const info = await tf.profile(stepper.run);
   const by = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
     const e = by.get(k.name) ?? { ms: 0, calls: 0 };
@@ -153,8 +173,7 @@ export async function profileLoraStep(
     e.calls++;
     by.set(k.name, e);
   }
-  opt.dispose();
-  model.dispose();
+  stepper.dispose();
   return [...by.entries()]
     .map(([name, e]) => ({ name, ...e }))
     .sort((a, b) => b.ms - a.ms)

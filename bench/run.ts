@@ -13,10 +13,13 @@ import { initBackend } from "../src/backend/backend";
 import { presetConfig } from "../src/model/presets";
 import { baseMemory, formatMemory } from "../src/model/memory";
 import { backendInfo } from "../src/backend/backend";
+import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from "../src/native/cross_entropy";
 import { disableNativeKernels, enableNativeKernels, nativeStatus } from "../src/native/kernels";
+import { type Contender, interleave, median, speedup, startTorch, timed } from "./paired";
 import {
   benchFullStep,
   benchLoraStep,
+  loraStepper,
   profileLoraStep,
   REFERENCE,
   type StepFigures,
@@ -55,6 +58,7 @@ function torchStep(
 }
 
 const fmt = (n: number) => n.toFixed(0).padStart(7);
+const tokensPerSecond = (ms: number) => ((REFERENCE.batch * REFERENCE.seqLen) / ms) * 1000;
 
 function line(label: string, f: StepFigures, extra = ""): void {
   console.log(
@@ -77,6 +81,44 @@ function torchLine(
   console.log(
     `${label.padEnd(34)} ${fmt(t.tokensPerSecond)} tokens/s  (PyTorch ${t.torch} on ${t.device}, ${threads} thread${threads > 1 ? "s" : ""}, float32 base); ours/PyTorch = ${(ours / t.tokensPerSecond).toFixed(2)}`,
   );
+}
+
+/**
+ * The LoRA step of this backend, of native kernels without the fused loss (when native kernels
+ * are on), and of PyTorch with the same threads, taking turns one step each per round.
+ */
+async function interleavedLora(threads: number, rounds: number): Promise<void> {
+  const torch = await startTorch(PYTHON, threads);
+  const label = backendInfo().label;
+  const stepper = loraStepper("nf4");
+  const contenders: Contender[] = [{ name: label, step: () => timed(stepper.run) }];
+  if (nativeStatus().enabled) {
+    const use = (exclude: string[]) => () => {
+      disableNativeKernels();
+      enableNativeKernels({ exclude });
+    };
+    contenders[0].setup = use([]);
+    contenders.push({
+      name: `${label}, plain loss`,
+      setup: use([CROSS_ENTROPY, CROSS_ENTROPY_GRAD]),
+      step: () => timed(stepper.run),
+    });
+  }
+  const pytorch = `PyTorch, ${threads} thread${threads > 1 ? "s" : ""}`;
+  if (typeof torch !== "string") contenders.push({ name: pytorch, step: torch.step });
+  const times = await interleave(contenders, rounds);
+  contenders[0].setup?.();
+  stepper.dispose();
+  if (typeof torch !== "string") torch.close();
+  console.log(`\ninterleaved LoRA steps, ${rounds} rounds of one step each (median):`);
+  for (const [name, ms] of times) {
+    console.log(`  ${name.padEnd(32)} ${fmt(tokensPerSecond(median(ms)))} tokens/s`);
+  }
+  if (typeof torch === "string") console.log(`  PyTorch skipped (${torch})`);
+  const ratios = [...times.keys()]
+    .slice(1)
+    .map((other) => `${label} / ${other} = ${speedup(times, label, other).toFixed(2)}`);
+  if (ratios.length > 0) console.log(`  median per-round ratios: ${ratios.join("; ")}`);
 }
 
 async function main() {
@@ -129,9 +171,13 @@ async function main() {
     torchLine(`PyTorch LoRA step`, 1, steps, false, plain.train.tokensPerSecond);
   }
 
+  await interleavedLora(threads, Number(process.env.BENCH_ROUNDS ?? 8));
+
   console.log(`\nkernel time of one LoRA training step (${backendInfo().label}):`);
-  for (const k of await profileLoraStep(12)) {
-    console.log(`  ${k.name.padEnd(16)} ${k.ms.toFixed(1).padStart(8)} ms  ${k.calls} calls`);
+  const kernels = await profileLoraStep(12);
+  const width = Math.max(...kernels.map((k) => k.name.length));
+  for (const k of kernels) {
+    console.log(`  ${k.name.padEnd(width)} ${k.ms.toFixed(1).padStart(8)} ms  ${k.calls} calls`);
   }
   console.log(`process peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }

@@ -4,13 +4,17 @@ Same shape as bench/reference_step.ts (d=256, 4 layers, 4 heads, seq 128, batch 
 tied head, LoRA r=8 alpha 16 on all seven projections, AdamW, grad clip 0.3). The frozen base is
 float32: bitsandbytes (NF4) has no CPU build in Debian. Prints one JSON line.
 Usage: /usr/bin/python3 bench/torch_step.py THREADS STEPS [full]
+       /usr/bin/python3 bench/torch_step.py THREADS serve [full]
+With `serve`, it prints one JSON line when ready, then runs one step per line read from stdin and
+prints its time, so that a caller can interleave its own steps with these on a shared machine.
 BENCH_TORCH_DEVICE=cuda runs it on the GPU instead.
 """
 import json, math, os, sys, time
 import torch
 import torch.nn.functional as F
 
-threads, steps = int(sys.argv[1]), int(sys.argv[2])
+threads, serve = int(sys.argv[1]), sys.argv[2] == "serve"
+steps = 0 if serve else int(sys.argv[2])
 full = len(sys.argv) > 3 and sys.argv[3] == "full"
 torch.set_num_threads(threads)
 torch.manual_seed(0)
@@ -80,9 +84,16 @@ def step():
     return loss.item()
 
 step(); step()
+info = {"device": dev, "threads": threads, "torch": torch.__version__}
+if serve:
+    print(json.dumps({"ready": True, **info}), flush=True)
+    for _ in sys.stdin:
+        t0 = time.perf_counter(); step()
+        print(json.dumps({"msPerStep": (time.perf_counter() - t0) * 1000}), flush=True)
+    sys.exit(0)
 times = []
 for _ in range(steps):
     t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
 times.sort()
 ms = times[len(times) // 2] * 1000
-print(json.dumps({"device": dev, "threads": threads, "msPerStep": ms, "tokensPerSecond": B * T / ms * 1000, "torch": torch.__version__}))
+print(json.dumps({**info, "msPerStep": ms, "tokensPerSecond": B * T / ms * 1000}))
