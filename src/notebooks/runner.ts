@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline";
+import { DEFAULT_PROFILE } from "../experiments/profile";
 
 /** The repository root (this file is src/notebooks/runner.ts). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -18,8 +19,6 @@ export const JUPYTER_DIR = path.join(NOTEBOOKS_DIR, "jupyter");
 const HOOKS = path.join(__dirname, "nbconvert_hooks.py");
 /** Prefix of the lines nbconvert_hooks.py writes (keep in step with its MARKER). */
 const MARKER = "@narrator-cell ";
-/** The profile used when neither the caller nor NARRATOR_PROFILE names one. */
-export const DEFAULT_PROFILE = "mini";
 
 /** What the runner reports while it works. */
 export type NotebookProgress =
@@ -63,7 +62,7 @@ interface CellEvent {
   stderr?: string;
 }
 
-/** The profile a run uses: the option, else NARRATOR_PROFILE, else "mini". */
+/** The profile a run uses: the option, else NARRATOR_PROFILE, else the experiments' default (mini). */
 export function resolveProfile(profile?: string, env: NodeJS.ProcessEnv = process.env): string {
   return profile || env.NARRATOR_PROFILE || DEFAULT_PROFILE;
 }
