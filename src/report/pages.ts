@@ -314,11 +314,14 @@ function baselinesPage(input: ReportInput): PageContent {
     (r) => r.split === "val" && r.trainedOn === "base",
   );
   const models = [...new Set(metrics.map((r) => r.model))].sort(compareText);
+  const languages = LANGUAGE_ORDER.filter((l) =>
+    metrics.some((r) => languageName(r.language) === l),
+  );
   const rows = models.flatMap((model) =>
     TASKS.map((task): Cell[] => [
       model,
       TASK_NAMES[task],
-      ...LANGUAGE_ORDER.map((lang) => {
+      ...languages.map((lang) => {
         const ces = metrics.filter(
           (r) => r.model === model && r.task === task && languageName(r.language) === lang,
         );
@@ -336,7 +339,7 @@ function baselinesPage(input: ReportInput): PageContent {
       pageHead(input, "baselines", results),
       baselinesFigure(metrics),
       htmlTable(
-        ["base model", "task", ...LANGUAGE_ORDER.map((l) => ({ text: l, numeric: true }))],
+        ["base model", "task", ...languages.map((l) => ({ text: l, numeric: true }))],
         rows,
         "Zero-shot validation CE (nats/token), mean over seeds",
       ),

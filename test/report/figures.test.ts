@@ -7,6 +7,7 @@ import { curvesFigure, sweepCeFigure } from "../../src/report/figures/sweep";
 import { baselinesFigure } from "../../src/report/figures/baselines";
 import { ratioFigure } from "../../src/report/figures/ratio";
 import { table1 } from "../../src/report/tables";
+import { funnelPoints } from "../../src/report/figures/funnel";
 
 /** A metric row with only what a figure reads varying. */
 function metric(over: Partial<MetricRow>): MetricRow {
@@ -207,4 +208,40 @@ test("Table 1: base and cocktail CE and PPL per task, over seeds", () => {
   assert.deepEqual(csn.study, { baseCe: 2.08, cocktailCe: 1.79, basePpl: 8.04, cocktailPpl: 5.98 });
   assert.equal(cpft.cocktailCe, null);
   assert.equal(cpft.study.cocktailCe, 1.95);
+});
+
+test("funnel: splits of a stage are summed; each dataset keeps its own stage order", () => {
+  const rec = (
+    dataset: "codesearchnet" | "commitpackft",
+    stage: string,
+    rowsIn: number,
+    out: number,
+    split?: "train" | "val",
+  ) => ({
+    dataset,
+    language: "go" as const,
+    stage,
+    in: rowsIn,
+    out,
+    removed: rowsIn - out,
+    ...(split ? { split } : {}),
+  });
+  const points = funnelPoints([
+    rec("codesearchnet", "read", 100, 90),
+    rec("codesearchnet", "subset", 60, 6, "train"),
+    rec("codesearchnet", "subset", 30, 3, "val"),
+    rec("commitpackft", "read", 50, 50),
+    rec("commitpackft", "changed", 50, 40),
+    rec("commitpackft", "subset", 40, 4, "train"),
+  ]);
+  assert.deepEqual(
+    points.map((p) => [p.dataset, p.stage, p.stageIndex, p.rowsIn, p.rowsOut]),
+    [
+      ["CodeSearchNet", "read", 0, 100, 90],
+      ["CodeSearchNet", "subset", 1, 90, 9],
+      ["CommitPackFT", "read", 0, 50, 50],
+      ["CommitPackFT", "changed", 1, 50, 40],
+      ["CommitPackFT", "subset", 2, 40, 4],
+    ],
+  );
 });

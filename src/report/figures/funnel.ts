@@ -18,42 +18,46 @@ export interface FunnelPoint {
   dataset: string;
   language: string;
   stage: string;
+  /** Position of the stage in its dataset's pipeline (datasets have different stages). */
+  stageIndex: number;
   rowsIn: number;
   rowsOut: number;
 }
 
-/** Sum each stage's records over splits; stages keep the pipeline's order (first appearance). */
-export function funnelPoints(funnel: readonly FunnelRecord[]): {
-  points: FunnelPoint[];
-  stages: string[];
-} {
-  const stages = [...new Set(funnel.map((r) => r.stage))];
+/** Sum each stage's records over splits; each dataset's stages keep their pipeline order (first appearance). */
+export function funnelPoints(funnel: readonly FunnelRecord[]): FunnelPoint[] {
+  const stages = new Map<string, string[]>();
+  for (const r of funnel) {
+    const list = stages.get(r.dataset) ?? [];
+    if (!list.includes(r.stage)) list.push(r.stage);
+    stages.set(r.dataset, list);
+  }
   const groups = groupBy(funnel, (r) => `${r.dataset}\u0000${r.language}\u0000${r.stage}`);
   const points = [...groups.values()].map((g) => ({
     dataset: TASK_NAMES[g[0].dataset],
     language: languageName(g[0].language),
     stage: g[0].stage,
+    stageIndex: stages.get(g[0].dataset)!.indexOf(g[0].stage),
     rowsIn: g.reduce((s, r) => s + r.in, 0),
     rowsOut: g.reduce((s, r) => s + r.out, 0),
   }));
-  return {
-    points: sortByOrders(points, [
+  return sortByOrders(
+    [...points].sort((a, b) => a.stageIndex - b.stageIndex),
+    [
       ["dataset", TASK_ORDER],
       ["language", LANGUAGE_ORDER],
-      ["stage", stages],
-    ]),
-    stages,
-  };
+    ],
+  );
 }
 
 /** Rows kept after each stage (log scale), one line per language, one panel per dataset. */
 export function funnelFigure(funnel: readonly FunnelRecord[]): Figure {
-  const { points, stages } = funnelPoints(funnel);
+  const points = funnelPoints(funnel);
   const languages = LANGUAGE_ORDER.filter((l) => points.some((p) => p.language === l));
   const x = {
     field: "stage",
     type: "nominal",
-    sort: stages,
+    sort: { field: "stageIndex", op: "min" },
     title: "preparation stage",
     axis: { labelAngle: -35 },
   } as const;

@@ -179,7 +179,8 @@ export function curvesFigure(curves: readonly CurveRow[], view: SweepView): Figu
     field: "step",
     type: "quantitative",
     title: "optimizer step",
-    axis: { format: "d", tickMinStep: 1 },
+    // Short runs (smoke) would get ticks at half steps: list the steps instead.
+    axis: maxStep < 10 ? { values: Array.from({ length: maxStep + 1 }, (_, i) => i) } : {},
   } as const;
   const windowNote = window > 1 ? ` Values are averaged over windows of ${window} steps.` : "";
   return {
