@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { TopLevelSpec } from "vega-lite";
-import { inlineSvg, renderSvg } from "../../src/report/render";
+import { hasRsvgConvert, inlineSvg, renderSvg, svgToPng } from "../../src/report/render";
 
 /** A small chart whose bars are clipped (so the SVG holds a clip path with a generated id). */
 function chart(title: string): TopLevelSpec {
@@ -35,4 +35,19 @@ test("inlineSvg drops namespace declarations and prefixes internal ids", () => {
     inlineSvg(svg, "fig"),
     '<svg width="2"><defs><clipPath id="fig-clip1"><rect/></clipPath></defs><g clip-path="url(#fig-clip1)"></g></svg>',
   );
+});
+
+test("svgToPng gives a PNG with rsvg-convert, and null without it", async (t) => {
+  const svg = await renderSvg(chart("png"));
+  if (hasRsvgConvert()) {
+    const png = svgToPng(svg)!;
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  } else t.diagnostic("rsvg-convert not installed: only the missing case is checked");
+  const path = process.env.PATH;
+  process.env.PATH = "/nonexistent";
+  try {
+    assert.equal(svgToPng(svg), null);
+  } finally {
+    process.env.PATH = path;
+  }
 });
