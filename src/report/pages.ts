@@ -33,7 +33,7 @@ import { cocktailFigure, cocktailLanguagesFigure } from "./figures/cocktail";
 import { ratioFigure } from "./figures/ratio";
 import { funnelFigure } from "./figures/funnel";
 import { overviewFigure } from "./figures/overview";
-import { qualityTable, sortTrials, statusCounts, sweepTable, sweepWinner, table1 } from "./tables";
+import { qualityTable, sortTrials, statusCounts, sweepTable, sweepWinners, table1 } from "./tables";
 import { definitionList, escapeHtml, htmlTable, jsonDetails, type Cell } from "./html";
 
 /** A page's content: its file name, title, and blocks (HTML strings, or figures to render). */
@@ -727,8 +727,9 @@ function headline(name: ExperimentName, r: ExperimentResults | undefined): strin
       )
       .join("; ");
   }
-  const w = sweepWinner(r.trials, r.metrics, settingOrder(r.trials), "val");
-  return w ? `lowest validation CE: ${w}` : "no completed trials";
+  const winners = sweepWinners(r.metrics, settingOrder(r.trials), "val");
+  if (winners.length === 0) return "no completed trials";
+  return `lowest validation CE: ${winners.join(" = ")}${winners.length > 1 ? " (tied)" : ""}`;
 }
 
 /** Every page's content, in PAGES order. */

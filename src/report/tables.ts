@@ -13,6 +13,7 @@ import {
   TRAINED_ON_NAMES,
   TASK_NAMES,
   compareText,
+  judges,
   languageName,
 } from "./figures/style";
 
@@ -99,7 +100,7 @@ export interface SweepRow {
   unfinished: number;
   /** CE (all languages together) per evaluated task; null when no completed seed has it. */
   ce: Record<Task, Spread | null>;
-  /** Lowest mean CE of the sweep on the task its trials trained on. */
+  /** Lowest mean CE of the sweep on the task(s) it is judged on (see sweepWinners). */
   best: boolean;
 }
 
@@ -132,37 +133,29 @@ export function sweepTable(
       best: false,
     };
   });
-  const winner = sweepWinner(trials, metrics, order, split);
-  return table.map((r) => ({ ...r, best: r.setting === winner }));
+  const winners = sweepWinners(metrics, order, split);
+  return table.map((r) => ({ ...r, best: winners.includes(r.setting) }));
 }
 
-/** The task a sweep is judged on: the one its trials trained on (CodeSearchNet for cocktails and by default). */
-function judgedTask(trials: readonly TrialRow[]): Task {
-  const trained = trials.find(
-    (t) => t.trainedOn === "commitpackft" || t.trainedOn === "codesearchnet",
-  );
-  return trained?.trainedOn === "commitpackft" ? "commitpackft" : "codesearchnet";
-}
-
-/** The setting with the lowest mean CE on the sweep's judged task; null when none has results. */
-export function sweepWinner(
-  trials: readonly TrialRow[],
+/**
+ * The settings with the lowest mean CE (all languages together, over seeds and the judged tasks:
+ * the task trained on, or both for cocktail mixes); several when tied; empty without results.
+ */
+export function sweepWinners(
   metrics: readonly MetricRow[],
   order: readonly string[],
   split: MetricRow["split"],
-): string | null {
-  const task = judgedTask(trials);
-  let best: { setting: string; mean: number } | null = null;
-  for (const setting of order) {
+): string[] {
+  const rows = metrics.filter((r) => r.split === split && r.language === "all" && judges(r));
+  const means = order.flatMap((setting) => {
     const s = spreadOf(
-      metrics.filter(
-        (r) => r.split === split && r.language === "all" && r.task === task && r.label === setting,
-      ),
+      rows.filter((r) => r.label === setting),
       (r) => r.ce,
     );
-    if (s && (best === null || s.mean < best.mean)) best = { setting, mean: s.mean };
-  }
-  return best?.setting ?? null;
+    return s ? [{ setting, mean: s.mean }] : [];
+  });
+  const min = Math.min(...means.map((m) => m.mean));
+  return means.filter((m) => m.mean === min).map((m) => m.setting);
 }
 
 /** Trials in report order: by what they trained on, setting order, model, seed; key breaks ties. */

@@ -6,7 +6,7 @@ import { settingOrder } from "../../src/report/figures/style";
 import { curvesFigure, sweepCeFigure } from "../../src/report/figures/sweep";
 import { baselinesFigure } from "../../src/report/figures/baselines";
 import { ratioFigure } from "../../src/report/figures/ratio";
-import { table1 } from "../../src/report/tables";
+import { sweepWinners, table1 } from "../../src/report/tables";
 import { funnelPoints } from "../../src/report/figures/funnel";
 
 /** A metric row with only what a figure reads varying. */
@@ -244,4 +244,26 @@ test("funnel: splits of a stage are summed; each dataset keeps its own stage ord
       ["CommitPackFT", "subset", 2, 40, 4],
     ],
   );
+});
+
+test("sweep winners: lowest mean on the judged task, ties kept, other tasks ignored", () => {
+  const rows = [
+    // CodeSearchNet adapters are judged on CodeSearchNet only: b's low CommitPackFT CE does not count.
+    metric({ label: "a", seed: 1, ce: 2 }),
+    metric({ label: "a", seed: 2, ce: 4 }),
+    metric({ label: "b", seed: 1, ce: 3.5 }),
+    metric({ label: "b", seed: 1, ce: 0.1, task: "commitpackft" }),
+    metric({ label: "c", seed: 1, ce: 3 }),
+  ];
+  // Means: a 3, b 3.5, c 3 -> a and c tie.
+  assert.deepEqual(sweepWinners(rows, ["a", "b", "c"], "val"), ["a", "c"]);
+  // A cocktail is judged on both tasks: (1 + 5) / 2 = 3 against 3.2.
+  const cocktail = [
+    metric({ label: "x", trainedOn: "cocktail", ce: 1 }),
+    metric({ label: "x", trainedOn: "cocktail", ce: 5, task: "commitpackft" }),
+    metric({ label: "y", trainedOn: "cocktail", ce: 3.2 }),
+    metric({ label: "y", trainedOn: "cocktail", ce: 3.2, task: "commitpackft" }),
+  ];
+  assert.deepEqual(sweepWinners(cocktail, ["x", "y"], "val"), ["x"]);
+  assert.deepEqual(sweepWinners([], ["x"], "val"), []);
 });

@@ -8,6 +8,7 @@ import {
   VEGA_LITE_SCHEMA,
   ceTitle,
   colorScale,
+  judges,
   sortByOrders,
   summariseCe,
   type Figure,
@@ -22,11 +23,6 @@ export interface OverviewSweep {
   order: readonly string[];
 }
 
-/** The tasks a trial is judged on: the task it trained on, or both for a cocktail. */
-function judgedOn(row: MetricRow): boolean {
-  return row.trainedOn === "cocktail" || row.trainedOn === row.task;
-}
-
 /**
  * Every sweep's settings against CE (all languages together) on the task(s) its trials trained on;
  * shared y scale so effects compare across sweeps; the lowest mean per sweep and task is ringed.
@@ -36,7 +32,7 @@ export function overviewFigure(
   split: MetricRow["split"] = "val",
 ): Figure {
   const values = sweeps.flatMap((s) => {
-    const rows = s.metrics.filter((r) => r.split === split && r.language === "all" && judgedOn(r));
+    const rows = s.metrics.filter((r) => r.split === split && r.language === "all" && judges(r));
     const summary = summariseCe(rows, (r) => ({
       sweep: s.title,
       task: TASK_NAMES[r.task],

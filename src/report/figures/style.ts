@@ -84,6 +84,11 @@ export function languageName(language: Lang | "all"): string {
 }
 export const LANGUAGE_ORDER: readonly string[] = [...LANGS, "all" as const].map(languageName);
 
+/** Whether a metric row judges its trial: on the task it trained on, or on every task for a cocktail. */
+export function judges(row: Pick<MetricRow, "trainedOn" | "task">): boolean {
+  return row.trainedOn === "cocktail" || row.trainedOn === row.task;
+}
+
 /** Compare text by code points (locale-independent, so orders never depend on the machine). */
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -180,7 +180,8 @@ export function curvesFigure(curves: readonly CurveRow[], view: SweepView): Figu
     type: "quantitative",
     title: "optimizer step",
     // Short runs (smoke) would get ticks at half steps: list the steps instead.
-    axis: maxStep < 10 ? { values: Array.from({ length: maxStep + 1 }, (_, i) => i) } : {},
+    axis:
+      maxStep < 10 ? { values: Array.from({ length: maxStep + 1 }, (_, i) => i), format: "d" } : {},
   } as const;
   const windowNote = window > 1 ? ` Values are averaged over windows of ${window} steps.` : "";
   return {
