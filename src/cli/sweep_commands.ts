@@ -103,7 +103,8 @@ export const sweep: Command = {
        [--shard i/n] [--force] [--retry-failed] [--store DIR] [--data DIR] [--dry-run]
 
 Expands each experiment in the profile (experiments/profiles/<profile>.json, default ${DEFAULT_PROFILE})
-into trials and runs them in a pool of worker processes (default: the profile's count) against
+into trials and runs them in a pool of worker processes (default: the profile's count, else one
+per core) against
 the run store (default runs/<profile>/). A trial is keyed by its resolved settings, the data and
 model files and the source code: finished trials are skipped, trials shared by experiments run
 once, an interrupted trial resumes from its checkpoint. A failed trial is recorded (error.json)
@@ -145,7 +146,10 @@ is unfinished. Experiments: ${safeList()}.`,
       profile,
       store,
       dataDir: resolveDataDir(typeof v.data === "string" ? v.data : undefined),
-      workers: numberOpt(v, "workers", profile.workers, (n) => Number.isInteger(n) && n > 0),
+      workers:
+        v.workers === undefined
+          ? undefined
+          : numberOpt(v, "workers", 1, (n) => Number.isInteger(n) && n > 0),
       shard,
       force: v.force === true,
       retryFailed: v["retry-failed"] === true,

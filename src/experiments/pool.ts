@@ -99,7 +99,8 @@ export function runPool(records: readonly SpecRecord[], opts: PoolOptions): Prom
   let executed = 0;
   let aborted = false;
   const workers = Math.max(1, Math.min(opts.workers, queue.length));
-  const threads = Math.max(1, Math.floor(os.cpus().length / workers));
+  // The cores this process may use (its affinity, e.g. a Slurm task's CPUs), shared by the workers.
+  const threads = Math.max(1, Math.floor(os.availableParallelism() / workers));
 
   const counts = (): SweepCounts => {
     const c: SweepCounts = {

@@ -49,8 +49,8 @@ export const ProfileSchema = z
       .strict(),
     /** Hyperparameters of transfer experiments: the study's choice, or this store's sweep winners. */
     transfer: z.enum(["study", "winners"]),
-    /** Worker processes when --workers is not given. */
-    workers: positiveInt,
+    /** Worker processes when --workers is not given (default: one per core). */
+    workers: positiveInt.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -3,6 +3,7 @@
  * and run in the local pool against a run store. Transfer experiments under `transfer: "winners"`
  * run in a second phase, once the sweeps that choose their hyperparameters have finished.
  */
+import * as os from "node:os";
 import { listExperiments, loadDefinition, type ExperimentDefinition } from "./definition";
 import { EXPERIMENTS_DIR } from "./paths";
 import { keyTrials, selectShard, uniqueByKey, type Shard } from "./plan";
@@ -19,7 +20,7 @@ export interface SweepOptions {
   store: RunStore;
   dataDir: string;
   experimentsDir?: string;
-  /** Worker processes (default: the profile's). */
+  /** Worker processes (default: the profile's, else one per core). */
   workers?: number;
   shard?: Shard;
   force?: boolean;
@@ -138,7 +139,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
       {
         store: opts.store,
         dataDir: opts.dataDir,
-        workers: opts.workers ?? opts.profile.workers,
+        workers: opts.workers ?? opts.profile.workers ?? os.availableParallelism(),
         force: opts.force,
         retryFailed: opts.retryFailed,
         runner: opts.runner,
