@@ -57,10 +57,18 @@ function filesUnder(dir: string): string[] {
 /** The sources' directory (this file's parent's parent). */
 export const SOURCE_DIR = path.resolve(__dirname, "..");
 
-/** sha256 over every file under src/ (relative path and content). */
+/**
+ * Folders of src/ that only present results (figures, pages, notebooks, narration, the command
+ * line): editing them leaves every trial's numbers as they were, so they are not in the key.
+ */
+export const PRESENTATION_DIRS: readonly string[] = ["cli", "narrate", "notebooks", "report"];
+
+/** sha256 over every file under src/ that can change a trial's numbers (relative path and content). */
 export function codeVersion(srcDir = SOURCE_DIR): string {
   const hash = createHash("sha256");
-  for (const f of filesUnder(srcDir)) {
+  const counted = (f: string) =>
+    !PRESENTATION_DIRS.includes(path.relative(srcDir, f).split(path.sep)[0]);
+  for (const f of filesUnder(srcDir).filter(counted)) {
     hash.update(`${path.relative(srcDir, f).split(path.sep).join("/")}\t`);
     hash.update(createHash("sha256").update(fs.readFileSync(f)).digest("hex") + "\n");
   }

@@ -95,6 +95,9 @@ test("code version: a hash of the files under the source folder only", () => {
   assert.equal(v1, expected);
   fs.writeFileSync(path.join(root, "README.md"), "docs\n");
   assert.equal(codeVersion(src), v1, "a file outside src/ does not count");
+  fs.mkdirSync(path.join(src, "report"));
+  fs.writeFileSync(path.join(src, "report", "page.ts"), "export const p = 1;\n");
+  assert.equal(codeVersion(src), v1, "a presentation folder does not count");
   fs.writeFileSync(path.join(src, "y.ts"), "export const y = 3;\n");
   assert.notEqual(codeVersion(src), v1);
 });
