@@ -83,9 +83,12 @@ function torchLine(
   );
 }
 
+/** What the "before" contender leaves out: the fused loss and the broadcasting reduction gradients. */
+const UNFUSED = [CROSS_ENTROPY, CROSS_ENTROPY_GRAD, "Sum gradient", "Mean gradient"];
+
 /**
- * The LoRA step of this backend, of native kernels without the fused loss (when native kernels
- * are on), and of PyTorch with the same threads, taking turns one step each per round.
+ * The LoRA step of this backend, of native kernels without UNFUSED (when native kernels are
+ * on), and of PyTorch with the same threads, taking turns one step each per round.
  */
 async function interleavedLora(threads: number, rounds: number): Promise<void> {
   const torch = await startTorch(PYTHON, threads);
@@ -99,8 +102,8 @@ async function interleavedLora(threads: number, rounds: number): Promise<void> {
     };
     contenders[0].setup = use([]);
     contenders.push({
-      name: `${label}, plain loss`,
-      setup: use([CROSS_ENTROPY, CROSS_ENTROPY_GRAD]),
+      name: `${label}, unfused loss`,
+      setup: use(UNFUSED),
       step: () => timed(stepper.run),
     });
   }
@@ -113,6 +116,9 @@ async function interleavedLora(threads: number, rounds: number): Promise<void> {
   console.log(`\ninterleaved LoRA steps, ${rounds} rounds of one step each (median):`);
   for (const [name, ms] of times) {
     console.log(`  ${name.padEnd(32)} ${fmt(tokensPerSecond(median(ms)))} tokens/s`);
+  }
+  if (contenders.length > 1 && nativeStatus().enabled) {
+    console.log(`  (unfused loss: without ${UNFUSED.join(", ")})`);
   }
   if (typeof torch === "string") console.log(`  PyTorch skipped (${torch})`);
   const ratios = [...times.keys()]
