@@ -12,6 +12,7 @@ import { pretrain } from "./pretrain_commands";
 import { REPORT_COMMANDS } from "./report_commands";
 import { digest, explain } from "./narrate_commands";
 import { RUNS_COMMANDS, sweep } from "./sweep_commands";
+import { reproduce } from "./reproduce_commands";
 
 const COMMANDS: Record<string, Command> = {
   score,
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   eval: evalCmd,
   pretrain,
   sweep,
+  reproduce,
   explain,
   digest,
 };
@@ -52,6 +54,7 @@ ${listing(entries)}
 
 Run 'narrator <command> --help' for a command's options.
 Environment: NARRATOR_BACKEND (wasm|cpu|tensorflow|webgpu), NARRATOR_DATA (data directory),
+NARRATOR_RUNS (folder of the run stores, default runs/),
 NARRATOR_NATIVE=0 (plain wasm kernels), NARRATOR_DEBUG=1 (stack traces).`;
 }
 

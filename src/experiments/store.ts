@@ -54,9 +54,9 @@ export interface LockRecord {
   startedAt: string;
 }
 
-/** The default store of a profile: runs/<profile> in the project. */
+/** The default store of a profile: <NARRATOR_RUNS, else runs/ in the project>/<profile>. */
 export function defaultStoreDir(profile: string): string {
-  return path.join(PROJECT_ROOT, "runs", profile);
+  return path.join(process.env.NARRATOR_RUNS ?? path.join(PROJECT_ROOT, "runs"), profile);
 }
 
 /** Whether a process of this host is alive. */

@@ -1,0 +1,126 @@
+/**
+ * The whole study end to end in the smoke profile, through the command line, on the shared real
+ * data: `reproduce` twice from empty stores gives byte-identical reports; every experiment's
+ * trials complete and read back with a metric row for every trial, task and language; the pages
+ * pass `report check` (rendered in headless Chromium when it is installed, screenshots in
+ * reports/smoke/screenshots/); and every notebook executes to HTML in reports/smoke/notebooks/.
+ * Minutes, not seconds: skipped without data, or with NARRATOR_E2E=0.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { listExperiments } from "../../src/experiments/definition";
+import { loadProfile } from "../../src/experiments/profile";
+import { loadResults } from "../../src/experiments/results";
+
+const ROOT = path.join(__dirname, "..", "..");
+const CLI = path.join(ROOT, "bin", "narrator.js");
+const data = process.env.NARRATOR_DATA;
+const skip =
+  process.env.NARRATOR_E2E === "0"
+    ? "NARRATOR_E2E=0"
+    : !data || !fs.existsSync(data)
+      ? "NARRATOR_DATA does not name a data directory: the end-to-end run needs the real data"
+      : false;
+
+function run(args: string[], env: Record<string, string>): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  assert.equal(
+    r.status,
+    0,
+    `${args.join(" ")}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}`,
+  );
+  return r;
+}
+
+/** Every file under dir, relative, sorted. */
+function files(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+const hasChromium = fs.existsSync("/usr/bin/chromium");
+const hasJupyter = spawnSync("jupyter", ["nbconvert", "--version"]).status === 0;
+
+test(
+  "reproduce (smoke): byte-identical twice, complete, checked, notebooks executed",
+  { skip },
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-e2e-"));
+    const runsA = path.join(tmp, "runs-a");
+    const outB = path.join(tmp, "reports-b");
+    // A writes the reports where a person looks for them (reports/smoke/); B into a temporary folder.
+    run([CLI, "reproduce", "--profile", "smoke"], { NARRATOR_RUNS: runsA });
+    run([CLI, "reproduce", "--profile", "smoke", "--out", outB], {
+      NARRATOR_RUNS: path.join(tmp, "runs-b"),
+    });
+
+    const a = path.join(ROOT, "reports", "smoke");
+    const b = path.join(outB, "smoke");
+    const built = files(b);
+    assert.ok(
+      built.includes("index.html") && built.some((f) => f.endsWith(".svg")),
+      "pages and figures",
+    );
+    for (const f of built) {
+      assert.ok(
+        fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))),
+        `${f} differs`,
+      );
+    }
+
+    const profile = loadProfile("smoke");
+    const store = path.join(runsA, "smoke");
+    for (const name of listExperiments()) {
+      const r = await loadResults(name, { profile, store });
+      assert.deepEqual(r.outdated, [], name);
+      for (const t of r.trials)
+        assert.equal(t.status, "completed", `${name} ${t.label}: ${t.error}`);
+      const perTrial = r.definition.evaluate.tasks.length * (profile.languages.length + 1);
+      assert.equal(r.metrics.length, r.trials.length * perTrial, `${name}: metric rows`);
+      for (const m of r.metrics) assert.ok(Number.isFinite(m.ce), `${name} ${m.label} CE`);
+      if (r.definition.evaluate.generate) {
+        assert.ok(
+          r.metrics.every((m) => m.bleu !== null && m.rougeL !== null),
+          `${name}: scores`,
+        );
+        assert.ok(r.samples.length > 0, `${name}: samples`);
+      }
+      for (const t of r.trials.filter((t) => t.trainedOn !== "base"))
+        assert.ok(
+          r.curves.some((c) => c.key === t.key && c.loss !== null),
+          `${name} ${t.label} curve`,
+        );
+    }
+
+    const check = run(
+      [CLI, "report", "check", "--profile", "smoke", ...(hasChromium ? [] : ["--no-browser"])],
+      {},
+    );
+    if (hasChromium) assert.match(check.stdout, /screenshot: .*index\.png/);
+    else console.log("# chromium not installed: pages checked without rendering");
+
+    if (!hasJupyter)
+      return console.log("# jupyter nbconvert not installed: notebooks not executed");
+    run(["--import", "tsx", "src/notebooks/cli.ts", "--profile", "smoke"], {
+      NARRATOR_RUNS: runsA,
+    });
+    const executed = fs.readdirSync(path.join(a, "notebooks")).filter((f) => f.endsWith(".html"));
+    const notebooks = fs
+      .readdirSync(path.join(ROOT, "notebooks"))
+      .filter((f) => f.endsWith(".ipynb"));
+    assert.equal(executed.length, notebooks.length, "one HTML per notebook");
+    fs.rmSync(tmp, { recursive: true, force: true });
+  },
+);
