@@ -198,7 +198,10 @@ function statusBlock(
   return [status, outdated].filter(Boolean).join("\n");
 }
 
-/** Every trial with its status, wall time and error: nothing is hidden. */
+/**
+ * Every trial with its status and error: nothing is hidden. Wall times are left out: they differ
+ * from run to run and would break byte-identical reports (`narrator runs list` shows them).
+ */
 function trialsTable(trials: readonly TrialRow[], order: readonly string[]): string {
   if (trials.length === 0) return "<p>No trials.</p>";
   const rows = sortTrials(trials, order).map((t): Cell[] => [
@@ -207,7 +210,6 @@ function trialsTable(trials: readonly TrialRow[], order: readonly string[]): str
     TRAINED_ON_NAMES[t.trainedOn],
     { text: String(t.seed), numeric: true },
     { text: t.status, strong: t.status !== "completed" },
-    { text: t.wallTimeS === null ? "—" : fixed(t.wallTimeS, 1), numeric: true },
     { text: t.key.slice(0, 12), muted: true },
     { text: t.error ?? "", long: true },
   ]);
@@ -218,7 +220,6 @@ function trialsTable(trials: readonly TrialRow[], order: readonly string[]): str
       "trained on",
       { text: "seed", numeric: true },
       "status",
-      { text: "wall time (s)", numeric: true },
       "run key",
       "error",
     ],
