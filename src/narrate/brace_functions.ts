@@ -6,19 +6,11 @@
  * plain blocks) and recognises each language's function headers. A function ends at the brace
  * that closes its body.
  */
+import { SourceLexer, is, matching, type Token } from "./lexer";
 import { qualify, type FunctionSpan } from "./span";
 
 /** The languages this scanner reads. */
 export type BraceLang = "java" | "javascript" | "php" | "go";
-
-interface Token {
-  kind: "word" | "punct" | "literal";
-  text: string;
-  start: number;
-  end: number;
-  /** A line break lies between the previous token and this one. */
-  nlBefore: boolean;
-}
 
 // Longest first, so that the lexer takes the longest operator that matches.
 const OPERATORS = [
@@ -75,29 +67,18 @@ const JS_REGEX_AFTER = new Set([
   "await",
 ]);
 
-class Lexer {
-  private pos = 0;
-  private nl = false;
-  readonly tokens: Token[] = [];
-
+class Lexer extends SourceLexer {
   constructor(
-    private readonly src: string,
+    src: string,
     private readonly lang: BraceLang,
-  ) {}
-
-  run(): Token[] {
-    // A PHP file with open tags starts as inline text; a bare snippet is all code.
-    if (this.lang === "php" && /<\?(php|=)/.test(this.src)) this.skipPhpText();
-    while (this.pos < this.src.length) this.step();
-    return this.tokens;
+  ) {
+    super(src);
   }
 
-  private push(kind: Token["kind"], start: number, end: number): Token {
-    const t = { kind, text: this.src.slice(start, end), start, end, nlBefore: this.nl };
-    this.tokens.push(t);
-    this.nl = false;
-    this.pos = end;
-    return t;
+  override run(): Token[] {
+    // A PHP file with open tags starts as inline text; a bare snippet is all code.
+    if (this.lang === "php" && /<\?(php|=)/.test(this.src)) this.skipPhpText();
+    return super.run();
   }
 
   private skipPhpText(): void {
@@ -114,7 +95,7 @@ class Lexer {
   }
 
   /** One token (or skipped whitespace/comment) at the current position. */
-  private step(): void {
+  protected step(): void {
     const src = this.src;
     const p = this.pos;
     const c = src[p];
@@ -157,7 +138,7 @@ class Lexer {
       return;
     }
     if (c === "`") {
-      if (this.lang === "javascript") this.template(p);
+      if (this.lang === "javascript") this.push("literal", p, this.interpolatedEnd(p, c, "$"));
       else if (this.lang === "go") this.push("literal", p, this.indexOrEnd("`", p + 1) + 1);
       else this.push("literal", p, this.quotedEnd(p, c, true));
       return;
@@ -202,46 +183,6 @@ class Lexer {
     return re.test(this.src) ? re.lastIndex : p;
   }
 
-  /** End of a quoted literal; without `multiline` a line break ends an unterminated one. */
-  private quotedEnd(p: number, quote: string, multiline: boolean): number {
-    const src = this.src;
-    for (let i = p + 1; i < src.length; i++) {
-      if (src[i] === "\\") i++;
-      else if (src[i] === quote) return i + 1;
-      else if (src[i] === "\n" && !multiline) return i;
-    }
-    return src.length;
-  }
-
-  /** A JS template literal, `${}` expressions lexed as code and folded into the literal. */
-  private template(p: number): void {
-    const src = this.src;
-    const mark = this.tokens.length;
-    let i = p + 1;
-    while (i < src.length && src[i] !== "`") {
-      if (src[i] === "\\") i += 2;
-      else if (src[i] === "$" && src[i + 1] === "{") {
-        this.pos = i + 2;
-        this.untilUnmatchedBrace();
-        i = this.pos;
-      } else i++;
-    }
-    this.tokens.length = mark;
-    this.push("literal", p, Math.min(src.length, i + 1));
-  }
-
-  /** Lex until a `}` that no earlier `{` opened, and consume it. */
-  private untilUnmatchedBrace(): void {
-    let depth = 0;
-    while (this.pos < this.src.length) {
-      const before = this.tokens.length;
-      this.step();
-      const t = this.tokens.length > before ? this.tokens[this.tokens.length - 1] : null;
-      if (t?.text === "{") depth++;
-      else if (t?.text === "}" && depth-- === 0) return;
-    }
-  }
-
   private regexAllowed(): boolean {
     const prev = this.tokens[this.tokens.length - 1];
     if (!prev) return true;
@@ -269,18 +210,6 @@ class Lexer {
   }
 }
 
-/** Index of the bracket that closes the one at i (any of ( [ { counted together), or -1. */
-function matching(tokens: readonly Token[], i: number): number {
-  let depth = 0;
-  for (let j = i; j < tokens.length; j++) {
-    const t = tokens[j];
-    if (t.kind !== "punct") continue;
-    if ("([{".includes(t.text)) depth++;
-    else if (")]}".includes(t.text) && --depth === 0) return j;
-  }
-  return -1;
-}
-
 /** First `{` at bracket depth 0 from i on, before any `;` (or -1). */
 function braceAhead(tokens: readonly Token[], i: number): number {
   for (let j = i; j < tokens.length; j++) {
@@ -296,8 +225,6 @@ function braceAhead(tokens: readonly Token[], i: number): number {
   return -1;
 }
 
-const is = (t: Token | undefined, text: string): boolean =>
-  t !== undefined && t.kind !== "literal" && t.text === text;
 const isWord = (t: Token | undefined): t is Token => t !== undefined && t.kind === "word";
 
 /** What a header at a token announces: a scope opened by the brace at `body`, or a finished span. */

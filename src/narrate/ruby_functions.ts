@@ -7,16 +7,8 @@
  * `until` when they start a statement rather than modify one). Endless methods (`def x = 1`)
  * end with their line.
  */
+import { SourceLexer, is, matching, type Token } from "./lexer";
 import { qualify, type FunctionSpan } from "./span";
-
-interface Token {
-  kind: "word" | "punct" | "literal";
-  text: string;
-  start: number;
-  end: number;
-  /** A line break lies between the previous token and this one. */
-  nlBefore: boolean;
-}
 
 const OPERATORS = [
   "**=",
@@ -77,24 +69,10 @@ const EXPRESSION_KEYWORDS = new Set([
 
 const PERCENT_CLOSE: Record<string, string> = { "(": ")", "[": "]", "{": "}", "<": ">" };
 
-class Lexer {
-  private pos = 0;
-  private nl = true;
+class Lexer extends SourceLexer {
+  // The source starts at a line start.
+  protected override nl = true;
   private heredocs: { id: string; squiggly: boolean }[] = [];
-  readonly tokens: Token[] = [];
-
-  constructor(private readonly src: string) {}
-
-  run(): Token[] {
-    while (this.pos < this.src.length) this.step();
-    return this.tokens;
-  }
-
-  private push(kind: Token["kind"], start: number, end: number): void {
-    this.tokens.push({ kind, text: this.src.slice(start, end), start, end, nlBefore: this.nl });
-    this.nl = false;
-    this.pos = end;
-  }
 
   private lineEnd(from: number): number {
     const i = this.src.indexOf("\n", from);
@@ -124,7 +102,7 @@ class Lexer {
     return !this.valueBefore() || this.commandArgument(p);
   }
 
-  private step(): void {
+  protected step(): void {
     const src = this.src;
     const p = this.pos;
     const c = src[p];
@@ -157,7 +135,7 @@ class Lexer {
       return;
     }
     if (c === '"' || c === "`") return this.interpolated(p, c);
-    if (c === "'") return this.push("literal", p, this.quotedEnd(p + 1, "'"));
+    if (c === "'") return this.push("literal", p, this.quotedEnd(p, "'", true));
     if (c === ":" && src[p + 1] === '"') {
       this.interpolated(p + 1, '"');
       this.tokens[this.tokens.length - 1].start = p;
@@ -199,14 +177,6 @@ class Lexer {
     this.push("punct", p, p + (op ? op.length : 1));
   }
 
-  private quotedEnd(i: number, quote: string): number {
-    for (; i < this.src.length; i++) {
-      if (this.src[i] === "\\") i++;
-      else if (this.src[i] === quote) return i + 1;
-    }
-    return this.src.length;
-  }
-
   /** A %-literal's end: nested for bracket delimiters. */
   private delimitedEnd(i: number, open: string): number {
     const close = PERCENT_CLOSE[open] ?? open;
@@ -222,32 +192,9 @@ class Lexer {
 
   /** A literal with `#{}` interpolation (double quotes, backticks, regex), folded into one token. */
   private interpolated(p: number, quote: string): void {
-    const src = this.src;
-    const mark = this.tokens.length;
-    let i = p + 1;
-    while (i < src.length && src[i] !== quote) {
-      if (src[i] === "\\") i += 2;
-      else if (src[i] === "#" && src[i + 1] === "{") {
-        this.pos = i + 2;
-        this.untilUnmatchedBrace();
-        i = this.pos;
-      } else i++;
-    }
-    this.tokens.length = mark;
-    let end = Math.min(src.length, i + 1);
-    if (quote === "/") while (/[a-z]/.test(src[end] ?? "")) end++;
+    let end = this.interpolatedEnd(p, quote, "#");
+    if (quote === "/") while (/[a-z]/.test(this.src[end] ?? "")) end++;
     this.push("literal", p, end);
-  }
-
-  private untilUnmatchedBrace(): void {
-    let depth = 0;
-    while (this.pos < this.src.length) {
-      const before = this.tokens.length;
-      this.step();
-      const t = this.tokens.length > before ? this.tokens[this.tokens.length - 1] : null;
-      if (t?.text === "{") depth++;
-      else if (t?.text === "}" && depth-- === 0) return;
-    }
   }
 
   /** After a line break: skip the bodies of heredocs opened on the line that ended. */
@@ -269,21 +216,6 @@ interface Opener {
   /** Classes and modules: the name they add to qualified names. */
   name: string | null;
   span?: FunctionSpan;
-}
-
-const is = (t: Token | undefined, text: string): boolean =>
-  t !== undefined && t.kind !== "literal" && t.text === text;
-
-/** Index of the bracket that closes the one at i, or -1. */
-function matching(tokens: readonly Token[], i: number): number {
-  let depth = 0;
-  for (let j = i; j < tokens.length; j++) {
-    const t = tokens[j];
-    if (t.kind !== "punct") continue;
-    if ("([{".includes(t.text)) depth++;
-    else if (")]}".includes(t.text) && --depth === 0) return j;
-  }
-  return -1;
 }
 
 const OPERATOR_NAMES = new Set([
