@@ -1,12 +1,11 @@
 /** Figure 7: CE per task of the base model, each single-task adapter and the cocktail adapter. */
 import type { MetricRow } from "../../experiments/rows";
-import { groupedBarLayers } from "./marks";
+import { groupedBarLayers, rowFacet } from "./marks";
 import {
   LANGUAGE_ORDER,
   SPREAD_NOTE,
   TASK_NAMES,
   TASK_ORDER,
-  ROW_HEADER,
   THEME,
   TRAINED_ON_NAMES,
   TRAINED_ON_ORDER,
@@ -83,15 +82,7 @@ export function cocktailLanguagesFigure(
         subtitle: `${ceTitle(split)} per language: base model, single-task adapters, cocktail`,
       },
       data: { values },
-      facet: {
-        row: {
-          field: "task",
-          type: "nominal",
-          sort: [...TASK_ORDER],
-          title: null,
-          header: ROW_HEADER,
-        },
-      },
+      facet: rowFacet("task", TASK_ORDER),
       spec: {
         width: 760,
         height: 220,

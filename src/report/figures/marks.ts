@@ -1,10 +1,12 @@
 /**
  * Layer builders shared by the figures, over summary rows (fields mean, lo, hi, n, ces): bars or
- * points for the mean, error bars for mean ± sd, and one dot per seed.
+ * points for the mean, error bars for mean ± sd, and one dot per seed; and the row facet of
+ * figures with one panel per task or curve.
  */
 import type { UnitSpec } from "vega-lite/build/src/spec";
 import type { Field } from "vega-lite/build/src/channeldef";
-import { colorScale, summaryTooltip } from "./style";
+import type { FacetMapping } from "vega-lite/build/src/spec/facet";
+import { ROW_HEADER, colorScale, summaryTooltip } from "./style";
 
 /** A categorical channel: which field, its axis or legend title, and its fixed order. */
 export interface Category {
@@ -14,6 +16,38 @@ export interface Category {
 }
 
 const ERROR_COLOR = "#222";
+
+/** One panel per value of `field`, stacked in `order`, each titled above it. */
+export function rowFacet(field: string, order: readonly string[]): FacetMapping<Field> {
+  return { row: { field, type: "nominal", sort: [...order], title: null, header: ROW_HEADER } };
+}
+
+/** The x channel of a category, labels tilted by `labelAngle` degrees. */
+function categoryX(x: Category, labelAngle: number) {
+  return {
+    field: x.field,
+    type: "nominal",
+    sort: [...x.order],
+    title: x.title,
+    axis: { labelAngle },
+  } as const;
+}
+
+/** Side-by-side positions within an x band, one per value of the category. */
+function categoryOffset(group: Category) {
+  return { field: group.field, type: "nominal", sort: [...group.order] } as const;
+}
+
+/** The colour channel of a category: palette colours in its order, with a legend. */
+function categoryColor(group: Category) {
+  return {
+    field: group.field,
+    type: "nominal",
+    title: group.title,
+    scale: colorScale(group.order),
+    sort: [...group.order],
+  } as const;
+}
 
 /** Error bars (mean ± sd) and seed dots at positions given by `position`, for groups with n >= 2. */
 function spreadLayers(
@@ -49,14 +83,8 @@ function spreadLayers(
 /** Bars of the mean per (x, group), grouped side by side, coloured by group, with spread layers. */
 export function groupedBarLayers(x: Category, group: Category, yTitle: string): UnitSpec<Field>[] {
   const position: UnitSpec<Field>["encoding"] = {
-    x: {
-      field: x.field,
-      type: "nominal",
-      sort: [...x.order],
-      title: x.title,
-      axis: { labelAngle: 0 },
-    },
-    xOffset: { field: group.field, type: "nominal", sort: [...group.order] },
+    x: categoryX(x, 0),
+    xOffset: categoryOffset(group),
   };
   return [
     {
@@ -64,13 +92,7 @@ export function groupedBarLayers(x: Category, group: Category, yTitle: string): 
       encoding: {
         ...position,
         y: { field: "mean", type: "quantitative", title: yTitle },
-        color: {
-          field: group.field,
-          type: "nominal",
-          title: group.title,
-          scale: colorScale(group.order),
-          sort: [...group.order],
-        },
+        color: categoryColor(group),
         tooltip: summaryTooltip([x, group]),
       },
     },
@@ -85,14 +107,8 @@ export function meanPointLayers(
   yTitle: string,
 ): UnitSpec<Field>[] {
   const position: UnitSpec<Field>["encoding"] = {
-    x: {
-      field: x.field,
-      type: "nominal",
-      sort: [...x.order],
-      title: x.title,
-      axis: { labelAngle: -30 },
-    },
-    ...(color ? { xOffset: { field: color.field, type: "nominal", sort: [...color.order] } } : {}),
+    x: categoryX(x, -30),
+    ...(color ? { xOffset: categoryOffset(color) } : {}),
   };
   return [
     ...spreadLayers(position, yTitle, { scaleZero: false }),
@@ -101,17 +117,7 @@ export function meanPointLayers(
       encoding: {
         ...position,
         y: { field: "mean", type: "quantitative", title: yTitle, scale: { zero: false } },
-        ...(color
-          ? {
-              color: {
-                field: color.field,
-                type: "nominal",
-                title: color.title,
-                scale: colorScale(color.order),
-                sort: [...color.order],
-              },
-            }
-          : { color: { value: "#0072B2" } }),
+        color: color ? categoryColor(color) : { value: "#0072B2" },
         tooltip: summaryTooltip(color ? [x, color] : [x]),
       },
     },

@@ -4,13 +4,12 @@
  */
 import type { CurveRow, MetricRow } from "../../experiments/rows";
 import { groupBy, spread } from "../stats";
-import { meanPointLayers } from "./marks";
+import { meanPointLayers, rowFacet } from "./marks";
 import {
   LANGUAGE_ORDER,
   SPREAD_NOTE,
   TASK_NAMES,
   TASK_ORDER,
-  ROW_HEADER,
   THEME,
   VEGA_LITE_SCHEMA,
   ceTitle,
@@ -99,15 +98,7 @@ export function sweepLanguagesFigure(
         subtitle: `${ceTitle(split)} per language and ${view.setting}`,
       },
       data: { values },
-      facet: {
-        row: {
-          field: "task",
-          type: "nominal",
-          sort: [...TASK_ORDER],
-          title: null,
-          header: ROW_HEADER,
-        },
-      },
+      facet: rowFacet("task", TASK_ORDER),
       spec: {
         width: 760,
         height: 220,
@@ -194,15 +185,7 @@ export function curvesFigure(curves: readonly CurveRow[], view: SweepView): Figu
         subtitle: `training loss and ${VAL_PANEL} (nats/token) per ${view.setting}, mean over seeds`,
       },
       data: { values: ordered },
-      facet: {
-        row: {
-          field: "panel",
-          type: "nominal",
-          sort: [LOSS_PANEL, VAL_PANEL],
-          title: null,
-          header: ROW_HEADER,
-        },
-      },
+      facet: rowFacet("panel", [LOSS_PANEL, VAL_PANEL]),
       spec: {
         width: 760,
         height: 200,
