@@ -3,11 +3,11 @@
  * what the run store recorded of its trials (data, model and code hashes, backend), the data
  * preparation summary, and the checkout and package versions that build the report.
  */
-import { execFileSync } from "node:child_process";
 import { loadResults } from "../experiments/results";
 import { loadProfile, type Profile } from "../experiments/profile";
 import { RunStore } from "../experiments/store";
 import { dataStats } from "../data/commands";
+import { git } from "../util/git";
 import { compareText } from "./figures/style";
 import {
   EXPERIMENTS,
@@ -40,17 +40,6 @@ const PACKAGES = [
   "vega-lite",
   "vega-embed",
 ];
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync("git", args, {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-  } catch {
-    return null;
-  }
-}
 
 /** The checkout and packages building the report. */
 export function reportProvenance(): ReportProvenance {

@@ -15,7 +15,6 @@
  * resumed from a checkpoint ends with the numbers of a run that was never interrupted.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { round } from "../util/number";
 import type { LifecycleEvent } from "./progress";
@@ -45,6 +44,7 @@ import { readLlamaConfig } from "../model/config";
 import { mib } from "../model/memory";
 import { tokenizerFor } from "../model/open";
 import { writeJsonAtomic } from "../util/fs";
+import { git } from "../util/git";
 import {
   dropoutRngOf,
   loadCheckpoint,
@@ -504,17 +504,6 @@ function saveFullModel(dir: string, model: Parameters<typeof saveModel>[1], base
   for (const f of ["tokenizer.json", "tokenizer_config.json", "generation_config.json"]) {
     const src = path.join(base, f);
     if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
-  }
-}
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync("git", args, {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-  } catch {
-    return null;
   }
 }
 
