@@ -14,21 +14,13 @@ import { initBackend } from "../../src/backend/backend";
 import { injectLora, loraParameters, setTraining } from "../../src/lora/model";
 import { initTensors, modelFromTensors } from "../../src/model/checkpoint";
 import { parseLlamaConfig } from "../../src/model/config";
-import { loadAddon } from "../../src/native/addon";
 import { CROSS_ENTROPY, fusedTokenNll } from "../../src/native/cross_entropy";
 import { disableNativeKernels, enableNativeKernels } from "../../src/native/kernels";
 import { IGNORE_INDEX, tokenNll } from "../../src/train/loss";
 import { lossAndGradTensors } from "../../src/train/step";
 import { Rng } from "../../src/util/rng";
 
-const load = loadAddon();
-const skip =
-  process.env.NARRATOR_NATIVE === "0"
-    ? "NARRATOR_NATIVE=0: native kernels switched off for this run"
-    : load.addon === null
-      ? `native addon unavailable: ${load.reason}`
-      : false;
-const U = 2 ** -24; // float32 unit roundoff
+import { nativeSkip as skip, U } from "./native_skip";
 
 before(async () => {
   await initBackend("wasm");

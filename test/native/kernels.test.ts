@@ -11,18 +11,10 @@ import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 
 import { backendInfo, initBackend } from "../../src/backend/backend";
-import { loadAddon } from "../../src/native/addon";
 import { disableNativeKernels, enableNativeKernels, nativeStatus } from "../../src/native/kernels";
 import { Rng } from "../../src/util/rng";
 
-const load = loadAddon();
-const skip =
-  process.env.NARRATOR_NATIVE === "0"
-    ? "NARRATOR_NATIVE=0: native kernels switched off for this run"
-    : load.addon === null
-      ? `native addon unavailable: ${load.reason}`
-      : false;
-const U = 2 ** -24; // float32 unit roundoff
+import { nativeSkip as skip, U } from "./native_skip";
 
 before(async () => {
   await initBackend("wasm");
