@@ -8,7 +8,7 @@ import { LANG_NAMES } from "../data/langs";
 import type { LlamaConfig } from "../model/config";
 import { dims } from "../model/config";
 import { formatDuration } from "../train/progress";
-import type { StageSummary } from "./init_from";
+import { stageChain, type StageSummary } from "./init_from";
 import type { ValReport } from "./validate";
 
 /** Everything the card states. */
@@ -49,7 +49,7 @@ export interface ModelCardInfo {
   valCe: ValReport | null;
   /** This stage's wall time, seconds. */
   wallTimeS: number;
-  /** The stage a continued run started after (absent: trained from random weights). */
+  /** The stage a continued run started after, with its own earlier stages (absent: trained from random weights). */
   continuedFrom?: StageSummary;
   backend: string;
   git: { commit: string | null; dirty: boolean | null };
@@ -66,10 +66,14 @@ export function modelCard(i: ModelCardInfo): string {
   const { d, nHeads, nKv, headDim, ffn, vocab, nLayers } = dims(c);
   const t = i.training;
   const floor = i.kind === "random-floor";
-  const s = i.continuedFrom;
-  // Totals over both stages of a continued run (this stage alone otherwise).
-  const tokensSeen = t.tokensSeen + (s?.tokens ?? 0);
-  const wallTimeS = i.wallTimeS + (s?.wallTimeS ?? 0);
+  // A continued run's earlier stages, first first; totals are over all stages.
+  const earlier = i.continuedFrom ? stageChain(i.continuedFrom) : [];
+  const stage = earlier.length + 1;
+  const before = earlier.length === 1 ? "stage 1" : `stages 1-${earlier.length}`;
+  const overAll = stage === 2 ? "both stages" : `${stage} stages`;
+  const sum = (f: (s: StageSummary) => number) => earlier.reduce((a, s) => a + f(s), 0);
+  const tokensSeen = t.tokensSeen + sum((s) => s.tokens);
+  const wallTimeS = i.wallTimeS + sum((s) => s.wallTimeS);
   const epochs = i.corpus.trainTokens > 0 ? (tokensSeen / i.corpus.trainTokens).toFixed(2) : "?";
   const lines = [
     "---",
@@ -86,15 +90,22 @@ export function modelCard(i: ModelCardInfo): string {
         "Every gain of a trained model is measured against it."
       : `A small Llama-format decoder pretrained from scratch (every parameter, embeddings included) on the ` +
         "code-narrator source-code corpus with next-token prediction, as the base for the project's narration fine-tuning.",
-    ...(s
+    ...(earlier.length > 0
       ? [
           "",
-          `Continued from ${s.run} (stage 1: ${int(s.steps)} steps, ${int(s.tokens)} tokens, ` +
-            `val CE ${s.valCe === null ? "not measured" : f4(s.valCe)}, ${formatDuration(s.wallTimeS)}): ` +
-            "this stage started from its float32 weights and AdamW moments and followed its own schedule.",
+          `Stage ${stage} of a continued run: it started from the float32 weights and AdamW moments of ` +
+            `the last checkpoint of ${earlier[earlier.length - 1].run} and followed its own schedule. Earlier stages:`,
+          "",
+          "| stage | run | steps | tokens | held-out CE at its end | wall time |",
+          "|---|---|---|---|---|---|",
+          ...earlier.map(
+            (s, k) =>
+              `| ${k + 1} | ${s.run} | ${int(s.steps)} | ${int(s.tokens)} | ` +
+              `${s.valCe === null ? "not measured" : f4(s.valCe)} | ${formatDuration(s.wallTimeS)} |`,
+          ),
+          "",
         ]
-      : []),
-    "",
+      : [""]),
     "## Architecture",
     "",
     `Shape: ${i.model}.`,
@@ -128,15 +139,15 @@ export function modelCard(i: ModelCardInfo): string {
     `| | |`,
     `|---|---|`,
     `| status | ${t.status} |`,
-    s
-      ? `| optimizer steps | ${int(t.steps)} of ${int(t.totalSteps)} in this stage, after ${int(s.steps)} in stage 1 |`
+    earlier.length > 0
+      ? `| optimizer steps | ${int(t.steps)} of ${int(t.totalSteps)} in this stage, after ${int(sum((s) => s.steps))} in ${before} |`
       : `| optimizer steps | ${int(t.steps)} of ${int(t.totalSteps)} |`,
-    `| tokens seen | ${int(tokensSeen)} (${epochs} epochs)${s ? ` over both stages: ${int(s.tokens)} in stage 1, ${int(t.tokensSeen)} in this one` : ""} |`,
+    `| tokens seen | ${int(tokensSeen)} (${epochs} epochs)${earlier.length > 0 ? ` over ${overAll}: ${int(sum((s) => s.tokens))} in ${before}, ${int(t.tokensSeen)} in this one` : ""} |`,
     `| batch | ${t.batchSize} windows x ${t.seqLen} tokens |`,
     `| optimizer | AdamW, betas ${t.betas.join("/")}, weight decay ${t.weightDecay} (matrices only), gradient clip ${t.maxGradNorm} |`,
     `| learning rate | ${t.lr}, ${t.warmupSteps} warmup steps, ${t.scheduler} decay |`,
     `| seed | ${t.seed} |`,
-    `| wall time | ${formatDuration(wallTimeS)} (${wallTimeS.toFixed(0)} s)${s ? ` over both stages: ${s.wallTimeS.toFixed(0)} s in stage 1, ${i.wallTimeS.toFixed(0)} s in this one` : ""} |`,
+    `| wall time | ${formatDuration(wallTimeS)} (${wallTimeS.toFixed(0)} s)${earlier.length > 0 ? ` over ${overAll}: ${sum((s) => s.wallTimeS).toFixed(0)} s in ${before}, ${i.wallTimeS.toFixed(0)} s in this one` : ""} |`,
     `| backend | ${i.backend} |`,
     `| code | ${i.git.commit ?? "unknown commit"}${i.git.dirty ? " with uncommitted changes" : ""} |`,
     "",
@@ -153,10 +164,13 @@ export function modelCard(i: ModelCardInfo): string {
     "From the repository root, with the corpus and tokenizer above:",
     "",
     "```sh",
-    ...(s ? ["# stage 1, run to its end first (the same command continues it)", s.command] : []),
+    ...earlier.flatMap((s, k) => [
+      `# stage ${k + 1}, run to its end first (the same command continues it)`,
+      s.command,
+    ]),
     ...(i.commands.background
       ? [
-          `# ${s ? "stage 2: " : ""}pretrain in the background; the same command continues from the last checkpoint`,
+          `# ${earlier.length > 0 ? `stage ${stage}: ` : ""}pretrain in the background; the same command continues from the last checkpoint`,
           i.commands.background,
         ]
       : []),

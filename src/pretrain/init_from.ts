@@ -3,7 +3,8 @@
  * float32 weights and AdamW moments) instead of a random initialisation, then follows its own
  * schedule, window order and counters. The starting checkpoint is identified by the sha256 of its
  * files; that identity enters the resume key, so a continued run resumes (or ships) only against
- * the same start. What the card says about the first stage is read from that run's own records.
+ * the same start. What the card says about earlier stages is read from those runs' own records, so
+ * a chain of continuations (stage 3 from stage 2 from stage 1) reports every stage.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -27,6 +28,13 @@ export interface StageSummary {
   valCe: number | null;
   /** The command that reproduces the stage (foreground, resumable). */
   command: string;
+  /** The stage this one continued in turn (absent: it started from random weights). */
+  continuedFrom?: StageSummary;
+}
+
+/** The stages before a continued run, first stage first. */
+export function stageChain(last: StageSummary): StageSummary[] {
+  return [...(last.continuedFrom ? stageChain(last.continuedFrom) : []), last];
 }
 
 /** The checkpoint a continued run starts from. */
@@ -75,10 +83,10 @@ export function initSource(run: string, out: string, model: LlamaConfig): InitSo
   for (const name of CHECKPOINT_FILES)
     hash.update(name).update(fs.readFileSync(path.join(dir, name)));
   const resultFile = path.join(run, "result.json");
-  const stageConfig = parsePretrainConfig(
-    readJson<{ config: unknown }>(resultFile).config,
+  const result = readJson<{ config: unknown; continuedFrom?: { stage: StageSummary } | null }>(
     resultFile,
   );
+  const stageConfig = parsePretrainConfig(result.config, resultFile);
   return {
     dir,
     sha256: hash.digest("hex"),
@@ -89,6 +97,7 @@ export function initSource(run: string, out: string, model: LlamaConfig): InitSo
       wallTimeS: state.elapsedS,
       valCe: valCeAt(path.join(run, "metrics.jsonl"), state.step),
       command: pretrainCommand(stageConfig, ["--resume"]),
+      ...(result.continuedFrom ? { continuedFrom: result.continuedFrom.stage } : {}),
     },
   };
 }

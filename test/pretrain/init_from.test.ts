@@ -147,19 +147,45 @@ test("a continued run starts from the first run's weights and moments and follow
 
   // The card of the run's end, and of its last checkpoint shipped afterwards, tell both stages.
   const shipped = await shipCheckpoint(stage2, path.join(root, "stage2-shipped"));
+  const ce1 = (end1.ce as number).toFixed(4);
   for (const dir of [r.outputs.model!, shipped.dir]) {
-    const card = fs.readFileSync(path.join(dir, "README.md"), "utf8");
-    for (const fact of [
-      `Continued from ${stage1.out} (stage 1: 8 steps, 512 tokens, val CE ${(end1.ce as number).toFixed(4)}, `,
+    assertCard(dir, [
+      `Stage 2 of a continued run: it started from the float32 weights and AdamW moments of the last checkpoint of ${stage1.out} `,
+      `| 1 | ${stage1.out} | 8 | 512 | ${ce1} | `,
       "| optimizer steps | 6 of 6 in this stage, after 8 in stage 1 |",
       "| tokens seen | 896 (",
       "over both stages: 512 in stage 1, 384 in this one |",
+      "# stage 1, run to its end first",
       `--out ${stage1.out} --steps 8 `,
+      "# stage 2: pretrain in the background",
       `--init-from ${stage1.out} --steps 6 `,
-    ])
-      assert.ok(card.includes(fact), `card lacks: ${fact}\n${card}`);
+    ]);
   }
+
+  // A third stage from the second: its card reports the whole chain, totals over three stages.
+  const end2 = log2.filter((x) => x.type === "eval").at(-1)!;
+  assert.equal(end2.step, 6);
+  const stage3 = run("stage3", { initFrom: stage2.out, steps: 4, seed: 2 });
+  const r3 = await pretrain(stage3);
+  assert.equal(r3.status, "completed");
+  assertCard(r3.outputs.model!, [
+    `Stage 3 of a continued run: it started from the float32 weights and AdamW moments of the last checkpoint of ${stage2.out} `,
+    `| 1 | ${stage1.out} | 8 | 512 | ${ce1} | `,
+    `| 2 | ${stage2.out} | 6 | 384 | ${(end2.ce as number).toFixed(4)} | `,
+    "| optimizer steps | 4 of 4 in this stage, after 14 in stages 1-2 |",
+    "| tokens seen | 1,152 (",
+    "over 3 stages: 896 in stages 1-2, 256 in this one |",
+    "# stage 1, run to its end first",
+    "# stage 2, run to its end first",
+    "# stage 3: pretrain in the background",
+    `--init-from ${stage2.out} --steps 4 `,
+  ]);
 });
+
+function assertCard(dir: string, facts: string[]): void {
+  const card = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+  for (const fact of facts) assert.ok(card.includes(fact), `card lacks: ${fact}\n${card}`);
+}
 
 test("a first run of another model shape is refused, naming its checkpoint's state.json", async () => {
   const wide = modelFile("wide.json", 48);
