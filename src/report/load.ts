@@ -7,7 +7,8 @@ import { loadResults } from "../experiments/results";
 import { loadProfile, type Profile } from "../experiments/profile";
 import { RunStore } from "../experiments/store";
 import { dataStats } from "../data/commands";
-import { git } from "../util/git";
+import { checkoutState } from "../util/git";
+import { packageVersion } from "../util/packages";
 import { compareText } from "./figures/style";
 import {
   EXPERIMENTS,
@@ -18,7 +19,6 @@ import {
   type ReportProvenance,
   type RunProvenance,
 } from "./inputs";
-import { packageVersion } from "./render";
 
 /** Where to find results and data. */
 export interface LoadReportOptions {
@@ -43,10 +43,8 @@ const PACKAGES = [
 
 /** The checkout and packages building the report. */
 export function reportProvenance(): ReportProvenance {
-  const status = git(["status", "--porcelain"]);
   return {
-    gitCommit: git(["rev-parse", "HEAD"]),
-    gitDirty: status === null ? null : status !== "",
+    ...checkoutState(),
     node: process.version,
     packages: Object.fromEntries(PACKAGES.map((p) => [p, packageVersion(p)])),
   };

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { packageDir, packageVersion } from "../util/packages";
 
 /** Render a Vega-Lite spec to a standalone SVG document; the same spec gives the same bytes. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -73,21 +74,4 @@ export function embedBundles(): string {
     }).join("\n;\n");
   }
   return bundles;
-}
-
-/** node_modules/<pkg>, found from the package's main entry (vega-embed does not export package.json). */
-function packageDir(pkg: string): string {
-  let dir = path.dirname(require.resolve(pkg));
-  while (!dir.endsWith(path.join("node_modules", pkg))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`cannot find the folder of package ${pkg}`);
-    dir = up;
-  }
-  return dir;
-}
-
-/** The installed version of a package, read from its package.json. */
-export function packageVersion(pkg: string): string {
-  const file = path.join(packageDir(pkg), "package.json");
-  return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
 }

@@ -44,7 +44,8 @@ import { readLlamaConfig } from "../model/config";
 import { mib } from "../model/memory";
 import { tokenizerFor } from "../model/open";
 import { writeJsonAtomic } from "../util/fs";
-import { git } from "../util/git";
+import { checkoutState } from "../util/git";
+import { packageVersion } from "../util/packages";
 import {
   dropoutRngOf,
   loadCheckpoint,
@@ -507,21 +508,11 @@ function saveFullModel(dir: string, model: Parameters<typeof saveModel>[1], base
   }
 }
 
-function packageVersion(pkg: string): string {
-  try {
-    return (require(`${pkg}/package.json`) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
-}
-
 /** Where this run's numbers came from. */
 export function provenance(dataHash: string, seed: number): Provenance {
   const backend = backendInfo();
-  const status = git(["status", "--porcelain"]);
   return {
-    gitCommit: git(["rev-parse", "HEAD"]),
-    gitDirty: status === null ? null : status !== "",
+    ...checkoutState(),
     backend: backend.label,
     dataHash,
     seed,

@@ -12,3 +12,12 @@ export function git(args: string[]): string | null {
     return null;
   }
 }
+
+/** The commit checked out and whether the working tree differs from it (nulls outside a checkout). */
+export function checkoutState(): { gitCommit: string | null; gitDirty: boolean | null } {
+  const status = git(["status", "--porcelain"]);
+  return {
+    gitCommit: git(["rev-parse", "HEAD"]),
+    gitDirty: status === null ? null : status !== "",
+  };
+}
