@@ -1,5 +1,6 @@
 /** Command-line plumbing shared by every `narrator` command: options, help, errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { LANGS, parseLangs, type Lang } from "../data/langs";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -64,4 +65,22 @@ export function intList(v: string, name: string): number[] {
     }
     return n;
   });
+}
+
+/** Comma-separated words, trimmed, empty items dropped (e.g. --target-modules q_proj,v_proj). */
+export function splitList(v: unknown): string[] {
+  return String(v)
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** --languages python,go,... (default: all six); an unknown language is a usage error. */
+export function languagesOpt(v: Record<string, unknown>): Lang[] {
+  if (v.languages === undefined) return [...LANGS];
+  try {
+    return parseLangs(splitList(v.languages));
+  } catch (e) {
+    throw new UsageError(`--languages: ${(e as Error).message}`);
+  }
 }

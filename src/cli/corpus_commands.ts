@@ -5,15 +5,9 @@ import { buildCorpus, CORPUS_SPLITS, readCorpus, type CorpusManifest } from "../
 import { corpusOverlap, type OverlapReport } from "../corpus/overlap";
 import { bytesPerToken, trainCorpusTokenizer } from "../corpus/tokenizer";
 import { renderTable } from "../data/commands";
-import { LANGS, parseLangs, type Lang } from "../data/langs";
 import { MissingDataError, resolveDataDir } from "../data/sources";
 import { writeJsonAtomic } from "../util/fs";
-import { numberOpt, required, type Command } from "./args";
-
-function languagesOpt(v: Record<string, unknown>): Lang[] {
-  const s = v.languages as string | undefined;
-  return s === undefined ? [...LANGS] : parseLangs(s.split(","));
-}
+import { languagesOpt, numberOpt, required, type Command } from "./args";
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(2);

@@ -1,10 +1,11 @@
 /** `narrator pretrain`: pretrain a small model on the code corpus, ship it, or write its random floor. */
+import { TASK_NAMES, TASKS } from "../data/example";
 import { parsePretrainConfig, PRETRAIN_FLAGS, type PretrainConfig } from "../pretrain/config";
 import { pretrain as runPretraining, type PretrainEvent } from "../pretrain/pretrain";
-import { shipCheckpoint, writeRandomFloor, type Shipped } from "../pretrain/ship";
+import { shipCheckpoint, writeRandomFloor, type ShipOptions, type Shipped } from "../pretrain/ship";
 import type { ValReport } from "../pretrain/validate";
 import { progressPrinter } from "../train/progress";
-import { numberOpt, required, UsageError, type Command, type Options } from "./args";
+import { languagesOpt, numberOpt, required, UsageError, type Command, type Options } from "./args";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -34,6 +35,17 @@ export function pretrainConfigFromFlags(v: Values): PretrainConfig {
   }
 }
 
+/** The zero-shot data of the model card: --data DIR and --languages. */
+function shipOptions(v: Values): ShipOptions {
+  if (v.languages !== undefined && v.data === undefined) {
+    throw new UsageError("--languages: only with --data (the languages of the zero-shot section)");
+  }
+  return {
+    data: v.data as string | undefined,
+    ...(v.languages !== undefined ? { languages: languagesOpt(v) } : {}),
+  };
+}
+
 /** Pretraining's own events as progress lines. */
 function describeEvent(e: PretrainEvent): string | null {
   if (e.type === "eval") return `eval at step ${e.step}: ${describeCe(e)}`;
@@ -47,7 +59,10 @@ function describeCe(r: ValReport): string {
 }
 
 function describeShipped(s: Shipped): string {
-  return `${s.dir}: ${s.valCe ? describeCe(s.valCe) : "no validation windows"}`;
+  const zeroShot = s.zeroShot
+    ? `; zero-shot CE ${TASKS.map((t) => `${TASK_NAMES[t]} ${s.zeroShot![t].ce.ce.toFixed(4)}`).join(", ")}`
+    : "";
+  return `${s.dir}: ${s.valCe ? describeCe(s.valCe) : "no validation windows"}${zeroShot}`;
 }
 
 /** Turn the first SIGINT/SIGTERM into a graceful stop (a checkpoint at the next step boundary). */
@@ -69,6 +84,8 @@ const options: Options = {
   "memory-limit": { type: "string" },
   resume: { type: "boolean" },
   ship: { type: "string" },
+  data: { type: "string" },
+  languages: { type: "string" },
   "random-floor": { type: "string" },
   json: { type: "boolean" },
 };
@@ -78,7 +95,7 @@ export const pretrain: Command = {
   usage: `usage: narrator pretrain --preset narrator-2m|narrator-8m|CONFIG.json --tokenizer FILE --corpus DIR --out DIR
        [--init-from RUN_DIR] [--steps N] [--seq-len N] [--batch-size N] [--lr X] [--scheduler cosine|linear] [--warmup-steps N]
        [--weight-decay X] [--max-grad-norm X] [--seed N] [--eval-every N] [--eval-windows N]
-       [--checkpoint-every N] [--memory-limit GIB] [--resume] [--ship DIR] [--random-floor DIR] [--json]
+       [--checkpoint-every N] [--memory-limit GIB] [--resume] [--ship DIR] [--random-floor DIR] [--data DIR [--languages python,go,...]] [--json]
 
 Trains every parameter from a seeded random initialisation on windows of --seq-len tokens cut from
 the corpus (each file followed by <|eos|>, all languages shuffled together; the encoded corpus is
@@ -92,7 +109,10 @@ Writes OUT/metrics.jsonl, OUT/checkpoint-<step>/, OUT/result.json and, at the en
 --resume continues OUT's last checkpoint (or starts when there is none) with the same settings;
 SIGINT/SIGTERM stop at the next step with a checkpoint.
 --ship DIR writes a model folder from OUT's latest checkpoint instead of training (same settings).
---random-floor DIR writes the untrained model of the same shape and seed instead of training.`,
+--random-floor DIR writes the untrained model of the same shape and seed instead of training.
+--data DIR (the folder of codesearchnet/ and commitpackft/) adds the shipped weights' zero-shot CE
+on both tasks' validation splits to the model card (100 examples per language, compact prompt;
+--languages: which, default all six).`,
   options,
   async run(v) {
     for (const flag of ["preset", "tokenizer", "corpus", "out"]) required(v, flag, pretrain.usage);
@@ -100,13 +120,14 @@ SIGINT/SIGTERM stop at the next step with a checkpoint.
     const log = (line: string) => process.stderr.write(line + "\n");
     const write = (value: unknown, text: string) =>
       process.stdout.write((v.json ? JSON.stringify(value, null, 2) : text) + "\n");
+    const ship = shipOptions(v);
     if (typeof v.ship === "string" || typeof v["random-floor"] === "string") {
       if (typeof v["random-floor"] === "string") {
-        const s = await writeRandomFloor(config, v["random-floor"], log);
+        const s = await writeRandomFloor(config, v["random-floor"], log, ship);
         write(s, `random floor ${describeShipped(s)}`);
       }
       if (typeof v.ship === "string") {
-        const s = await shipCheckpoint(config, v.ship, log);
+        const s = await shipCheckpoint(config, v.ship, log, ship);
         write(s, `shipped ${describeShipped(s)}`);
       }
       return;
@@ -115,6 +136,7 @@ SIGINT/SIGTERM stop at the next step with a checkpoint.
       resume: v.resume === true,
       onEvent: progressPrinter(describeEvent),
       signal: stopOnSignal().signal,
+      ship,
     });
     const lines = [
       `status: ${result.status} after ${result.steps}/${config.steps} steps, ${result.tokens} tokens (${result.wallTimeS.toFixed(1)} s)`,

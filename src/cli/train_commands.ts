@@ -1,12 +1,19 @@
 /** `narrator train | eval`: fine-tune a model on the narration tasks, and measure one. */
-import { parseLangs, LANGS } from "../data/langs";
 import { PROMPT_FORMATS } from "../data/prompts";
 import { COMMIT_INPUTS } from "../data/commitpackft";
 import { parseTrainConfig, TRAIN_TASKS, type TrainConfig, type TrainTask } from "../train/config";
 import { evaluateModel, formatEvaluation } from "../train/evaluate";
 import { progressPrinter } from "../train/progress";
 import { train as runTraining, type TrainEvent } from "../train/trainer";
-import { numberOpt, required, UsageError, type Command, type Options } from "./args";
+import {
+  languagesOpt,
+  numberOpt,
+  required,
+  splitList,
+  UsageError,
+  type Command,
+  type Options,
+} from "./args";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -61,13 +68,6 @@ const FLAG_OF_FIELD = new Map<string, string>(
   Object.entries({ ...NUMBER_FLAGS, ...STRING_FLAGS, ...BOOLEAN_FLAGS }).map(([f, k]) => [k, f]),
 );
 
-function splitList(v: unknown): string[] {
-  return String(v)
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-}
-
 /** The train config that the flags of `narrator train` describe; errors name the flag. */
 export function trainConfigFromFlags(v: Values): TrainConfig {
   const raw: Record<string, unknown> = {};
@@ -78,13 +78,7 @@ export function trainConfigFromFlags(v: Values): TrainConfig {
   }
   for (const [flag, field] of Object.entries(BOOLEAN_FLAGS))
     if (v[flag] === true) raw[field] = true;
-  if (v.languages !== undefined) {
-    try {
-      raw.languages = parseLangs(splitList(v.languages));
-    } catch (e) {
-      throw new UsageError(`--languages: ${(e as Error).message}`);
-    }
-  }
+  if (v.languages !== undefined) raw.languages = languagesOpt(v);
   if (v["target-modules"] !== undefined) raw.targetModules = splitList(v["target-modules"]);
   if (v["memory-limit"] !== undefined) {
     raw.memoryLimit = numberOpt(v, "memory-limit", NaN, (n) => n > 0) * GIB;
@@ -219,14 +213,6 @@ pycocoevalcap ROUGE-L (variants named in the output). --size: examples per langu
       "val",
     );
     const int = (n: number) => Number.isInteger(n) && n > 0;
-    let languages = [...LANGS];
-    if (v.languages !== undefined) {
-      try {
-        languages = parseLangs(splitList(v.languages));
-      } catch (e) {
-        throw new UsageError(`--languages: ${(e as Error).message}`);
-      }
-    }
     const result = await evaluateModel({
       model,
       adapter: v.adapter as string | undefined,
@@ -234,7 +220,7 @@ pycocoevalcap ROUGE-L (variants named in the output). --size: examples per langu
       data: v.data as string | undefined,
       task,
       split,
-      languages,
+      languages: languagesOpt(v),
       size: numberOpt(v, "size", split === "val" ? 300 : 600, int),
       dataSeed: numberOpt(v, "data-seed", 42, Number.isInteger),
       mix: 0.5,

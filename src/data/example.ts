@@ -5,6 +5,12 @@ import type { Lang } from "./langs";
 export const TASKS = ["codesearchnet", "commitpackft"] as const;
 export type Task = (typeof TASKS)[number];
 
+/** Display names of the tasks. */
+export const TASK_NAMES: Readonly<Record<Task, string>> = {
+  codesearchnet: "CodeSearchNet",
+  commitpackft: "CommitPackFT",
+};
+
 /** Splits, in the order they are reported. CodeSearchNet's "valid" partition becomes "val". */
 export const SPLITS = ["train", "val", "test"] as const;
 export type Split = (typeof SPLITS)[number];

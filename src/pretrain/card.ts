@@ -3,13 +3,14 @@
  * far, how well it does on held-out code, and the commands that reproduce it.
  */
 import * as path from "node:path";
-import type { Lang } from "../data/langs";
-import { LANG_NAMES } from "../data/langs";
+import { TASK_NAMES, TASKS } from "../data/example";
+import { LANG_NAMES, LANGS, type Lang } from "../data/langs";
 import type { LlamaConfig } from "../model/config";
 import { dims } from "../model/config";
 import { formatDuration } from "../train/progress";
 import { stageChain, type StageSummary } from "./init_from";
 import type { ValReport } from "./validate";
+import { ZERO_SHOT, type ZeroShotReport } from "./zero_shot";
 
 /** Everything the card states. */
 export interface ModelCardInfo {
@@ -47,6 +48,8 @@ export interface ModelCardInfo {
   trainLoss: { last: number; mean: number; over: number } | null;
   /** Validation CE of the shipped (BF16) weights. */
   valCe: ValReport | null;
+  /** Zero-shot CE of the shipped weights on the narration tasks (null: no data given). */
+  zeroShot: ZeroShotReport | null;
   /** This stage's wall time, seconds. */
   wallTimeS: number;
   /** The stage a continued run started after, with its own earlier stages (absent: trained from random weights). */
@@ -159,6 +162,8 @@ export function modelCard(i: ModelCardInfo): string {
     "",
     ...valLines(i.valCe),
     "",
+    ...zeroShotLines(i.zeroShot),
+    "",
     "## Reproduce",
     "",
     "From the repository root, with the corpus and tokenizer above:",
@@ -198,5 +203,36 @@ function valLines(v: ValReport | null): string[] {
     ...Object.entries(v.byLanguage).map(
       ([lang, s]) => `| ${LANG_NAMES[lang as Lang]} | ${f4(s.ce)} | ${s.windows} |`,
     ),
+  ];
+}
+
+function zeroShotLines(z: ZeroShotReport | null): string[] {
+  const head = "### Zero-shot on the narration tasks";
+  if (!z) {
+    return [
+      head,
+      "",
+      "Not measured: ship with `--data DIR` (the folder holding codesearchnet/ and commitpackft/).",
+    ];
+  }
+  const s = ZERO_SHOT;
+  const cell = (c: { ce: number; examples: number } | undefined) =>
+    c ? `${f4(c.ce)} (${c.examples})` : "none";
+  return [
+    head,
+    "",
+    `Cross-entropy of these bfloat16 weights on the targets (summaries, commit messages) of the ` +
+      `${s.split}idation splits, before any fine-tuning: ${s.size} examples per language drawn with data seed ` +
+      `${s.dataSeed}, ${s.prompt} prompt, at most ${s.maxLen} tokens, commits as ${s.commitInput}s ` +
+      `(nats/token; examples in brackets).`,
+    "",
+    `| language | ${TASKS.map((t) => TASK_NAMES[t]).join(" | ")} |`,
+    `|---|${TASKS.map(() => "---").join("|")}|`,
+    ...LANGS.filter((l) => TASKS.some((t) => z[t].byLanguage[l])).map(
+      (l) => `| ${LANG_NAMES[l]} | ${TASKS.map((t) => cell(z[t].byLanguage[l])).join(" | ")} |`,
+    ),
+    `| **all** | ${TASKS.map((t) => `**${cell(z[t].ce)}**`).join(" | ")} |`,
+    "",
+    `Data hashes: ${TASKS.map((t) => `${TASK_NAMES[t]} \`${z[t].dataHash}\``).join(", ")}.`,
   ];
 }

@@ -41,7 +41,7 @@ import {
 import { loadInitCheckpoint, type InitSource } from "./init_from";
 import { createPretrainOptimizer } from "./optimizer";
 import { prepareRun } from "./setup";
-import { shipModel, trainLossSummary } from "./ship";
+import { shipModel, trainLossSummary, type ShipOptions } from "./ship";
 import { validationCe, type ValReport } from "./validate";
 import { windowBatch, windowCount, WindowSampler } from "./windows";
 
@@ -88,6 +88,8 @@ export interface PretrainOptions {
   stopAfterSteps?: number;
   /** Stop at the next step boundary once aborted, with a checkpoint (status "stopped"). */
   signal?: AbortSignal;
+  /** Narration data (and languages) for the zero-shot section of the shipped model's card. */
+  ship?: ShipOptions;
 }
 
 /** result.json. */
@@ -288,14 +290,21 @@ export async function pretrain(
     if (config.checkpointEvery > 0) writeCheckpoint();
     final = evaluate(step);
     outputs.model = path.join(out, "model");
-    shippedCe = shipModel(outputs.model, model, setup, {
-      kind: "pretrained",
-      status,
-      steps: step,
-      tokensSeen: tokensTotal,
-      wallTimeS: elapsed(),
-      trainLoss: trainLossSummary(metricsFile),
-    }).valCe;
+    const shipped = await shipModel(
+      outputs.model,
+      model,
+      setup,
+      {
+        kind: "pretrained",
+        status,
+        steps: step,
+        tokensSeen: tokensTotal,
+        wallTimeS: elapsed(),
+        trainLoss: trainLossSummary(metricsFile),
+      },
+      opts.ship,
+    );
+    shippedCe = shipped.valCe;
     emit({ type: "shipped", dir: outputs.model });
   }
   const result: PretrainResult = {

@@ -1,8 +1,9 @@
 /**
  * Shipping a pretrained model as a Hugging Face model folder: config.json, model.safetensors in
  * bfloat16 (HF Llama tensor names), the tokenizer.json it was trained with, and README.md (the
- * model card, with the held-out CE measured on the shipped bfloat16 weights). The folder is
- * completed under a temporary name and renamed, so a reader never sees half of it.
+ * model card, with the held-out CE measured on the shipped bfloat16 weights, and their zero-shot CE
+ * on the narration tasks when a data directory is given). The folder is completed under a
+ * temporary name and renamed, so a reader never sees half of it.
  *
  * Three sources: the live model at the end of a run, a run's latest checkpoint (`shipCheckpoint`,
  * also while the run is going on), and the random initialisation of the same shape and seed
@@ -10,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Lang } from "../data/langs";
 import { backendInfo, initBackend } from "../backend/backend";
 import {
   initTensors,
@@ -31,6 +33,7 @@ import {
 } from "./config";
 import { prepareRun, type RunSetup } from "./setup";
 import { validationCe, type ValReport } from "./validate";
+import { zeroShotCe, type ZeroShotReport } from "./zero_shot";
 
 /** What the card says about the weights being shipped. */
 export interface ShipInfo {
@@ -46,10 +49,24 @@ export interface ShipInfo {
 export interface Shipped {
   dir: string;
   valCe: ValReport | null;
+  zeroShot: ZeroShotReport | null;
+}
+
+/** Where shipping reads the narration tasks from (absent: the card says zero-shot was not measured). */
+export interface ShipOptions {
+  data?: string;
+  /** Languages of the zero-shot section (default all six). */
+  languages?: readonly Lang[];
 }
 
 /** Write `model` as a model folder at `dir` (replacing it); returns the CE of the shipped weights. */
-export function shipModel(dir: string, model: Llama, setup: RunSetup, info: ShipInfo): Shipped {
+export async function shipModel(
+  dir: string,
+  model: Llama,
+  setup: RunSetup,
+  info: ShipInfo,
+  opts: ShipOptions = {},
+): Promise<Shipped> {
   const { config } = setup;
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -62,6 +79,12 @@ export function shipModel(dir: string, model: Llama, setup: RunSetup, info: Ship
       ? validationCe(shipped, setup.data.val, setup.valSample, config.seqLen, config.batchSize)
       : null;
   shipped.dispose();
+  const zeroShot =
+    opts.data === undefined ? null : await zeroShotCe(tmp, opts.data, opts.languages);
+  const dataFlag = [
+    ...(opts.data === undefined ? [] : ["--data", opts.data]),
+    ...(opts.languages === undefined ? [] : ["--languages", opts.languages.join(",")]),
+  ];
   const floor = info.kind === "random-floor";
   const prov = provenance(setup.data.manifestHash, config.seed);
   const card: ModelCardInfo = {
@@ -101,19 +124,23 @@ export function shipModel(dir: string, model: Llama, setup: RunSetup, info: Ship
     },
     trainLoss: info.trainLoss,
     valCe,
+    zeroShot,
     wallTimeS: info.wallTimeS,
     ...(setup.init && !floor ? { continuedFrom: setup.init.stage } : {}),
     backend: backendInfo().label,
     git: { commit: prov.gitCommit, dirty: prov.gitDirty },
     commands: floor
-      ? { floor: pretrainCommand(config, ["--random-floor", dir]) }
-      : { background: backgroundCommand(config), ship: pretrainCommand(config, ["--ship", dir]) },
+      ? { floor: pretrainCommand(config, ["--random-floor", dir, ...dataFlag]) }
+      : {
+          background: backgroundCommand(config),
+          ship: pretrainCommand(config, ["--ship", dir, ...dataFlag]),
+        },
   };
   fs.writeFileSync(path.join(tmp, "README.md"), modelCard(card));
   fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
-  return { dir, valCe };
+  return { dir, valCe, zeroShot };
 }
 
 /**
@@ -146,6 +173,7 @@ export async function shipCheckpoint(
   input: PretrainConfigInput,
   dir: string,
   log: (line: string) => void = () => undefined,
+  opts: ShipOptions = {},
 ): Promise<Shipped> {
   const config = parsePretrainConfig(input);
   await initBackend();
@@ -170,15 +198,21 @@ export async function shipCheckpoint(
   restoreParams(trainableParameters(model), checkpoint.params, checkpoint.dir);
   const { step, tokens, elapsedS, metricsBytes } = checkpoint.state;
   try {
-    return shipModel(dir, model, setup, {
-      kind: "pretrained",
-      status:
-        step >= config.steps ? "completed" : `checkpoint at step ${step} of a run in progress`,
-      steps: step,
-      tokensSeen: tokens,
-      wallTimeS: elapsedS,
-      trainLoss: trainLossSummary(path.join(config.out, "metrics.jsonl"), metricsBytes),
-    });
+    return await shipModel(
+      dir,
+      model,
+      setup,
+      {
+        kind: "pretrained",
+        status:
+          step >= config.steps ? "completed" : `checkpoint at step ${step} of a run in progress`,
+        steps: step,
+        tokensSeen: tokens,
+        wallTimeS: elapsedS,
+        trainLoss: trainLossSummary(path.join(config.out, "metrics.jsonl"), metricsBytes),
+      },
+      opts,
+    );
   } finally {
     model.dispose();
   }
@@ -189,6 +223,7 @@ export async function writeRandomFloor(
   input: PretrainConfigInput,
   dir: string,
   log: (line: string) => void = () => undefined,
+  opts: ShipOptions = {},
 ): Promise<Shipped> {
   const config = parsePretrainConfig(input);
   await initBackend();
@@ -200,14 +235,20 @@ export async function writeRandomFloor(
     "init",
   );
   try {
-    return shipModel(dir, model, setup, {
-      kind: "random-floor",
-      status: "not trained",
-      steps: 0,
-      tokensSeen: 0,
-      wallTimeS: 0,
-      trainLoss: null,
-    });
+    return await shipModel(
+      dir,
+      model,
+      setup,
+      {
+        kind: "random-floor",
+        status: "not trained",
+        steps: 0,
+        tokensSeen: 0,
+        wallTimeS: 0,
+        trainLoss: null,
+      },
+      opts,
+    );
   } finally {
     model.dispose();
   }

@@ -7,28 +7,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { loadResults, type ExperimentResults } from "../../src/experiments/results";
 import { RunStore } from "../../src/experiments/store";
 import { runSweep } from "../../src/experiments/sweep";
-import { CPF_PYTHON, CSN_PYTHON } from "../fixtures/data/rows";
+import { writePythonData } from "../fixtures/data/rows";
 import { experimentsDir, sweepDef, testProfile, tmp } from "./helpers";
 
-function fixtureData(): string {
-  const dir = tmp("e2e-data");
-  fs.mkdirSync(path.join(dir, "codesearchnet"));
-  fs.mkdirSync(path.join(dir, "commitpackft"));
-  const lines = (rows: Record<string, unknown>[]) =>
-    rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
-  fs.writeFileSync(
-    path.join(dir, "codesearchnet", "python.jsonl.gz"),
-    zlib.gzipSync(lines(CSN_PYTHON)),
-  );
-  fs.writeFileSync(path.join(dir, "commitpackft", "python.jsonl"), lines(CPF_PYTHON));
-  return dir;
-}
-
-const data = fixtureData();
+const data = writePythonData(tmp("e2e-data"));
 const experiments = experimentsDir([
   // Base model and a cocktail adapter on both tasks' test sets, with generation.
   {

@@ -11,6 +11,8 @@ import { parseLlamaConfig } from "../../src/model/config";
 import type { PretrainConfigInput } from "../../src/pretrain/config";
 import { pretrain, type PretrainStepRecord } from "../../src/pretrain/pretrain";
 import { shipCheckpoint, writeRandomFloor } from "../../src/pretrain/ship";
+import { evaluateModel } from "../../src/train/evaluate";
+import { writePythonData } from "../fixtures/data/rows";
 import { toFloat32 } from "../../src/safetensors/float16";
 import { BOS, EOS, SPECIAL_TOKENS } from "../../src/tokenizer/special";
 import { Tokenizer } from "../../src/tokenizer/tokenizer";
@@ -374,6 +376,61 @@ test("--ship writes a run's latest checkpoint; --random-floor the untrained mode
   const floor = readSafetensors(path.join(floorDir, "model.safetensors"));
   for (const [name, t] of init)
     assert.deepEqual(u16(floor.get(name)!.bytes), bf16Bits(toFloat32(t)), name);
+});
+
+test("with narration data, the card gives the shipped weights' zero-shot CE per task and language", async () => {
+  const c = base({ steps: 4 });
+  const data = writePythonData(path.join(root, "narration-data"));
+  const dir = path.join(root, "floor-zero-shot");
+  const f = await writeRandomFloor(c, dir, () => undefined, { data, languages: ["python"] });
+  // Untrained weights are near uniform over the vocabulary: CE close to ln(V) on any text.
+  for (const task of ["codesearchnet", "commitpackft"] as const) {
+    const z = f.zeroShot![task];
+    assert.ok(Math.abs(z.ce.ce - Math.log(tok.vocabSize)) < 0.05, `${task} ${z.ce.ce}`);
+    // The hand-written rows leave one validation example per task (see the fixture's comments).
+    assert.equal(z.ce.examples, 1);
+    assert.deepEqual(Object.keys(z.byLanguage), ["python"]);
+  }
+  // The same numbers as `narrator eval` on the shipped folder with the card's settings.
+  const evalOf = async (task: "codesearchnet" | "commitpackft") =>
+    (
+      await evaluateModel({
+        model: dir,
+        data,
+        task,
+        split: "val",
+        languages: ["python"],
+        size: 100,
+        dataSeed: 42,
+        mix: 0.5,
+        commitInput: "diff",
+        lenient: false,
+        prompt: "compact",
+        maxLen: 256,
+        batchSize: 8,
+        generate: false,
+        maxNewTokens: 0,
+      })
+    ).ce.byTask[task]!.ce;
+  const csn = await evalOf("codesearchnet");
+  const cpf = await evalOf("commitpackft");
+  const card = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+  for (const fact of [
+    "### Zero-shot on the narration tasks",
+    "100 examples per language drawn with data seed 42, compact prompt, at most 256 tokens",
+    "| language | CodeSearchNet | CommitPackFT |",
+    `| Python | ${csn.toFixed(4)} (1) | ${cpf.toFixed(4)} (1) |`,
+    `| **all** | **${csn.toFixed(4)} (1)** | **${cpf.toFixed(4)} (1)** |`,
+    `--random-floor ${dir} --data ${data} --languages python`,
+  ])
+    assert.ok(card.includes(fact), `card lacks: ${fact}\n${card}`);
+
+  // Without data the card says how to measure it.
+  await writeRandomFloor(c, dir);
+  assert.match(
+    fs.readFileSync(path.join(dir, "README.md"), "utf8"),
+    /Not measured: ship with `--data DIR`/,
+  );
 });
 
 test("a tokenizer whose vocabulary differs from the config's is refused, naming both", async () => {

@@ -5,7 +5,7 @@
  */
 import type { Config, TopLevelSpec } from "vega-lite";
 import { LANGS, LANG_NAMES, type Lang } from "../../data/langs";
-import { TASKS, type Task } from "../../data/example";
+import { TASK_NAMES, TASKS } from "../../data/example";
 import type { MetricRow, SettingValue, TrialRow } from "../../experiments/rows";
 import { groupBy, spread, type Spread } from "../stats";
 
@@ -60,11 +60,7 @@ export function ceTitle(split: MetricRow["split"]): string {
   return `${split === "val" ? "validation" : "test"} cross-entropy (nats/token)`;
 }
 
-/** Display names of the tasks. */
-export const TASK_NAMES: Readonly<Record<Task, string>> = {
-  codesearchnet: "CodeSearchNet",
-  commitpackft: "CommitPackFT",
-};
+export { TASK_NAMES };
 
 /** Task display names in task order. */
 export const TASK_ORDER: readonly string[] = TASKS.map((t) => TASK_NAMES[t]);
