@@ -68,6 +68,8 @@ export async function shipModel(
   opts: ShipOptions = {},
 ): Promise<Shipped> {
   const { config } = setup;
+  // Before the temporary folder exists: inside the checkout it would count as a change.
+  const prov = provenance(setup.data.manifestHash, config.seed);
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   saveModel(tmp, model, { dtype: "BF16" });
@@ -86,7 +88,6 @@ export async function shipModel(
     ...(opts.languages === undefined ? [] : ["--languages", opts.languages.join(",")]),
   ];
   const floor = info.kind === "random-floor";
-  const prov = provenance(setup.data.manifestHash, config.seed);
   const card: ModelCardInfo = {
     kind: info.kind,
     model: config.model,
