@@ -8,6 +8,7 @@ import { tensorShapes, readLlamaConfig } from "../../src/model/config";
 import { tokenizerFor } from "../../src/model/open";
 import { sequenceLogprobs } from "../../src/model/inference";
 import { readSafetensorsFile } from "../../src/safetensors/safetensors";
+import { zeroShotCe } from "../../src/pretrain/zero_shot";
 
 // The embedded base models, pretrained by `narrator pretrain` (see each model card), and the
 // random-initialised floor of the same shape as the small one.
@@ -74,3 +75,44 @@ test("pretrained models predict hand-written code far better than the random flo
     assert.ok(ce < floor - 3, `${name}: CE ${ce} is not well below the floor's ${floor}`);
   }
 });
+
+/** The held-out corpus CE and the zero-shot "all" CE per task that a model card states. */
+function cardNumbers(name: string): { heldOut: number; zeroShot: [number, number] } {
+  const card = fs.readFileSync(path.join(MODELS, name, "README.md"), "utf8");
+  const heldOut = /bfloat16 weights: \*\*([\d.]+) nats\/token\*\*/.exec(card);
+  const all = /\| \*\*all\*\* \| \*\*([\d.]+) \(\d+\)\*\* \| \*\*([\d.]+) \(\d+\)\*\* \|/.exec(
+    card,
+  );
+  assert.ok(heldOut && all, `${name}: the card lacks its held-out or zero-shot CE`);
+  return { heldOut: Number(heldOut[1]), zeroShot: [Number(all[1]), Number(all[2])] };
+}
+
+test("the cards: the larger model lowest on held-out code, both far below the floor", opts, () => {
+  const [small, large] = TRAINED.map(cardNumbers);
+  const floor = cardNumbers(FLOOR);
+  assert.ok(large.heldOut < small.heldOut, `8m ${large.heldOut} vs 2m ${small.heldOut}`);
+  for (const m of [small, large]) {
+    assert.ok(m.heldOut < floor.heldOut - 3, `held-out ${m.heldOut} vs floor ${floor.heldOut}`);
+    m.zeroShot.forEach((ce, k) =>
+      assert.ok(ce < floor.zeroShot[k] - 2, `zero-shot ${ce} vs floor ${floor.zeroShot[k]}`),
+    );
+  }
+});
+
+// The cards' zero-shot rows are measured on the real data; re-measure one to keep them honest.
+const DATA = process.env.NARRATOR_DATA ?? path.join(__dirname, "..", "..", "..", "shared", "data");
+test(
+  "a card's zero-shot Python row is what evaluation of the folder gives",
+  { skip: !SHIPPED ? "no models/ folder yet" : !fs.existsSync(DATA) && `no data at ${DATA}` },
+  async () => {
+    const name = "narrator-2m";
+    const card = fs.readFileSync(path.join(MODELS, name, "README.md"), "utf8");
+    const row = /\| Python \| ([\d.]+) \((\d+)\) \| ([\d.]+) \((\d+)\) \|/.exec(card);
+    assert.ok(row, "the card has a Python row");
+    const z = await zeroShotCe(path.join(MODELS, name), DATA, ["python"]);
+    assert.equal(z.codesearchnet.ce.ce.toFixed(4), row[1]);
+    assert.equal(z.codesearchnet.ce.examples, Number(row[2]));
+    assert.equal(z.commitpackft.ce.ce.toFixed(4), row[3]);
+    assert.equal(z.commitpackft.ce.examples, Number(row[4]));
+  },
+);
