@@ -14,7 +14,12 @@ import { presetConfig } from "../src/model/presets";
 import { baseMemory, formatMemory } from "../src/model/memory";
 import { backendInfo } from "../src/backend/backend";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from "../src/native/cross_entropy";
-import { disableNativeKernels, enableNativeKernels, nativeStatus } from "../src/native/kernels";
+import {
+  disableNativeKernels,
+  enableNativeKernels,
+  nativeStatus,
+  setNativeThreads,
+} from "../src/native/kernels";
 import { type Contender, interleave, median, speedup, startTorch, timed } from "./paired";
 import {
   benchFullStep,
@@ -71,7 +76,7 @@ function torchLine(
   threads: number,
   steps: number,
   full: boolean,
-  ours: number,
+  ours: { label: string; tokensPerSecond: number },
 ): void {
   const t = torchStep(threads, steps, full);
   if (typeof t === "string") {
@@ -79,7 +84,7 @@ function torchLine(
     return;
   }
   console.log(
-    `${label.padEnd(34)} ${fmt(t.tokensPerSecond)} tokens/s  (PyTorch ${t.torch} on ${t.device}, ${threads} thread${threads > 1 ? "s" : ""}, float32 base); ours/PyTorch = ${(ours / t.tokensPerSecond).toFixed(2)}`,
+    `${label.padEnd(34)} ${fmt(t.tokensPerSecond)} tokens/s  (PyTorch ${t.torch} on ${t.device}, ${threads} thread${threads > 1 ? "s" : ""}, float32 base); ${ours.label}/PyTorch = ${(ours.tokensPerSecond / t.tokensPerSecond).toFixed(2)}`,
   );
 }
 
@@ -157,8 +162,9 @@ async function main() {
   line(`scoring (${backend.label})`, lora.score);
   line(`full-parameter step (${backend.label})`, full);
   const threads = native.enabled ? native.threads! : 1;
-  torchLine(`PyTorch LoRA step`, threads, steps, false, lora.train.tokensPerSecond);
-  torchLine(`PyTorch full step`, threads, steps, true, full.tokensPerSecond);
+  const ours = (tokensPerSecond: number) => ({ label: backend.label, tokensPerSecond });
+  torchLine(`PyTorch LoRA step`, threads, steps, false, ours(lora.train.tokensPerSecond));
+  torchLine(`PyTorch full step`, threads, steps, true, ours(full.tokensPerSecond));
 
   if (native.enabled) {
     // The same steps on plain wasm, in the same process, for the speed-up.
@@ -174,7 +180,15 @@ async function main() {
         `scoring ${(lora.score.tokensPerSecond / plain.score.tokensPerSecond).toFixed(2)}x, ` +
         `full step ${(full.tokensPerSecond / plainFull.tokensPerSecond).toFixed(2)}x`,
     );
-    torchLine(`PyTorch LoRA step`, 1, steps, false, plain.train.tokensPerSecond);
+    // One thread each: the kernels' own speed, without the thread pool.
+    setNativeThreads(1);
+    const single = await benchLoraStep("nf4", steps);
+    setNativeThreads(threads);
+    line(`LoRA step, NF4 base (${backend.label}, 1 thread)`, single.train);
+    torchLine(`PyTorch LoRA step`, 1, steps, false, {
+      label: `${backend.label} 1 thread`,
+      tokensPerSecond: single.train.tokensPerSecond,
+    });
   }
 
   await interleavedLora(threads, Number(process.env.BENCH_ROUNDS ?? 8));
