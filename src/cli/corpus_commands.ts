@@ -61,7 +61,7 @@ keeps each language's hand-written source files (size, minified and generated-fi
 duplicates removed), holds out 2% of files by path hash, caps each language's train bytes
 (--max-bytes-per-language, default 6000000) and writes <out>/corpus/<lang>.{train,val}.jsonl.gz and
 MANIFEST.json (--out default .cache). Then counts the val/test functions of the evaluation datasets
-(--data, else NARRATOR_DATA, else data/) found verbatim in the corpus and adds that to the manifest.`,
+(--data, else NARRATOR_DATA, else data/ or ../shared/data) found verbatim in the corpus and adds that to the manifest.`,
   options: {
     cache: { type: "string" },
     out: { type: "string" },
@@ -111,7 +111,7 @@ export const corpusOverlapCommand: Command = {
   usage: `usage: narrator corpus overlap --corpus DIR [--data DIR] [--languages python,go,...]
 
 Reads the corpus folder (holding <lang>.{train,val}.jsonl.gz) and the evaluation datasets (--data,
-else NARRATOR_DATA, else data/) and prints, per dataset, language and split, how many items occur
+else NARRATOR_DATA, else data/ or ../shared/data) and prints, per dataset, language and split, how many items occur
 in the corpus (whitespace-normalised substring of one corpus file of the same language).`,
   options: { corpus: { type: "string" }, data: { type: "string" }, languages: { type: "string" } },
   async run(v) {

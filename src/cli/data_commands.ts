@@ -44,7 +44,7 @@ export const stats: Command = {
   usage: `usage: narrator data stats [--data DIR] [--json] [--seed N] [--per-language TRAIN,VAL,TEST]
        [--languages python,go,...] [--commit-input files|diff|both] [--lenient]
 
-Reads both datasets from the data directory (--data, else NARRATOR_DATA, else data/), runs every
+Reads both datasets from the data directory (--data, else NARRATOR_DATA, else data/ or ../shared/data), runs every
 filter of the preparation and prints rows read, removed by each filter and kept, then the split
 sizes (study: 2100,300,600 per language). --lenient skips malformed rows and counts them.`,
   options: PREPARATION_OPTIONS,

@@ -53,7 +53,7 @@ commands:
 ${listing(entries)}
 
 Run 'narrator <command> --help' for a command's options.
-Environment: NARRATOR_BACKEND (wasm|cpu|tensorflow|webgpu), NARRATOR_DATA (data directory),
+Environment: NARRATOR_BACKEND (wasm|cpu|tensorflow|webgpu), NARRATOR_DATA (data directory; default data/, or ../shared/data beside the checkout while data/ holds no dataset),
 NARRATOR_RUNS (folder of the run stores, default runs/),
 NARRATOR_NATIVE=0 (plain wasm kernels), NARRATOR_DEBUG=1 (stack traces).`;
 }

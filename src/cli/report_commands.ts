@@ -12,7 +12,7 @@ const build: Command = {
   usage: `usage: narrator report build [--profile P] [--store DIR] [--out DIR] [--data DIR] [--no-png]
 
 Loads every experiment's results from the run store (default runs/<profile>) and the data funnel at
-the profile's sizes (--data, else NARRATOR_DATA, else data/), then writes <out>/<profile>/ (default
+the profile's sizes (--data, else NARRATOR_DATA, else data/ or ../shared/data), then writes <out>/<profile>/ (default
 reports/): index.html, one page per experiment, data.html, and figures/<id>.svg (and .png with
 rsvg-convert, unless --no-png). Experiments without results get pages that say so.`,
   options: {

@@ -133,7 +133,7 @@ export const train: Command = {
 Defaults: the study's choices (adagrad, constant_with_warmup with warmup ratio 0.03, 1 epoch,
 batch 4, lr 2e-4) and QLoRA's (nf4, r 64, alpha 16, dropout 0.05, all linear layers,
 max grad norm 0.3); 2,100 train / 300 validation examples per language; max length 512.
-Data: --data, else NARRATOR_DATA, else data/. Tokenizer: the model directory's tokenizer.json.
+Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. Tokenizer: the model directory's tokenizer.json.
 Writes OUT/metrics.jsonl (a line per step and per evaluation), OUT/result.json, OUT/adapter
 (PEFT) or OUT/model (--full), and checkpoints (--checkpoint-every; --resume continues the last).
 Progress goes to stderr; the final CE/PPL table (or --json: result.json) to stdout.`,

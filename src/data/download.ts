@@ -16,7 +16,7 @@ import * as zlib from "node:zlib";
 import { readJson, writeJsonAtomic } from "../util/fs";
 import { type Lang, LANGS } from "./langs";
 import { parseLanguageList } from "./mine";
-import { resolveDataDir } from "./sources";
+import { configuredDataDir } from "./sources";
 
 export type DatasetName = "codesearchnet" | "commitpackft";
 export const DATASET_NAMES: readonly DatasetName[] = ["codesearchnet", "commitpackft"];
@@ -671,7 +671,7 @@ function parseDatasets(list: string): DatasetName[] {
  * [--revision REV] [--retries N]`: download and return the report lines (progress goes to stderr).
  */
 export async function cliDownload(args: string[]): Promise<string[]> {
-  let dataDir = resolveDataDir();
+  let dataDir = configuredDataDir();
   let datasets: DatasetName[] = [...DATASET_NAMES];
   let languages: Lang[] = [...LANGS];
   let endpoint: string | undefined;

@@ -11,14 +11,39 @@ import * as readline from "node:readline";
 import * as zlib from "node:zlib";
 import { parquetReadObjects } from "hyparquet";
 import type { z } from "zod";
-import type { Task } from "./example";
+import { TASKS, type Task } from "./example";
 import type { Lang } from "./langs";
 import { langFromName } from "./langs";
+import { PROJECT_ROOT } from "../util/root";
 
-/** Where the data directory is: the `--data` flag, else NARRATOR_DATA, else `data/`; made absolute. */
-export function resolveDataDir(flag?: string): string {
-  const env = process.env.NARRATOR_DATA;
-  return path.resolve(flag || env || "data");
+/** The project's data/ folder: where `narrator data download` writes by default. */
+export const PROJECT_DATA_DIR = path.join(PROJECT_ROOT, "data");
+
+/** The shared sample beside a checkout on the project's own machines and CI (../shared/data). */
+export const SHARED_DATA_DIR = path.join(PROJECT_ROOT, "..", "shared", "data");
+
+/** The data directory a user named: the `--data` flag, else NARRATOR_DATA, else the project's data/. */
+export function configuredDataDir(flag?: string): string {
+  const named = flag || process.env.NARRATOR_DATA;
+  return named ? path.resolve(named) : PROJECT_DATA_DIR;
+}
+
+/**
+ * The data directory to read: the configured one, except that with neither flag nor NARRATOR_DATA
+ * and no dataset in data/, the shared sample beside the checkout is read in place when it is there.
+ */
+export function resolveDataDir(
+  flag?: string,
+  defaults = { data: PROJECT_DATA_DIR, shared: SHARED_DATA_DIR },
+): string {
+  if (flag || process.env.NARRATOR_DATA) return configuredDataDir(flag);
+  return holdsDataset(defaults.data) || !holdsDataset(defaults.shared)
+    ? defaults.data
+    : defaults.shared;
+}
+
+function holdsDataset(dir: string): boolean {
+  return TASKS.some((d) => fs.existsSync(path.join(dir, d)));
 }
 
 /** A dataset, or one of its languages, is not where the data directory says. */

@@ -4,9 +4,9 @@
  * results from their own folder. (A module of its own: worker processes import it without the rest.)
  */
 import * as path from "node:path";
+import { PROJECT_ROOT } from "../util/root";
 
-/** The project's root. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export { PROJECT_ROOT };
 
 /** Where definitions live, and profiles under it. */
 export const EXPERIMENTS_DIR = path.join(PROJECT_ROOT, "experiments");

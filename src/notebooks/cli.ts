@@ -8,7 +8,8 @@ import type { Command } from "../cli/args";
 import { numberOpt, parse, UsageError } from "../cli/args";
 import { formatDuration } from "../train/progress";
 import type { NotebookProgress } from "./runner";
-import { listNotebooks, REPO_ROOT, resolveNotebook, resolveProfile, runNotebooks } from "./runner";
+import { PROJECT_ROOT } from "../util/root";
+import { listNotebooks, resolveNotebook, resolveProfile, runNotebooks } from "./runner";
 
 const USAGE = `usage: notebooks [notebook...] [--profile P] [--out DIR] [--cell-timeout S]
 
@@ -20,7 +21,7 @@ reports/<profile>/notebooks/<name>.html. A notebook is a path or a name ("data")
 
 /** A path as the user reads it: relative inside the repository, absolute outside. */
 function shown(file: string): string {
-  const rel = path.relative(REPO_ROOT, file);
+  const rel = path.relative(PROJECT_ROOT, file);
   return rel && !rel.startsWith("..") ? rel : file;
 }
 

@@ -10,11 +10,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { DEFAULT_PROFILE } from "../experiments/profile";
+import { PROJECT_ROOT } from "../util/root";
 
 /** The repository root (this file is src/notebooks/runner.ts). */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 /** Where the notebooks live, and the folder JUPYTER_PATH points at (it holds kernels/tslab). */
-export const NOTEBOOKS_DIR = path.join(REPO_ROOT, "notebooks");
+export const NOTEBOOKS_DIR = path.join(PROJECT_ROOT, "notebooks");
 export const JUPYTER_DIR = path.join(NOTEBOOKS_DIR, "jupyter");
 const HOOKS = path.join(__dirname, "nbconvert_hooks.py");
 /** Prefix of the lines nbconvert_hooks.py writes (keep in step with its MARKER). */
@@ -69,21 +69,20 @@ export function resolveProfile(profile?: string, env: NodeJS.ProcessEnv = proces
 
 /**
  * The kernels' environment: JUPYTER_PATH finds the repository's kernelspec, PATH finds tslab,
- * NARRATOR_PROFILE picks the profile, and NARRATOR_DATA defaults to the repository's data/ (a
- * kernel runs in notebooks/, where the library's relative default would miss it).
+ * NARRATOR_PROFILE picks the profile (NARRATOR_DATA passes through: the library's default data
+ * directory does not depend on the kernel's working directory).
  */
 export function notebookEnv(
   profile: string,
   base: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
   const jupyterPath = [JUPYTER_DIR, base.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
-  const binPath = [path.join(REPO_ROOT, "node_modules", ".bin"), base.PATH].filter(Boolean);
+  const binPath = [path.join(PROJECT_ROOT, "node_modules", ".bin"), base.PATH].filter(Boolean);
   return {
     ...base,
     JUPYTER_PATH: jupyterPath,
     PATH: binPath.join(path.delimiter),
     NARRATOR_PROFILE: profile,
-    NARRATOR_DATA: base.NARRATOR_DATA || path.join(REPO_ROOT, "data"),
   };
 }
 
@@ -147,7 +146,7 @@ export async function executeNotebook(
 ): Promise<{ notebook: string; html: string; seconds: number }> {
   const profile = resolveProfile(options.profile, options.env);
   const outDir = path.resolve(
-    options.outDir ?? path.join(REPO_ROOT, "reports", profile, "notebooks"),
+    options.outDir ?? path.join(PROJECT_ROOT, "reports", profile, "notebooks"),
   );
   const name = path.basename(notebookFile, ".ipynb");
   const html = path.join(outDir, `${name}.html`);
@@ -208,7 +207,7 @@ export async function executeNotebook(
     );
     child.on("close", resolve);
   });
-  const rel = path.relative(REPO_ROOT, notebookFile);
+  const rel = path.relative(PROJECT_ROOT, notebookFile);
   if (failed) {
     const k = position.get(failed.index) ?? 0;
     throw new NotebookCellError(

@@ -14,6 +14,7 @@ import {
   MissingDataError,
   readParquet,
   readRows,
+  configuredDataDir,
   resolveDataDir,
   RowError,
   splitFromPath,
@@ -165,14 +166,26 @@ test("language names map display names to ids", () => {
   assert.throws(() => parseLangs(["python", "cobol"]), /unknown language "cobol"/);
 });
 
-test("data directory: flag, then NARRATOR_DATA, then data/", () => {
+test("data directory: flag, then NARRATOR_DATA, then data/ or the shared sample beside the checkout", () => {
   const saved = process.env.NARRATOR_DATA;
+  const root = path.resolve(__dirname, "..", "..");
   try {
     process.env.NARRATOR_DATA = "/tmp/from-env";
     assert.equal(resolveDataDir("/tmp/from-flag"), "/tmp/from-flag");
     assert.equal(resolveDataDir(), "/tmp/from-env");
+    assert.equal(configuredDataDir(), "/tmp/from-env");
     delete process.env.NARRATOR_DATA;
-    assert.equal(resolveDataDir(), path.resolve("data"));
+    // Downloads go to the project's data/ whatever the working directory.
+    assert.equal(configuredDataDir(), path.join(root, "data"));
+    // Without either: data/ when it holds a dataset, else the shared sample when that does.
+    const dir = tmpDir();
+    const defaults = { data: path.join(dir, "data"), shared: path.join(dir, "shared") };
+    assert.equal(resolveDataDir(undefined, defaults), defaults.data);
+    fs.mkdirSync(path.join(defaults.shared, "commitpackft"), { recursive: true });
+    assert.equal(resolveDataDir(undefined, defaults), defaults.shared);
+    fs.mkdirSync(path.join(defaults.data, "codesearchnet"), { recursive: true });
+    assert.equal(resolveDataDir(undefined, defaults), defaults.data);
+    assert.equal(resolveDataDir("/tmp/from-flag", defaults), "/tmp/from-flag");
   } finally {
     if (saved === undefined) delete process.env.NARRATOR_DATA;
     else process.env.NARRATOR_DATA = saved;

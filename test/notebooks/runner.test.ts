@@ -11,12 +11,12 @@ import {
   JUPYTER_DIR,
   NotebookCellError,
   notebookEnv,
-  REPO_ROOT,
 } from "../../src/notebooks/runner";
+import { PROJECT_ROOT } from "../../src/util/root";
 
 const hasJupyter =
   spawnSync("jupyter", ["nbconvert", "--version"], { stdio: "ignore" }).status === 0;
-const hasTslab = fs.existsSync(path.join(REPO_ROOT, "node_modules", ".bin", "tslab"));
+const hasTslab = fs.existsSync(path.join(PROJECT_ROOT, "node_modules", ".bin", "tslab"));
 const skip = !hasJupyter
   ? "jupyter nbconvert is not installed (apt-get install jupyter-nbconvert jupyter-client)"
   : !hasTslab
@@ -53,15 +53,15 @@ test("kernelspec: valid JSON that starts tslab with the connection file", () => 
   assert.equal(spec.language, "typescript");
 });
 
-test("notebookEnv: JUPYTER_PATH and PATH lead with the repository's folders, the profile and data are set", () => {
+test("notebookEnv: JUPYTER_PATH and PATH lead with the repository's folders, the profile is set, the data directory passes through", () => {
   const env = notebookEnv("smoke", { PATH: "/usr/bin", JUPYTER_PATH: "/opt/j", OTHER: "x" });
   assert.equal(env.JUPYTER_PATH, `${JUPYTER_DIR}${path.delimiter}/opt/j`);
   assert.equal(
     env.PATH,
-    `${path.join(REPO_ROOT, "node_modules", ".bin")}${path.delimiter}/usr/bin`,
+    `${path.join(PROJECT_ROOT, "node_modules", ".bin")}${path.delimiter}/usr/bin`,
   );
   assert.equal(env.NARRATOR_PROFILE, "smoke");
-  assert.equal(env.NARRATOR_DATA, path.join(REPO_ROOT, "data"));
+  assert.equal(env.NARRATOR_DATA, undefined);
   assert.equal(env.OTHER, "x");
   assert.equal(notebookEnv("mini", { NARRATOR_DATA: "/d" }).NARRATOR_DATA, "/d");
 });
@@ -99,7 +99,7 @@ test(
   async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-notebooks-"));
     // The kernel runs in the temporary folder: the library is required by absolute path.
-    const display = path.join(REPO_ROOT, "src", "notebooks", "display");
+    const display = path.join(PROJECT_ROOT, "src", "notebooks", "display");
     const good = writeNotebook(dir, "good", [
       "const factors: number[] = [6, 7];",
       'console.log("product", factors.reduce((a, b) => a * b, 1));',
