@@ -45,9 +45,11 @@ Prints {"ids": [...], "logprobs": [...]} where logprobs[i] = log p(ids[i+1] | id
 export const generateCmd: Command = {
   summary: "continue a text with a model (+ adapter): greedy or sampled, with a KV cache",
   usage: `usage: narrator generate --model DIR [--adapter DIR] [--quant none|nf4] (--text STR | --ids 1,2,3)
-       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N] [--json]
+       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N]
+       [--no-repeat-ngram N] [--json]
 
-Greedy when --temperature is 0 (the default). Stops at the tokenizer's end tokens.`,
+Greedy when --temperature is 0 (the default). Stops at the tokenizer's end tokens.
+--no-repeat-ngram N: never generate the same N-token sequence twice (default 0: off).`,
   options: {
     ...modelOptions,
     text: { type: "string" },
@@ -57,6 +59,7 @@ Greedy when --temperature is 0 (the default). Stops at the tokenizer's end token
     "top-k": { type: "string" },
     "top-p": { type: "string" },
     seed: { type: "string" },
+    "no-repeat-ngram": { type: "string" },
     json: { type: "boolean" },
   },
   async run(v) {
@@ -78,6 +81,7 @@ Greedy when --temperature is 0 (the default). Stops at the tokenizer's end token
       topP: numberOpt(v, "top-p", 1, (n) => n > 0 && n <= 1),
       seed: numberOpt(v, "seed", 0, Number.isInteger),
       stopTokens: tok ? tok.stopIds() : [],
+      noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 0, (n) => Number.isInteger(n) && n >= 0),
     });
     const text = tok ? tok.decode(out, { skipSpecial: true }) : undefined;
     if (v.json || !tok) process.stdout.write(JSON.stringify({ ids: out, text }) + "\n");

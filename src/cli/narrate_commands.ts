@@ -19,6 +19,7 @@ const NARRATOR_OPTIONS = {
   adapter: { type: "string" },
   "max-new-tokens": { type: "string" },
   "max-input-tokens": { type: "string" },
+  "no-repeat-ngram": { type: "string" },
   lang: { type: "string" },
   prompt: { type: "string" },
   "commit-input": { type: "string" },
@@ -31,6 +32,8 @@ const NARRATOR_HELP = `Model:
                             gives the prompt format, commit input, quantization and length it was
                             trained with
   --max-new-tokens N        tokens generated per explanation (default 64; greedy decoding)
+  --no-repeat-ngram N       never repeat an N-token sequence within an explanation (default 3;
+                            0 turns it off): small models decoding greedily fall into loops
   --max-input-tokens N      input tokens kept; default: what fits the adapter's training length
                             (or the model's context) with the prompt frame and the new tokens.
                             A longer input is cut, and a note says so in every format
@@ -63,6 +66,7 @@ async function openNarrator(v: Values, usage: string): Promise<Narrator> {
       v["max-input-tokens"] === undefined
         ? undefined
         : numberOpt(v, "max-input-tokens", 0, (n) => Number.isInteger(n) && n >= 0),
+    noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 3, (n) => Number.isInteger(n) && n >= 0),
     overrides,
   });
 }
@@ -146,12 +150,7 @@ ${NARRATOR_HELP}`,
           progress(d, t, c.sha, c.subject),
         );
       }
-      const provenance = {
-        model: v.model as string,
-        adapter: (v.adapter as string | undefined) ?? null,
-        prompt: narrator.settings.prompt,
-      };
-      process.stdout.write(renderExplanation(result, format, provenance) + "\n");
+      process.stdout.write(renderExplanation(result, format, narrator.provenance()) + "\n");
     } finally {
       narrator.dispose();
     }
@@ -188,11 +187,9 @@ ${NARRATOR_HELP}`,
         progress(d, t, c.sha, c.subject),
       );
       const html = await digestPage(result, {
+        ...narrator.provenance(),
         repo,
         range,
-        model: v.model as string,
-        adapter: (v.adapter as string | undefined) ?? null,
-        prompt: narrator.settings.prompt,
         settings: narrator.settings.source,
       });
       writeFileAtomic(out, html);

@@ -28,6 +28,12 @@ export interface GenerateOptions {
   topP?: number;
   stopTokens?: number[];
   seed?: number;
+  /**
+   * Never generate an n-gram of this size twice (0 or absent: no constraint), as Hugging Face's
+   * `no_repeat_ngram_size`, but over the generated tokens only, so an answer may still quote the
+   * prompt. Small models decoding greedily fall into loops that this cuts.
+   */
+  noRepeatNgramSize?: number;
 }
 
 /** Continue `prompt` token by token, reusing keys/values of earlier positions. */
@@ -57,6 +63,7 @@ export function generate(model: Llama, prompt: number[], opts: GenerateOptions =
       };
       disposeCache(cache);
       cache = next;
+      for (const t of repeatedNgramEnds(out, opts.noRepeatNgramSize ?? 0)) logits[t] = -Infinity;
       const token = sample(logits, opts, rng);
       out.push(token);
       if (stop.has(token)) break;
@@ -66,6 +73,22 @@ export function generate(model: Llama, prompt: number[], opts: GenerateOptions =
     disposeCache(cache);
   }
   return out;
+}
+
+/**
+ * Tokens that would complete an n-gram already in `tokens`: those that followed an earlier
+ * occurrence of the last n-1 tokens.
+ */
+export function repeatedNgramEnds(tokens: readonly number[], n: number): Set<number> {
+  const banned = new Set<number>();
+  if (n <= 0 || tokens.length < n - 1) return banned;
+  const start = tokens.length - (n - 1);
+  for (let i = 0; i + n - 1 < tokens.length; i++) {
+    let same = true;
+    for (let j = 0; j < n - 1 && same; j++) same = tokens[i + j] === tokens[start + j];
+    if (same) banned.add(tokens[i + n - 1]);
+  }
+  return banned;
 }
 
 function disposeCache(c: KvCache): void {

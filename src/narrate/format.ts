@@ -29,6 +29,8 @@ export interface Provenance {
   model: string;
   adapter: string | null;
   prompt: string;
+  /** How the text was decoded, e.g. "greedy decoding, no repeated 3-grams". */
+  decoding: string;
 }
 
 /** "3 files, +10/-2". */
@@ -39,7 +41,7 @@ export function changeSize(c: Pick<CommitExplanation, "files" | "insertions" | "
 /** A line saying the text is machine-written and by what. */
 export function provenanceLine(p: Provenance): string {
   const by = p.adapter ? `${p.model} with adapter ${p.adapter}` : p.model;
-  return `Explanations written by a language model (${by}; ${p.prompt} prompt, greedy decoding); check them against the code.`;
+  return `Explanations written by a language model (${by}; ${p.prompt} prompt, ${p.decoding}); check them against the code.`;
 }
 
 function subjectOf(e: FileExplanation): string {

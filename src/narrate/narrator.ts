@@ -12,6 +12,7 @@ import { generate } from "../model/inference";
 import type { Llama } from "../model/llama";
 import { openModel, tokenizerFor } from "../model/open";
 import type { Tokenizer } from "../tokenizer/tokenizer";
+import type { Provenance } from "./format";
 import { fitPrompt, promptParts, truncationNote, type NarrationRequest } from "./prompt";
 import { narrationSettings, type NarrationSettings, type SettingsOverrides } from "./settings";
 
@@ -23,6 +24,8 @@ export interface NarratorOptions {
   maxNewTokens?: number;
   /** Input tokens kept at most; default: what fits (see the module comment). */
   maxInputTokens?: number;
+  /** No n-gram of this size twice in an explanation (default 3; 0: plain greedy decoding). */
+  noRepeatNgramSize?: number;
   overrides?: SettingsOverrides;
 }
 
@@ -42,7 +45,10 @@ export class Narrator {
     readonly model: Llama,
     readonly tokenizer: Tokenizer,
     readonly settings: NarrationSettings,
-    readonly options: Readonly<NarratorOptions> & { maxNewTokens: number },
+    readonly options: Readonly<NarratorOptions> & {
+      maxNewTokens: number;
+      noRepeatNgramSize: number;
+    },
   ) {}
 
   /** Open the model (quantized as the adapter was trained) and its tokenizer. */
@@ -50,6 +56,10 @@ export class Narrator {
     const maxNewTokens = opts.maxNewTokens ?? 64;
     if (!(Number.isInteger(maxNewTokens) && maxNewTokens > 0)) {
       throw new Error(`maxNewTokens must be a positive integer, got ${maxNewTokens}`);
+    }
+    const noRepeatNgramSize = opts.noRepeatNgramSize ?? 3;
+    if (!(Number.isInteger(noRepeatNgramSize) && noRepeatNgramSize >= 0)) {
+      throw new Error(`noRepeatNgramSize must be a non-negative integer, got ${noRepeatNgramSize}`);
     }
     if (opts.adapter !== undefined && !fs.existsSync(opts.adapter)) {
       throw new Error(`adapter directory not found: ${opts.adapter}`);
@@ -66,7 +76,7 @@ export class Narrator {
       throw new Error(`${opts.model}: no tokenizer.json; a narrator needs the model's tokenizer`);
     }
     const tokenizer = tokenizerFor(opts.model);
-    return new Narrator(model, tokenizer, settings, { ...opts, maxNewTokens });
+    return new Narrator(model, tokenizer, settings, { ...opts, maxNewTokens, noRepeatNgramSize });
   }
 
   /** Input tokens a prompt with this frame may keep (errors name the limits when nothing fits). */
@@ -104,6 +114,7 @@ export class Narrator {
       maxNewTokens: this.options.maxNewTokens,
       temperature: 0,
       stopTokens: stop,
+      noRepeatNgramSize: this.options.noRepeatNgramSize,
     });
     const explanation = this.tokenizer.decode(out, { skipSpecial: true }).trim();
     const notes = [truncationNote(prompt), explanation === "" ? "the model wrote no text" : null];
@@ -113,6 +124,17 @@ export class Narrator {
       inputTokens: prompt.inputTokens,
       keptInputTokens: prompt.keptInputTokens,
       generatedTokens: out.length,
+    };
+  }
+
+  /** What wrote the explanations, for the line every output ends with. */
+  provenance(): Provenance {
+    const n = this.options.noRepeatNgramSize;
+    return {
+      model: this.options.model,
+      adapter: this.options.adapter ?? null,
+      prompt: this.settings.prompt,
+      decoding: n > 0 ? `greedy decoding, no repeated ${n}-grams` : "greedy decoding",
     };
   }
 

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../src/backend/backend";
 import { loadModel, saveModel } from "../../src/model/checkpoint";
-import { sequenceLogprobs, generate } from "../../src/model/inference";
+import { generate, repeatedNgramEnds, sequenceLogprobs } from "../../src/model/inference";
 import { parameterCount } from "../../src/model/config";
 import { presetConfig } from "../../src/model/presets";
 
@@ -104,4 +104,45 @@ test("DeepSeek-Coder-1.3B config parses and has 1.35e9 parameters within 1%", ()
   assert.equal(parameterCount(c), hand);
   assert.ok(Math.abs(parameterCount(c) / 1.35e9 - 1) < 0.01);
   assert.equal(c.rope_scaling?.factor, 4);
+});
+
+test("repeated n-gram ends: hand-worked cases", () => {
+  assert.deepEqual([...repeatedNgramEnds([1, 2, 3, 1, 2], 3)], [3]);
+  assert.deepEqual([...repeatedNgramEnds([1, 2, 3, 1, 2], 2)], [3]);
+  assert.deepEqual([...repeatedNgramEnds([1, 2, 3, 1, 2], 1)].sort(), [1, 2, 3]);
+  assert.deepEqual([...repeatedNgramEnds([5, 5, 5], 2)], [5]);
+  assert.deepEqual([...repeatedNgramEnds([1, 2], 4)], []);
+  assert.deepEqual([...repeatedNgramEnds([1, 2, 1, 2], 0)], []);
+});
+
+test("with no repeated bigrams, greedy generation takes the best token that does not repeat one", () => {
+  const model = loadModel(path.join(FIXTURES, "gqa-untied-scaled"));
+  const prompt = [3, 17, 9, 40];
+  const n = 20;
+  const got = generate(model, prompt, { maxNewTokens: n, noRepeatNgramSize: 2 });
+  // Reference: the whole sequence each step; bigrams seen in the generated tokens are banned.
+  const seq = [...prompt];
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = tf.tidy(() => {
+      const { logits } = model.forward(tf.tensor2d(seq, [1, seq.length], "int32"));
+      return Array.from(tf.slice(logits, [seq.length - 1, 0], [1, -1]).dataSync());
+    });
+    const seen = new Set(out.slice(1).map((t, k) => `${out[k]} ${t}`));
+    let best = -1;
+    row.forEach((v, t) => {
+      if (out.length > 0 && seen.has(`${out[out.length - 1]} ${t}`)) return;
+      if (best < 0 || v > row[best]) best = t;
+    });
+    out.push(best);
+    seq.push(best);
+  }
+  assert.deepEqual(got, out);
+  const bigrams = got.slice(1).map((t, k) => `${got[k]} ${t}`);
+  assert.equal(new Set(bigrams).size, bigrams.length);
+  // Plain greedy decoding of this model repeats itself, so the constraint changed something.
+  const plain = generate(model, prompt, { maxNewTokens: n });
+  const plainBigrams = plain.slice(1).map((t, k) => `${plain[k]} ${t}`);
+  assert.ok(new Set(plainBigrams).size < plainBigrams.length, "plain greedy repeats a bigram");
+  model.dispose();
 });

@@ -86,11 +86,9 @@ test("narrator digest writes the page atomically; the same range gives the same 
   try {
     const result = explainCommits(short, repo, commits, "javascript");
     const again = await digestPage(result, {
+      ...short.provenance(),
       repo,
       range: "HEAD~2..HEAD",
-      model: RANDOM,
-      adapter: null,
-      prompt: short.settings.prompt,
       settings: short.settings.source,
     });
     assert.equal(again, html);

@@ -4,7 +4,12 @@ import type { FileExplanation, RangeExplanation } from "../../src/narrate/explai
 import { markdownText, renderExplanation } from "../../src/narrate/format";
 
 const NOTE = "input truncated: kept 3 of 12 tokens";
-const provenance = { model: "models/m", adapter: null, prompt: "deepseek" };
+const provenance = {
+  model: "models/m",
+  adapter: null,
+  prompt: "deepseek",
+  decoding: "greedy decoding, no repeated 3-grams",
+};
 
 const range: RangeExplanation = {
   commits: [

@@ -51,6 +51,7 @@ const source = {
   model: "models/m",
   adapter: null,
   prompt: "compact",
+  decoding: "greedy decoding",
   settings: "training defaults",
 };
 
