@@ -5,7 +5,9 @@ import * as path from "node:path";
 import { initBackend } from "../../src/backend/backend";
 import { loadModel } from "../../src/model/checkpoint";
 import { tensorShapes, readLlamaConfig } from "../../src/model/config";
-import { tokenizerFor } from "../../src/model/open";
+import { openModel, tokenizerFor } from "../../src/model/open";
+import { encodeExamples, padIdOf, sequencePrefix } from "../../src/data/batches";
+import { evaluateCe } from "../../src/train/evaluate";
 import { sequenceLogprobs } from "../../src/model/inference";
 import { readSafetensorsFile } from "../../src/safetensors/safetensors";
 import { zeroShotCe } from "../../src/pretrain/zero_shot";
@@ -114,5 +116,49 @@ test(
     assert.equal(z.codesearchnet.ce.examples, Number(row[2]));
     assert.equal(z.commitpackft.ce.ce.toFixed(4), row[3]);
     assert.equal(z.commitpackft.ce.examples, Number(row[4]));
+  },
+);
+
+// The shipped narration adapter, on hand-written examples of both tasks (not from any dataset).
+const ADAPTER = path.join(MODELS, "narrator-8m-cocktail", "adapter");
+const NARRATIONS = [
+  {
+    id: "hand-1",
+    task: "codesearchnet" as const,
+    language: "python" as const,
+    input: "def is_adult(age):\n    return age >= 18",
+    target: "Return whether a person of the given age is an adult.",
+  },
+  {
+    id: "hand-2",
+    task: "commitpackft" as const,
+    language: "go" as const,
+    input:
+      "--- a/server.go\n+++ b/server.go\n@@ -10,3 +10,6 @@\n func (s *Server) Close() error {\n+\tif s.listener == nil {\n+\t\treturn nil\n+\t}\n \treturn s.listener.Close()\n }",
+    target: "Fix a crash when closing a server that never started",
+  },
+];
+
+function narrationCe(adapter: string | undefined): number {
+  const dir = path.join(MODELS, "narrator-8m");
+  const tok = tokenizerFor(dir);
+  const model = openModel(dir, { adapter, quant: "nf4" });
+  const { examples } = encodeExamples(tok, NARRATIONS, {
+    format: "compact",
+    maxLen: 256,
+    start: sequencePrefix(tok),
+  });
+  const ce = evaluateCe(model, examples, { batchSize: 2, padId: padIdOf(tok, "compact") });
+  model.dispose();
+  return ce.overall.ce;
+}
+
+test(
+  "the shipped cocktail adapter predicts hand-written narrations better than its base alone",
+  { skip: fs.existsSync(ADAPTER) ? false : "no shipped adapter" },
+  () => {
+    const base = narrationCe(undefined);
+    const tuned = narrationCe(ADAPTER);
+    assert.ok(tuned < base - 0.3, `with the adapter ${tuned}, without ${base}`);
   },
 );
