@@ -1,4 +1,5 @@
 /** `narrator pretrain`: pretrain a small model on the code corpus, ship it, or write its random floor. */
+import * as fs from "node:fs";
 import { TASK_NAMES, TASKS } from "../data/example";
 import { parsePretrainConfig, PRETRAIN_FLAGS, type PretrainConfig } from "../pretrain/config";
 import { pretrain as runPretraining, type PretrainEvent } from "../pretrain/pretrain";
@@ -39,6 +40,13 @@ export function pretrainConfigFromFlags(v: Values): PretrainConfig {
 function shipOptions(v: Values): ShipOptions {
   if (v.languages !== undefined && v.data === undefined) {
     throw new UsageError("--languages: only with --data (the languages of the zero-shot section)");
+  }
+  // Checked now, not after hours of training when the model is shipped.
+  if (
+    typeof v.data === "string" &&
+    !fs.statSync(v.data, { throwIfNoEntry: false })?.isDirectory()
+  ) {
+    throw new UsageError(`--data ${v.data}: no such directory`);
   }
   return {
     data: v.data as string | undefined,

@@ -72,76 +72,82 @@ export async function shipModel(
   const prov = provenance(setup.data.manifestHash, config.seed);
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  saveModel(tmp, model, { dtype: "BF16" });
-  fs.copyFileSync(config.tokenizer, path.join(tmp, "tokenizer.json"));
-  // Measure what a user of the folder gets: the bfloat16 weights as loaded back.
-  const shipped = loadModel(tmp);
-  const valCe =
-    setup.valSample.length > 0
-      ? validationCe(shipped, setup.data.val, setup.valSample, config.seqLen, config.batchSize)
-      : null;
-  shipped.dispose();
-  const zeroShot =
-    opts.data === undefined ? null : await zeroShotCe(tmp, opts.data, opts.languages);
-  const dataFlag = [
-    ...(opts.data === undefined ? [] : ["--data", opts.data]),
-    ...(opts.languages === undefined ? [] : ["--languages", opts.languages.join(",")]),
-  ];
-  const floor = info.kind === "random-floor";
-  const card: ModelCardInfo = {
-    kind: info.kind,
-    model: config.model,
-    config: setup.modelConfig,
-    parameters: setup.parameters,
-    corpus: {
-      dir: config.corpus,
-      manifestHash: setup.data.manifestHash,
-      trainTokens: setup.data.train.tokens.length,
-      valTokens: setup.data.val.tokens.length,
-      languages: setup.data.train.spans.map((s) => {
-        const v = setup.data.val.spans.find((x) => x.lang === s.lang);
-        return { lang: s.lang, train: s.end - s.start, val: v ? v.end - v.start : 0 };
-      }),
-    },
-    tokenizer: {
-      file: config.tokenizer,
-      sha256: setup.data.tokenizerSha256,
-      vocabSize: setup.tokenizer.vocabSize,
-    },
-    training: {
-      status: info.status,
-      steps: info.steps,
-      totalSteps: floor ? 0 : config.steps,
-      warmupSteps: setup.warmupSteps,
-      seqLen: config.seqLen,
-      batchSize: config.batchSize,
-      lr: config.lr,
-      scheduler: config.scheduler,
-      weightDecay: config.weightDecay,
-      maxGradNorm: config.maxGradNorm,
-      betas: ADAMW_BETAS,
-      seed: config.seed,
-      tokensSeen: info.tokensSeen,
-    },
-    trainLoss: info.trainLoss,
-    valCe,
-    zeroShot,
-    wallTimeS: info.wallTimeS,
-    ...(setup.init && !floor ? { continuedFrom: setup.init.stage } : {}),
-    backend: backendInfo().label,
-    git: { commit: prov.gitCommit, dirty: prov.gitDirty },
-    commands: floor
-      ? { floor: pretrainCommand(config, ["--random-floor", dir, ...dataFlag]) }
-      : {
-          background: backgroundCommand(config),
-          ship: pretrainCommand(config, ["--ship", dir, ...dataFlag]),
-        },
-  };
-  fs.writeFileSync(path.join(tmp, "README.md"), modelCard(card));
-  fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir);
-  return { dir, valCe, zeroShot };
+  try {
+    saveModel(tmp, model, { dtype: "BF16" });
+    fs.copyFileSync(config.tokenizer, path.join(tmp, "tokenizer.json"));
+    // Measure what a user of the folder gets: the bfloat16 weights as loaded back.
+    const shipped = loadModel(tmp);
+    const valCe =
+      setup.valSample.length > 0
+        ? validationCe(shipped, setup.data.val, setup.valSample, config.seqLen, config.batchSize)
+        : null;
+    shipped.dispose();
+    const zeroShot =
+      opts.data === undefined ? null : await zeroShotCe(tmp, opts.data, opts.languages);
+    const dataFlag = [
+      ...(opts.data === undefined ? [] : ["--data", opts.data]),
+      ...(opts.languages === undefined ? [] : ["--languages", opts.languages.join(",")]),
+    ];
+    const floor = info.kind === "random-floor";
+    const card: ModelCardInfo = {
+      kind: info.kind,
+      model: config.model,
+      config: setup.modelConfig,
+      parameters: setup.parameters,
+      corpus: {
+        dir: config.corpus,
+        manifestHash: setup.data.manifestHash,
+        trainTokens: setup.data.train.tokens.length,
+        valTokens: setup.data.val.tokens.length,
+        languages: setup.data.train.spans.map((s) => {
+          const v = setup.data.val.spans.find((x) => x.lang === s.lang);
+          return { lang: s.lang, train: s.end - s.start, val: v ? v.end - v.start : 0 };
+        }),
+      },
+      tokenizer: {
+        file: config.tokenizer,
+        sha256: setup.data.tokenizerSha256,
+        vocabSize: setup.tokenizer.vocabSize,
+      },
+      training: {
+        status: info.status,
+        steps: info.steps,
+        totalSteps: floor ? 0 : config.steps,
+        warmupSteps: setup.warmupSteps,
+        seqLen: config.seqLen,
+        batchSize: config.batchSize,
+        lr: config.lr,
+        scheduler: config.scheduler,
+        weightDecay: config.weightDecay,
+        maxGradNorm: config.maxGradNorm,
+        betas: ADAMW_BETAS,
+        seed: config.seed,
+        tokensSeen: info.tokensSeen,
+      },
+      trainLoss: info.trainLoss,
+      valCe,
+      zeroShot,
+      wallTimeS: info.wallTimeS,
+      ...(setup.init && !floor ? { continuedFrom: setup.init.stage } : {}),
+      backend: backendInfo().label,
+      git: { commit: prov.gitCommit, dirty: prov.gitDirty },
+      commands: floor
+        ? { floor: pretrainCommand(config, ["--random-floor", dir, ...dataFlag]) }
+        : {
+            background: backgroundCommand(config),
+            ship: pretrainCommand(config, ["--ship", dir, ...dataFlag]),
+          },
+    };
+    fs.writeFileSync(path.join(tmp, "README.md"), modelCard(card));
+    fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+    return { dir, valCe, zeroShot };
+  } catch (e) {
+    // A failed evaluation leaves no half-written folder behind; the shipped one is untouched.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /**

@@ -425,6 +425,19 @@ test("with narration data, the card gives the shipped weights' zero-shot CE per 
   ])
     assert.ok(card.includes(fact), `card lacks: ${fact}\n${card}`);
 
+  // Data without the datasets fails the ship: no temporary folder left, the shipped one intact.
+  const before = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+  const empty = fs.mkdtempSync(path.join(root, "no-datasets-"));
+  await assert.rejects(
+    writeRandomFloor(c, dir, () => undefined, { data: empty }),
+    /not found/,
+  );
+  assert.deepEqual(
+    fs.readdirSync(root).filter((f) => f.includes(".tmp-")),
+    [],
+  );
+  assert.equal(fs.readFileSync(path.join(dir, "README.md"), "utf8"), before);
+
   // Without data the card says how to measure it.
   await writeRandomFloor(c, dir);
   assert.match(
