@@ -8,12 +8,12 @@ import {
   colorScale,
   LANGUAGE_ORDER,
   languageName,
-  TASK_NAMES,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
   type Figure,
 } from "../report/figures/style";
+import { TASK_NAMES } from "../data/example";
 
 /** Panel titles of the two fields. */
 const FIELD_NAMES: Readonly<Record<StatsRow["field"], string>> = {

@@ -3,7 +3,7 @@
  * results loaded through the Results API, after running the experiment's sweep when trials are
  * missing from the run store, and a sweep's settings table as plain rows for showTable.
  */
-import { TASKS } from "../data/example";
+import { TASKS, TASK_NAMES } from "../data/example";
 import { resolveDataDir } from "../data/sources";
 import { formatDuration } from "../train/progress";
 import type { PoolEvent } from "../experiments/pool";
@@ -12,7 +12,7 @@ import { loadResults, type ExperimentResults } from "../experiments/results";
 import type { MetricRow } from "../experiments/rows";
 import { defaultStoreDir, RunStore } from "../experiments/store";
 import { runSweep, type SweepEvent } from "../experiments/sweep";
-import { LANGUAGE_ORDER, languageName, TASK_NAMES } from "../report/figures/style";
+import { LANGUAGE_ORDER, languageName } from "../report/figures/style";
 import { formatSpread } from "../report/pages";
 import { groupBy, mean } from "../report/stats";
 import { statusCounts, sweepTable, table1 } from "../report/tables";

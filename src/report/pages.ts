@@ -4,7 +4,7 @@
  * figures are returned as specs; build.ts renders them and writes the files.
  */
 import type { MetricRow, SampleRow, SettingValue, TrialRow } from "../experiments/rows";
-import { TASKS, type Task } from "../data/example";
+import { TASKS, type Task, TASK_NAMES } from "../data/example";
 import { LANGS } from "../data/langs";
 import type {
   ExperimentName,
@@ -19,7 +19,6 @@ import { formatNumber } from "../experiments/settings";
 import type { Spread } from "./stats";
 import {
   LANGUAGE_ORDER,
-  TASK_NAMES,
   TRAINED_ON_NAMES,
   TRAINED_ON_ORDER,
   compareText,

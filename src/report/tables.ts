@@ -4,14 +4,13 @@
  * status (failed and unfinished trials included, never dropped).
  */
 import type { MetricRow, TrialRow } from "../experiments/rows";
-import { TASKS, type Task } from "../data/example";
+import { TASKS, type Task, TASK_NAMES } from "../data/example";
 import { spread, type Spread } from "./stats";
 import { STUDY_TABLE1 } from "./study";
 import {
   LANGUAGE_ORDER,
   TRAINED_ON_ORDER,
   TRAINED_ON_NAMES,
-  TASK_NAMES,
   compareText,
   judges,
   languageName,

@@ -4,7 +4,6 @@ import { groupedBarLayers } from "./marks";
 import {
   LANGUAGE_ORDER,
   SPREAD_NOTE,
-  TASK_NAMES,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
@@ -15,6 +14,7 @@ import {
   summariseCe,
   type Figure,
 } from "./style";
+import { TASK_NAMES } from "../../data/example";
 
 /** Fig. 1 from the baselines experiment's metric rows (untrained trials on the given split). */
 export function baselinesFigure(

@@ -4,7 +4,6 @@ import { groupedBarLayers, rowFacet } from "./marks";
 import {
   LANGUAGE_ORDER,
   SPREAD_NOTE,
-  TASK_NAMES,
   TASK_ORDER,
   THEME,
   TRAINED_ON_NAMES,
@@ -16,6 +15,7 @@ import {
   summariseCe,
   type Figure,
 } from "./style";
+import { TASK_NAMES } from "../../data/example";
 
 const ADAPTER = { field: "trainedOn", title: "model", order: TRAINED_ON_ORDER } as const;
 

@@ -2,7 +2,6 @@
 import type { FunnelRecord } from "../../data/example";
 import {
   LANGUAGE_ORDER,
-  TASK_NAMES,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
@@ -11,6 +10,7 @@ import {
   sortByOrders,
   type Figure,
 } from "./style";
+import { TASK_NAMES } from "../../data/example";
 import { groupBy } from "../stats";
 
 /** One point of the funnel: rows in and kept by a stage (per-split records of a stage summed). */

@@ -2,7 +2,6 @@
 import type { MetricRow } from "../../experiments/rows";
 import {
   ERROR_BAR_NOTE,
-  TASK_NAMES,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
@@ -13,6 +12,7 @@ import {
   summariseCe,
   type Figure,
 } from "./style";
+import { TASK_NAMES } from "../../data/example";
 
 /** One sweep's part of the overview. */
 export interface OverviewSweep {

@@ -2,7 +2,6 @@
 import type { MetricRow } from "../../experiments/rows";
 import {
   ERROR_BAR_NOTE,
-  TASK_NAMES,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
@@ -12,6 +11,7 @@ import {
   summariseCe,
   type Figure,
 } from "./style";
+import { TASK_NAMES } from "../../data/example";
 
 /** The mix setting of a metric row (share of CodeSearchNet examples, 0..1); errors name the trial. */
 function mixOf(row: MetricRow): number {

@@ -60,8 +60,6 @@ export function ceTitle(split: MetricRow["split"]): string {
   return `${split === "val" ? "validation" : "test"} cross-entropy (nats/token)`;
 }
 
-export { TASK_NAMES };
-
 /** Task display names in task order. */
 export const TASK_ORDER: readonly string[] = TASKS.map((t) => TASK_NAMES[t]);
 

@@ -8,7 +8,6 @@ import { meanPointLayers, rowFacet } from "./marks";
 import {
   LANGUAGE_ORDER,
   SPREAD_NOTE,
-  TASK_NAMES,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
@@ -19,6 +18,7 @@ import {
   summariseCe,
   type Figure,
 } from "./style";
+import { TASK_NAMES } from "../../data/example";
 
 /** Which sweep a figure shows: ids, titles and the swept setting's name and label order. */
 export interface SweepView {
