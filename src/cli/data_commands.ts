@@ -3,7 +3,7 @@ import { dataPrepare, dataStats, type DataStatsOptions } from "../data/commands"
 import { cliDownload } from "../data/download";
 import { cliMine } from "../data/mine";
 import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
-import { intList, numberOpt, UsageError, type Command, type Options } from "./args";
+import { intList, languagesOpt, numberOpt, UsageError, type Command, type Options } from "./args";
 
 /** Options `data stats` and `data prepare` share: where the data is and how it is prepared. */
 const PREPARATION_OPTIONS = {
@@ -33,7 +33,7 @@ function preparationOptions(v: Record<string, unknown>): DataStatsOptions {
     dataDir: v.data as string | undefined,
     seed: numberOpt(v, "seed", 42, Number.isInteger),
     perLanguage: sizes as [number, number, number] | undefined,
-    languages: (v.languages as string | undefined)?.split(","),
+    languages: v.languages !== undefined ? languagesOpt(v) : undefined,
     commitInput: input as CommitInput | undefined,
     lenient: v.lenient === true,
   };
