@@ -15,15 +15,17 @@ import * as path from "node:path";
 import { listExperiments } from "../../src/experiments/definition";
 import { loadProfile } from "../../src/experiments/profile";
 import { loadResults } from "../../src/experiments/results";
+import { resolveDataDir } from "../../src/data/sources";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLI = path.join(ROOT, "bin", "narrator.js");
-const data = process.env.NARRATOR_DATA;
+// The directory the commands below read by default (NARRATOR_DATA, data/ or ../shared/data).
+const data = resolveDataDir();
 const skip =
   process.env.NARRATOR_E2E === "0"
     ? "NARRATOR_E2E=0"
-    : !data || !fs.existsSync(data)
-      ? "NARRATOR_DATA does not name a data directory: the end-to-end run needs the real data"
+    : !fs.existsSync(path.join(data, "codesearchnet"))
+      ? `no data in ${data}: the end-to-end run needs the real data`
       : false;
 
 function run(args: string[], env: Record<string, string>): SpawnSyncReturns<string> {
