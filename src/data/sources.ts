@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as readline from "node:readline";
+import { pipeline, type Readable, Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { parquetReadObjects } from "hyparquet";
 import type { z } from "zod";
@@ -147,47 +147,152 @@ function isGzip(file: string): boolean {
   }
 }
 
+/** Offset of the first byte that does not begin or continue a well-formed UTF-8 sequence, or -1. */
+export function invalidUtf8Offset(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Lead byte -> number of continuation bytes; C0, C1 and F5..FF never start a sequence.
+    const more =
+      b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    if (more === 0) return i;
+    // The second byte's range excludes overlong forms, surrogates and code points above U+10FFFF.
+    const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    if (i + 1 >= bytes.length || bytes[i + 1] < lo || bytes[i + 1] > hi) return i;
+    for (let k = 2; k <= more; k++)
+      if (i + k >= bytes.length || (bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += more + 1;
+  }
+  return -1;
+}
+
+/** The decompressed (or plain) bytes of a file; zlib and read errors reach the consumer, never an unhandled event. */
+function fileBytes(file: string, gzip: boolean, onBytes: (chunk: Buffer) => void): Readable {
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      onBytes(chunk);
+      done(null, chunk);
+    },
+  });
+  const stages = [fs.createReadStream(file), tap, ...(gzip ? [zlib.createGunzip()] : [])];
+  // pipeline destroys every stage on an error and reports it here; the consumer's iterator throws it.
+  pipeline(stages, () => {});
+  return stages[stages.length - 1] as Readable;
+}
+
+/** One line's bytes and where they start in the (decompressed) file. */
+interface ByteLine {
+  bytes: Buffer;
+  offset: number;
+}
+
+/**
+ * Lines of a byte stream, ended by \n, \r\n or a lone \r as readline ends them (the same line
+ * numbers), kept as bytes so that each can be decoded strictly. These bytes never occur inside a
+ * multi-byte UTF-8 sequence, so splitting before decoding is safe.
+ */
+async function* byteLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<ByteLine> {
+  let pending: Buffer[] = [];
+  let offset = 0;
+  function* split(line: Buffer): Generator<ByteLine> {
+    const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+    let start = 0;
+    for (let cr = line.indexOf(13); cr >= 0 && cr < end; cr = line.indexOf(13, start)) {
+      yield { bytes: line.subarray(start, cr), offset: offset + start };
+      start = cr + 1;
+    }
+    yield { bytes: line.subarray(start, end), offset: offset + start };
+  }
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      pending.push(chunk.subarray(start, nl));
+      const line = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      yield* split(line);
+      offset += line.length + 1;
+      pending = [];
+      start = nl + 1;
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start));
+  }
+  if (pending.length) yield* split(Buffer.concat(pending));
+}
+
+/** zlib's short messages, said in terms of the file. */
+function gzipProblem(e: NodeJS.ErrnoException): string {
+  const what =
+    e.message === "incorrect data check"
+      ? "the checksum does not match the data"
+      : e.message === "incorrect header check"
+        ? "bytes that are not gzip data (trailing garbage after the gzip member?)"
+        : e.message === "unexpected end of file"
+          ? "the file ends inside the compressed data (truncated)"
+          : "";
+  return `damaged gzip data: ${e.message}${what ? `, ${what}` : ""}`;
+}
+
 /**
  * Stream the objects of a JSON Lines file (gzip detected by its magic bytes, whatever the name),
  * passing the raw bytes to `onBytes` on the way (for hashing). Blank lines are not rows; a line
- * that is not a JSON object yields an error record naming the line.
+ * that is not strict UTF-8 or not a JSON object yields an error record naming the line. Damaged
+ * gzip data, and a `.gz` file with no bytes at all, are errors naming the file.
  */
 export async function* readJsonl(
   file: string,
   onBytes: (chunk: Buffer) => void = () => {},
 ): AsyncGenerator<RawRecord> {
-  const raw = fs.createReadStream(file);
-  raw.on("data", (chunk) => onBytes(chunk as Buffer));
-  const input = isGzip(file) ? raw.pipe(zlib.createGunzip()) : raw;
-  input.on("error", (e: Error) => raw.destroy(e));
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  const gzip = isGzip(file);
+  if (!gzip && file.endsWith(".gz") && fs.statSync(file).size === 0)
+    throw new Error(`${file}: empty file, expected gzip data`);
+  // fatal: a byte that is not UTF-8 is an error, not a silent U+FFFD; ignoreBOM keeps the text as is.
+  const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let line = 0;
   try {
-    for await (const text of lines) {
+    for await (const { bytes, offset } of byteLines(fileBytes(file, gzip, onBytes))) {
       line++;
-      if (text.trim() === "") continue;
-      let value: unknown;
+      let text: string;
       try {
-        value = JSON.parse(text);
-      } catch (e) {
-        yield {
-          line,
-          error: new RowError(file, line, null, `not valid JSON (${(e as Error).message})`),
-        };
+        text = utf8.decode(bytes);
+      } catch {
+        const at = Math.max(0, invalidUtf8Offset(bytes));
+        const where = `byte ${at} of the line, offset ${offset + at} in the ${gzip ? "decompressed " : ""}file`;
+        yield { line, error: new RowError(file, line, null, `not valid UTF-8 (${where})`) };
         continue;
       }
-      if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        yield {
-          line,
-          error: new RowError(file, line, null, `expected a JSON object, got ${describe(value)}`),
-        };
-        continue;
-      }
-      yield { line, value: value as Record<string, unknown> };
+      if (text.trim() === "") continue;
+      yield parseLine(file, line, text);
     }
   } catch (e) {
-    throw new Error(`${file}: cannot read after line ${line} (${(e as Error).message})`);
+    const err = e as NodeJS.ErrnoException;
+    const problem =
+      gzip && err.errno !== undefined && err.code?.startsWith("Z_")
+        ? gzipProblem(err)
+        : err.message;
+    throw new Error(`${file}: cannot read after line ${line} (${problem})`);
   }
+}
+
+/** One line of JSON Lines as a record: an object, or the reason it is not one. */
+function parseLine(file: string, line: number, text: string): RawRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return {
+      line,
+      error: new RowError(file, line, null, `not valid JSON (${(e as Error).message})`),
+    };
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    return {
+      line,
+      error: new RowError(file, line, null, `expected a JSON object, got ${describe(value)}`),
+    };
+  return { line, value: value as Record<string, unknown> };
 }
 
 /** Read every row of a parquet file as objects (hyparquet: snappy and uncompressed shards; others need its compressors). */

@@ -11,6 +11,7 @@ import { isLang, langFromName, LANGS, parseLangs } from "../../src/data/langs";
 import { CODESEARCHNET_HF_COLUMNS, renameColumns } from "../../src/data/schemas";
 import {
   datasetFiles,
+  invalidUtf8Offset,
   MissingDataError,
   readParquet,
   readRows,
@@ -257,4 +258,121 @@ test("a file that is not parquet is an error naming the file", async () => {
   writeLines(file, ["not a parquet file"]);
   await assert.rejects(readParquet(file), new RegExp(`${file}: cannot read parquet`));
   await assert.rejects(readRows([file], csnSpec(dir), "python", true), /cannot read parquet/);
+});
+
+/** A gzip file of the python CommitPackFT rows, damaged by `damage`. */
+function damagedGzip(damage: (gz: Buffer) => Buffer): string {
+  const file = path.join(tmpDir(), "commitpackft", "python.jsonl.gz");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const gz = zlib.gzipSync(CPF_PYTHON.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  fs.writeFileSync(file, damage(gz));
+  return file;
+}
+
+test("a gzip checksum error or trailing garbage is one error naming the file, lenient or not", async () => {
+  const flipCrc = (gz: Buffer): Buffer => {
+    const out = Buffer.from(gz);
+    out[out.length - 8] ^= 0xff; // the CRC-32 in the trailer
+    return out;
+  };
+  const cases: [string, Buffer | ((gz: Buffer) => Buffer), RegExp][] = [
+    ["crc", flipCrc, /damaged gzip data: incorrect data check, the checksum does not match/],
+    [
+      "garbage",
+      (gz) => Buffer.concat([gz, Buffer.from("left over bytes")]),
+      /damaged gzip data: incorrect header check, bytes that are not gzip data/,
+    ],
+  ];
+  for (const [name, damage, problem] of cases) {
+    const file = damagedGzip(damage as (gz: Buffer) => Buffer);
+    for (const lenient of [false, true]) {
+      await assert.rejects(readRows([file], commitPackFtSpec, "python", lenient), (e: Error) => {
+        assert.ok(
+          e.message.startsWith(`${file}: cannot read after line `),
+          `${name}: ${e.message}`,
+        );
+        assert.match(e.message, problem, name);
+        return true;
+      });
+    }
+  }
+  // Every stream of the reader was closed with the error handled: nothing is left to throw later.
+  await new Promise((r) => setTimeout(r, 50));
+});
+
+test("a 0-byte .jsonl.gz is an error naming the file, not an empty dataset", async () => {
+  const file = damagedGzip(() => Buffer.alloc(0));
+  for (const lenient of [false, true])
+    await assert.rejects(
+      readRows([file], commitPackFtSpec, "python", lenient),
+      new RegExp(`^Error: ${file}: empty file, expected gzip data$`),
+    );
+  // A 0-byte plain .jsonl is still an empty file of rows.
+  const plain = path.join(path.dirname(file), "python.jsonl");
+  fs.writeFileSync(plain, "");
+  assert.equal((await readRows([plain], commitPackFtSpec, "python", false)).rows.length, 0);
+});
+
+test("invalid UTF-8 is an error naming file, line and byte offset; lenient skips and counts the row", async () => {
+  const dir = tmpDir();
+  const good = Buffer.from(JSON.stringify(CSN_PYTHON[0]) + "\n");
+  const bad = Buffer.from(JSON.stringify({ ...CSN_PYTHON[1], docstring: "Caf\u00e9 XX" }) + "\n");
+  const at = bad.indexOf("XX");
+  bad[at] = 0xc3; // a lead byte ...
+  bad[at + 1] = 0x28; // ... not followed by a continuation byte
+  const text = Buffer.concat([good, good, bad, good]);
+  const where = `byte ${at} of the line, offset ${2 * good.length + at}`;
+  for (const gzip of [false, true]) {
+    const file = path.join(dir, "codesearchnet", gzip ? "python.jsonl.gz" : "python.jsonl");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, gzip ? zlib.gzipSync(text) : text);
+    await assert.rejects(readRows([file], csnSpec(dir), "python", false), (e: unknown) => {
+      assert.ok(e instanceof RowError);
+      assert.equal(e.line, 3);
+      assert.equal(
+        e.message,
+        `${file}: line 3: not valid UTF-8 (${where} in the ${gzip ? "decompressed " : ""}file)`,
+      );
+      return true;
+    });
+    const { rows, reports } = await readRows([file], csnSpec(dir), "python", true);
+    assert.deepEqual(
+      rows.map((r) => r.line),
+      [1, 2, 4],
+    );
+    assert.ok(rows.every((r) => !r.row.docstring.includes("\ufffd")));
+    assert.equal(reports[0].skipped, 1);
+    assert.match(reports[0].firstErrors[0], /line 3: not valid UTF-8/);
+    fs.rmSync(file);
+  }
+});
+
+test("UTF-8 split across read chunks, CRLF and lone CR line ends read as before", async () => {
+  const dir = tmpDir();
+  const long = { ...CSN_PYTHON[0], docstring: "\u00e9\u4e2d\ud83d\ude00".repeat(40000) };
+  const file = path.join(dir, "codesearchnet", "python.jsonl");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const row = JSON.stringify(long);
+  fs.writeFileSync(file, `${row}\r\n\r\n${row}\r{oops\n${row}`);
+  const { rows, reports } = await readRows([file], csnSpec(dir), "python", true);
+  assert.deepEqual(
+    rows.map((r) => r.line),
+    [1, 3, 5],
+  );
+  assert.equal(rows[2].row.docstring, long.docstring);
+  assert.match(reports[0].firstErrors[0], /line 4: not valid JSON/);
+});
+
+test("invalidUtf8Offset finds the first byte of a bad sequence", () => {
+  const cases: [number[], number][] = [
+    [[0x61, 0xc3, 0xa9], -1],
+    [[0xf0, 0x9f, 0x98, 0x80], -1],
+    [[0x61, 0xc0, 0x80], 1], // overlong
+    [[0xed, 0xa0, 0x80], 0], // surrogate
+    [[0xf4, 0x90, 0x80, 0x80], 0], // above U+10FFFF
+    [[0x61, 0x62, 0xe2, 0x82], 2], // truncated
+    [[0x80], 0],
+  ];
+  for (const [bytes, at] of cases)
+    assert.equal(invalidUtf8Offset(Uint8Array.from(bytes)), at, JSON.stringify(bytes));
 });
