@@ -201,6 +201,32 @@ test("a malformed row stops the run, naming it; lenient mode counts it in the fu
   assert.equal(p.files.find((f) => f.file === file)!.skipped, 1);
 });
 
+test("a row with invalid UTF-8 stops the run; lenient mode counts it in the funnel, no U+FFFD in any example", async () => {
+  const dir = fixtureDir();
+  const file = path.join(dir, "commitpackft", "python.jsonl");
+  // A copy of a kept row whose subject holds a lone continuation byte.
+  const row = Buffer.from(JSON.stringify({ ...CPF_PYTHON[0], commit: "f".repeat(40) }) + "\n");
+  row[row.indexOf('"subject":"') + 11] = 0x80;
+  fs.appendFileSync(file, row);
+  await assert.rejects(prepareDatasets({ dataDir: dir, languages: ["python"] }), (e: unknown) => {
+    assert.ok(e instanceof RowError);
+    assert.equal(e.line, 15);
+    assert.match(
+      e.message,
+      /line 15: not valid UTF-8 \(byte \d+ of the line, offset \d+ in the file\)/,
+    );
+    return true;
+  });
+  const p = await prepareDatasets({ dataDir: dir, languages: ["python"], lenient: true });
+  assert.deepEqual(stages(p.funnel, "commitpackft")[0], ["read", 15, 14]);
+  assert.match(
+    p.warnings.find((w) => w.kind === "skipped_rows")!.message,
+    /skipped 1 malformed row.*line 15: not valid UTF-8/,
+  );
+  const all = (["train", "val", "test"] as const).flatMap((s) => examplesOf(p, "commitpackft", s));
+  assert.ok(all.length > 0 && all.every((x) => !JSON.stringify(x).includes("\ufffd")));
+});
+
 test("a missing dataset or language says how to get it; bad options are named", async () => {
   const dir = fixtureDir();
   await assert.rejects(
