@@ -63,7 +63,9 @@ export const prepare: Command = {
 Prepares both datasets as \`data stats\` does and writes the examples per task, split and language
 (and, with --tokenizer, every input's and target's token ids) to a directory of the cache
 (--cache, default .cache/prepared) named by a hash of the input files, the settings and the
-tokenizer. When that directory exists it is reused without reading the data again.`,
+tokenizer. When that directory exists it is reused without reading the data again, once its files
+match the sizes and sha256 its manifest lists; a damaged one (a file truncated or changed) is
+rebuilt, and the report says so.`,
   options: {
     ...PREPARATION_OPTIONS,
     cache: { type: "string" },

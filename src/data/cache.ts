@@ -4,17 +4,21 @@
  * tokenizer file's sha256. A run whose key is already there reuses it without reading a row.
  *
  * Layout of <cacheDir>/<key>/:
- *   manifest.json                                key, settings, inputs, tokenizer, one entry per group
+ *   manifest.json                                key, settings, inputs, tokenizer, one entry per group,
+ *                                                and the size and sha256 of every other file here
  *   funnel.json, warnings.json, split_sizes.json
  *   examples/<task>/<split>/<language>.jsonl.gz  one Example per line
  *   tokens/<task>/<split>/<language>.ids         (with a tokenizer) int32 little-endian: each example's
  *                                                input ids, then its target ids, no special tokens
  *   tokens/<task>/<split>/<language>.lengths     int32 little-endian [input, target] id counts per example
  * The directory is written under a temporary name beside it and renamed into place, so a directory
- * named by a key is always complete. The default cache directory is .cache/prepared in the working
- * directory, not beside the data, which may be shared or read-only.
+ * named by a key is always complete; a reused one is checked against the manifest's sizes and
+ * hashes first, and rebuilt when a file was truncated or changed since. The default cache
+ * directory is .cache/prepared in the working directory, not beside the data, which may be shared
+ * or read-only.
  */
 import { sha256OfFile } from "../util/fs";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
@@ -29,7 +33,7 @@ import type { SplitSize } from "./sampling";
 import { datasetFiles, resolveDataDir } from "./sources";
 
 /** Version of the layout above; part of the key, so that a new layout never reads an old one. */
-export const CACHE_FORMAT = 1;
+export const CACHE_FORMAT = 2;
 
 /** Where prepared datasets go when no cache directory is given. */
 export const DEFAULT_CACHE_DIR = path.join(".cache", "prepared");
@@ -78,6 +82,8 @@ export interface CacheManifest {
   inputs: CacheInput[];
   tokenizer: { file: string; sha256: string } | null;
   groups: CacheGroup[];
+  /** Every file of the directory but the manifest, relative to it, in path order. */
+  contents: CacheInput[];
 }
 
 /** What prepareCached returns: the keyed directory, whether it was already there, its manifest and the data warnings. */
@@ -85,6 +91,8 @@ export interface PreparedCache {
   dir: string;
   key: string;
   reused: boolean;
+  /** Why the directory already there was not reused but rebuilt (a file truncated or changed). */
+  damaged?: string;
   manifest: CacheManifest;
   warnings: DataWarning[];
 }
@@ -159,18 +167,61 @@ function parseCacheJson<T>(file: string): T {
   }
 }
 
-/** The manifest of a committed directory for `key`, or null when there is none. */
-function committedManifest(dir: string, key: string): CacheManifest | null {
+/** Sizes and sha256 of every file under `dir` but the manifest, in path order. */
+function listContents(dir: string): CacheInput[] {
+  const files = (fs.readdirSync(dir, { recursive: true }) as string[])
+    .map(posix)
+    .filter((f) => f !== "manifest.json" && fs.statSync(path.join(dir, f)).isFile())
+    .sort();
+  return files.map((file) => {
+    const bytes = fs.readFileSync(path.join(dir, file));
+    return { file, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+  });
+}
+
+/** What is wrong with a committed directory's files (missing, truncated, changed), or null when they match its manifest. */
+function cacheDamage(dir: string, manifest: CacheManifest): string | null {
+  if (!Array.isArray(manifest.contents)) return "manifest.json: lists no file hashes";
+  for (const c of manifest.contents) {
+    const file = path.join(dir, c.file);
+    if (!fs.existsSync(file)) return `${c.file}: missing`;
+    const bytes = fs.readFileSync(file);
+    if (bytes.length !== c.bytes)
+      return `${c.file}: ${bytes.length} bytes, the manifest says ${c.bytes}`;
+    if (createHash("sha256").update(bytes).digest("hex") !== c.sha256)
+      return `${c.file}: content differs from the manifest's sha256`;
+  }
+  return null;
+}
+
+/** A committed directory for `key`: its manifest when every file checks out, why not otherwise, or null when there is none. */
+function committedCache(
+  dir: string,
+  key: string,
+): { manifest: CacheManifest } | { damaged: string } | null {
   const file = path.join(dir, "manifest.json");
   if (!fs.existsSync(file)) {
     if (fs.existsSync(dir))
       throw new Error(`${dir}: exists but holds no manifest.json; remove it and run again`);
     return null;
   }
-  const manifest = parseCacheJson<CacheManifest>(file);
+  let manifest: CacheManifest;
+  try {
+    manifest = parseCacheJson<CacheManifest>(file);
+  } catch (e) {
+    return { damaged: (e as Error).message.replace(`${dir}${path.sep}`, "") };
+  }
   if (manifest.key !== key)
     throw new Error(`${file}: key ${manifest.key} does not match its directory name ${key}`);
-  return manifest;
+  const damaged = cacheDamage(dir, manifest);
+  return damaged ? { damaged } : { manifest };
+}
+
+/** Remove a damaged directory: renamed aside first, so that its key never names a half-removed one. */
+function discard(dir: string): void {
+  const aside = `${path.dirname(dir)}${path.sep}.damaged-${path.basename(dir)}-${process.pid}`;
+  fs.renameSync(dir, aside);
+  fs.rmSync(aside, { recursive: true, force: true });
 }
 
 function int32le(values: readonly number[]): Buffer {
@@ -259,8 +310,9 @@ export async function prepareCached(opts: PrepareCachedOptions = {}): Promise<Pr
     manifest,
     warnings: parseCacheJson<DataWarning[]>(path.join(dir, "warnings.json")),
   });
-  const found = committedManifest(dir, key);
-  if (found) return reuse(found);
+  const found = committedCache(dir, key);
+  if (found && "manifest" in found) return reuse(found.manifest);
+  if (found) discard(dir);
 
   const tokenizer = tokenizerRef ? Tokenizer.fromFile(tokenizerRef.file) : null;
   const prepared = await prepareDatasets({ ...prepareOpts, dataDir });
@@ -270,6 +322,7 @@ export async function prepareCached(opts: PrepareCachedOptions = {}): Promise<Pr
   fs.mkdirSync(tmp, { recursive: true });
   let manifest: CacheManifest;
   try {
+    const groups = writeContents(tmp, prepared, tokenizer);
     manifest = {
       format: CACHE_FORMAT,
       key,
@@ -278,7 +331,8 @@ export async function prepareCached(opts: PrepareCachedOptions = {}): Promise<Pr
       settings,
       inputs,
       tokenizer: tokenizerRef,
-      groups: writeContents(tmp, prepared, tokenizer),
+      groups,
+      contents: listContents(tmp),
     };
     // The manifest goes last: a directory with one is complete.
     fs.writeFileSync(path.join(tmp, "manifest.json"), cacheJson(manifest));
@@ -289,12 +343,19 @@ export async function prepareCached(opts: PrepareCachedOptions = {}): Promise<Pr
     // Another run may have committed the same key meanwhile: its directory holds the same data.
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOTEMPTY" || code === "EEXIST") {
-      const theirs = committedManifest(dir, key);
-      if (theirs) return reuse(theirs);
+      const theirs = committedCache(dir, key);
+      if (theirs && "manifest" in theirs) return reuse(theirs.manifest);
     }
     throw e;
   }
-  return { dir, key, reused: false, manifest, warnings: prepared.warnings };
+  return {
+    dir,
+    key,
+    reused: false,
+    ...(found ? { damaged: found.damaged } : {}),
+    manifest,
+    warnings: prepared.warnings,
+  };
 }
 
 function readExamples(dir: string, group: CacheGroup): Example[] {
@@ -320,6 +381,9 @@ export function loadPreparedCache(dir: string): LoadedCache {
     throw new Error(
       `${dir}/manifest.json: layout version ${manifest.format}, this code reads version ${CACHE_FORMAT}`,
     );
+  const damaged = cacheDamage(dir, manifest);
+  if (damaged)
+    throw new Error(`${dir}: damaged (${damaged}); run narrator data prepare again to rebuild it`);
   const examples = Object.fromEntries(
     TASKS.map((t) => [
       t,

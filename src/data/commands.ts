@@ -149,7 +149,7 @@ export async function dataPrepare(
   const m = r.manifest;
   const tok = m.tokenizer;
   const parts = [
-    `cache: ${r.dir} (${r.reused ? "reused" : "written"})`,
+    `cache: ${r.dir} (${r.reused ? "reused" : r.damaged ? `damaged, rebuilt: ${r.damaged}` : "written"})`,
     `data: ${m.dataDir}`,
     `data hash: ${m.dataHash}`,
     `tokenizer: ${tok ? `${tok.file} (sha256 ${tok.sha256})` : "none"}`,
@@ -175,6 +175,7 @@ export async function dataPrepare(
     cacheDir: r.dir,
     key: r.key,
     reused: r.reused,
+    damaged: r.damaged ?? null,
     dataDir: m.dataDir,
     dataHash: m.dataHash,
     tokenizer: tok,

@@ -219,3 +219,67 @@ test("data prepare report: where, written or reused, counts per language and spl
   assert.equal(json.reused, true);
   assert.equal(json.cacheDir, path.join(cache, json.key));
 });
+
+test("a truncated or changed cache file is found when reusing: damaged, rebuilt whole", async () => {
+  const data = fixtureDir();
+  const cache = tmp("narrator-cache-");
+  const first = await prepareCached(opts(data, cache));
+  const examples = path.join(first.dir, "examples", "commitpackft", "train", "python.jsonl.gz");
+  const whole = fs.readFileSync(examples);
+  const damages: [string, () => void, RegExp][] = [
+    [
+      "truncated examples",
+      () => fs.writeFileSync(examples, whole.subarray(0, whole.length >> 1)),
+      /^examples\/commitpackft\/train\/python\.jsonl\.gz: \d+ bytes, the manifest says \d+$/,
+    ],
+    [
+      "same size, other bytes",
+      () => {
+        const file = path.join(first.dir, "split_sizes.json");
+        fs.writeFileSync(
+          file,
+          fs.readFileSync(file, "utf8").replace(/"selected": 5/, '"selected": 6'),
+        );
+      },
+      /^split_sizes\.json: content differs from the manifest's sha256$/,
+    ],
+    [
+      "missing file",
+      () => fs.rmSync(path.join(first.dir, "warnings.json")),
+      /^warnings\.json: missing$/,
+    ],
+    [
+      "truncated manifest",
+      () => {
+        const file = path.join(first.dir, "manifest.json");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").slice(0, 100));
+      },
+      /^manifest\.json: not valid JSON/,
+    ],
+  ];
+  for (const [name, damage, reason] of damages) {
+    damage();
+    assert.throws(
+      () => loadPreparedCache(first.dir),
+      /damaged .*run narrator data prepare again|manifest\.json: not valid JSON/,
+    );
+    const again = await prepareCached(opts(data, cache));
+    assert.equal(again.reused, false, name);
+    assert.match(again.damaged ?? "", reason, name);
+    assert.equal(again.dir, first.dir);
+    assert.deepEqual(again.manifest, first.manifest, name);
+    assert.deepEqual(loadPreparedCache(first.dir).examples, loadPreparedCache(again.dir).examples);
+    assert.deepEqual(fs.readFileSync(examples), whole, name);
+    assert.deepEqual(fs.readdirSync(cache), [first.key], name); // nothing left beside it
+    const third = await prepareCached(opts(data, cache));
+    assert.deepEqual([third.reused, third.damaged], [true, undefined], name);
+  }
+  // The report says so.
+  fs.writeFileSync(examples, whole.subarray(0, 10));
+  const report = await dataPrepare({ ...opts(data, cache), languages: ["python"] });
+  assert.match(
+    report.text,
+    /^cache: .+ \(damaged, rebuilt: examples\/commitpackft\/train\/python\.jsonl\.gz: 10 bytes, the manifest says \d+\)$/m,
+  );
+  assert.match(String((report.json as { damaged: string }).damaged), /10 bytes/);
+});
