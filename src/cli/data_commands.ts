@@ -1,7 +1,15 @@
 /** `narrator data stats | prepare | download | mine`: the datasets from the command line. */
 import { dataPrepare, dataStats, type DataStatsOptions } from "../data/commands";
-import { cliDownload } from "../data/download";
-import { cliMine } from "../data/mine";
+import {
+  DATASET_NAMES,
+  downloadReport,
+  parseDatasets,
+  type DatasetName,
+  type DownloadOptions,
+} from "../data/download";
+import { LANGS, type Lang } from "../data/langs";
+import { mineReport, type MineOptions } from "../data/mine";
+import { configuredDataDir } from "../data/sources";
 import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
 import { intList, languagesOpt, numberOpt, UsageError, type Command, type Options } from "./args";
 
@@ -81,28 +89,115 @@ rebuilt, and the report says so.`,
   },
 };
 
-/** A subcommand that parses its own arguments and returns report lines. */
-export interface RawCommand {
-  summary: string;
-  usage: string;
-  raw(argv: string[]): Promise<string[]>;
+function print(lines: readonly string[]): void {
+  for (const line of lines) process.stdout.write(line + "\n");
 }
 
-export const download: RawCommand = {
+/** An optional whole-number option of at least `min`; errors name the option. */
+function countOpt(v: Record<string, unknown>, name: string, min: number): number | undefined {
+  const raw = v[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} expects a whole number >= ${min}, got '${String(raw)}'`);
+  return n;
+}
+
+/** The first of several spellings of one string option that was given (`--data`, `--data-dir`, ...). */
+function firstOf(v: Record<string, unknown>, names: readonly string[]): string | undefined {
+  for (const name of names) if (typeof v[name] === "string") return v[name] as string;
+  return undefined;
+}
+
+/** --languages for download and mine: each language once; none named (also `--languages ''`) means all six. */
+function languageSet(v: Record<string, unknown>): Lang[] {
+  const langs = [...new Set(languagesOpt(v))];
+  return langs.length ? langs : [...LANGS];
+}
+
+export const download: Command = {
   summary: "fetch the published CodeSearchNet and CommitPackFT files (resumable)",
   usage: `usage: narrator data download [--data DIR] [--datasets codesearchnet,commitpackft]
        [--languages python,...] [--endpoint URL] [--revision REV] [--retries N]
 
 Downloads from the Hugging Face hub (HF_ENDPOINT, HF_TOKEN are honoured) into the data
-directory in the layout the readers expect; an interrupted run resumes where it stopped.`,
-  raw: (argv) => cliDownload(argv),
+directory (--data, also spelled --data-dir or --out; else NARRATOR_DATA, else data/) in the
+layout the readers expect; an interrupted run resumes where it stopped.`,
+  options: {
+    data: { type: "string" },
+    "data-dir": { type: "string" },
+    out: { type: "string" },
+    datasets: { type: "string" },
+    languages: { type: "string" },
+    endpoint: { type: "string" },
+    revision: { type: "string" },
+    retries: { type: "string" },
+  },
+  async run(v, positionals) {
+    print(await downloadReport(downloadOptions(v, positionals)));
+  },
 };
 
-export const mine: RawCommand = {
+/** `data download`'s parsed options, checked; errors name the option. */
+export function downloadOptions(
+  v: Record<string, unknown>,
+  positionals: string[],
+): DownloadOptions {
+  if (positionals.length > 0)
+    throw new UsageError(
+      `data download takes no arguments, got '${positionals[0]}'\n\n${download.usage}`,
+    );
+  let datasets: DatasetName[] = [...DATASET_NAMES];
+  if (v.datasets !== undefined) {
+    try {
+      datasets = [...new Set(parseDatasets(String(v.datasets)))];
+    } catch (e) {
+      throw new UsageError(`--datasets: ${(e as Error).message}`);
+    }
+  }
+  return {
+    dataDir: configuredDataDir(firstOf(v, ["data", "data-dir", "out"])),
+    datasets,
+    languages: languageSet(v),
+    endpoint: v.endpoint as string | undefined,
+    revision: v.revision as string | undefined,
+    retries: countOpt(v, "retries", 0),
+  };
+}
+
+export const mine: Command = {
   summary: "build both datasets from your own git repositories",
-  usage: `usage: narrator data mine --out DIR [--languages python,...] [--max-file-bytes N] REPO...
+  usage: `usage: narrator data mine --out DIR [--languages python,...] [--max-file-bytes N] [--force] REPO...
 
 Functions with docstrings at HEAD become CodeSearchNet rows; single-file commits that pass the
-CommitPackFT message filters become CommitPackFT rows, both in the published formats.`,
-  raw: async (argv) => cliMine(argv),
+CommitPackFT message filters become CommitPackFT rows, both in the published formats, written to
+DIR/codesearchnet/<lang>.jsonl.gz and DIR/commitpackft/<lang>.jsonl.gz (--out, also spelled
+--data-dir; default data). A language that gets no rows gets no file. Dataset files already in
+DIR are an error unless --force, which replaces them (and removes those whose language gets no
+rows this time).`,
+  options: {
+    out: { type: "string" },
+    "data-dir": { type: "string" },
+    languages: { type: "string" },
+    "max-file-bytes": { type: "string" },
+    force: { type: "boolean" },
+    repo: { type: "string", multiple: true },
+  },
+  async run(v, positionals) {
+    print(mineReport(mineOptions(v, positionals)));
+  },
 };
+
+/** `data mine`'s parsed options, checked; errors name the option. */
+export function mineOptions(v: Record<string, unknown>, positionals: string[]): MineOptions {
+  const repos = [...((v.repo as string[] | undefined) ?? []), ...positionals];
+  if (repos.length === 0)
+    throw new UsageError(`data mine: name at least one repository (REPO)\n\n${mine.usage}`);
+  return {
+    repos,
+    outDir: firstOf(v, ["out", "data-dir"]) ?? "data",
+    languages: languageSet(v),
+    maxFileBytes: countOpt(v, "max-file-bytes", 1),
+    force: v.force === true,
+  };
+}

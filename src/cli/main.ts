@@ -6,7 +6,7 @@
 import { parse, UsageError, type Command } from "./args";
 import { generateCmd, quantize, score } from "./model_commands";
 import { evalCmd, train } from "./train_commands";
-import { download, mine, prepare, stats, type RawCommand } from "./data_commands";
+import { download, mine, prepare, stats } from "./data_commands";
 import { CORPUS_COMMANDS } from "./corpus_commands";
 import { pretrain } from "./pretrain_commands";
 import { REPORT_COMMANDS } from "./report_commands";
@@ -28,7 +28,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Commands in groups: `narrator data stats`, `narrator corpus build`, ... */
-const GROUPS: Record<string, Record<string, Command | RawCommand>> = {
+const GROUPS: Record<string, Record<string, Command>> = {
   data: { stats, prepare, download, mine },
   corpus: CORPUS_COMMANDS,
   report: REPORT_COMMANDS,
@@ -44,7 +44,7 @@ function help(): string {
   const entries: [string, { summary: string }][] = [
     ...Object.entries(COMMANDS),
     ...Object.entries(GROUPS).flatMap(([g, cmds]) =>
-      Object.entries(cmds).map(([k, c]): [string, Command | RawCommand] => [`${g} ${k}`, c]),
+      Object.entries(cmds).map(([k, c]): [string, Command] => [`${g} ${k}`, c]),
     ),
   ];
   return `usage: narrator <command> [options]
@@ -58,13 +58,9 @@ NARRATOR_RUNS (folder of the run stores, default runs/),
 NARRATOR_NATIVE=0 (plain wasm kernels), NARRATOR_DEBUG=1 (stack traces).`;
 }
 
-async function runCommand(cmd: Command | RawCommand, argv: string[]): Promise<void> {
+async function runCommand(cmd: Command, argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(cmd.usage + "\n");
-    return;
-  }
-  if ("raw" in cmd) {
-    for (const line of await cmd.raw(argv)) process.stdout.write(line + "\n");
     return;
   }
   const { values, positionals } = parse(cmd, argv);

@@ -14,9 +14,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { readJson, writeJsonAtomic } from "../util/fs";
-import { type Lang, LANGS } from "./langs";
-import { parseLanguageList } from "./mine";
-import { configuredDataDir } from "./sources";
+import type { Lang } from "./langs";
 
 export type DatasetName = "codesearchnet" | "commitpackft";
 export const DATASET_NAMES: readonly DatasetName[] = ["codesearchnet", "commitpackft"];
@@ -653,7 +651,8 @@ export async function downloadDatasets(options: DownloadOptions): Promise<Downlo
   return result;
 }
 
-function parseDatasets(list: string): DatasetName[] {
+/** A comma-separated list of dataset names; an unknown one is an error naming it. */
+export function parseDatasets(list: string): DatasetName[] {
   const names = list
     .split(",")
     .map((s) => s.trim().toLowerCase())
@@ -666,43 +665,9 @@ function parseDatasets(list: string): DatasetName[] {
   return names as DatasetName[];
 }
 
-/**
- * `narrator data download [--data DIR] [--datasets a,b] [--languages a,b] [--endpoint URL]
- * [--revision REV] [--retries N]`: download and return the report lines (progress goes to stderr).
- */
-export async function cliDownload(args: string[]): Promise<string[]> {
-  let dataDir = configuredDataDir();
-  let datasets: DatasetName[] = [...DATASET_NAMES];
-  let languages: Lang[] = [...LANGS];
-  let endpoint: string | undefined;
-  let revision: string | undefined;
-  let retries: number | undefined;
-  for (let k = 0; k < args.length; k++) {
-    const arg = args[k];
-    const value = () => {
-      const v = args[++k];
-      if (v === undefined) throw new Error(`download: ${arg} needs a value`);
-      return v;
-    };
-    if (arg === "--data" || arg === "--data-dir" || arg === "--out") dataDir = value();
-    else if (arg === "--datasets") datasets = parseDatasets(value());
-    else if (arg === "--languages") languages = parseLanguageList(value());
-    else if (arg === "--endpoint") endpoint = value();
-    else if (arg === "--revision") revision = value();
-    else if (arg === "--retries") {
-      retries = Number(value());
-      if (!Number.isInteger(retries) || retries < 0)
-        throw new Error("download: --retries must be a non-negative integer");
-    } else throw new Error(`download: unknown argument ${arg}`);
-  }
-  const result = await downloadDatasets({
-    dataDir,
-    datasets,
-    languages,
-    endpoint,
-    revision,
-    retries,
-  });
+/** `narrator data download`: download and return the report lines (progress goes to stderr). */
+export async function downloadReport(options: DownloadOptions): Promise<string[]> {
+  const result = await downloadDatasets(options);
   const line = (f: ManifestEntry, what: string) =>
     `${f.output}: ${what}, ${f.rows} rows, ${formatBytes(f.outputBytes)} (${f.repo}@${f.revision.slice(0, 12)} ${f.path})`;
   return [

@@ -9,16 +9,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../util/fs";
-import { type Lang, LANG_NAMES, LANGS, langOfPath, parseLangs } from "./langs";
-
-/** Parse a comma-separated language list (ids or display names); empty means all six. */
-export function parseLanguageList(list: string | undefined): Lang[] {
-  const names = (list ?? "").split(",").filter((s) => s.trim() !== "");
-  return names.length ? [...new Set(parseLangs(names))] : [...LANGS];
-}
+import { type Lang, LANG_NAMES, LANGS, langOfPath } from "./langs";
 
 // ---------------------------------------------------------------------------------------------
 // Tokenizers
@@ -899,6 +894,8 @@ export interface MineOptions {
   outDir: string;
   languages?: Lang[];
   maxFileBytes?: number;
+  /** Replace dataset files already in outDir (without it, any there is an error naming them). */
+  force?: boolean;
 }
 
 export interface MineResult {
@@ -908,6 +905,10 @@ export interface MineResult {
   commits: Funnel;
   /** Files written. */
   files: string[];
+  /** `<dataset>/<lang>` that got no rows, hence no file: an empty file would read as a dataset. */
+  empty: string[];
+  /** Files of an earlier run removed (with force) because their language got no rows this time. */
+  removed: string[];
 }
 
 function bump(funnel: Funnel, key: string): void {
@@ -1079,17 +1080,41 @@ function writeJsonlGz(file: string, rows: unknown[]): void {
   writeFileAtomic(file, gzipSync(Buffer.from(text, "utf8")));
 }
 
+const MINED_DATASETS = ["codesearchnet", "commitpackft"] as const;
+
+/** The file a dataset's rows for one language go to. */
+function minedFile(outDir: string, dataset: string, lang: Lang): string {
+  return path.join(outDir, dataset, `${lang}.jsonl.gz`);
+}
+
 /**
  * Mine local git repositories into `<outDir>/codesearchnet/<lang>.jsonl.gz` and
- * `<outDir>/commitpackft/<lang>.jsonl.gz` (one file per requested language, written even when
- * empty so that no stale rows remain); returns the funnel of every filter.
+ * `<outDir>/commitpackft/<lang>.jsonl.gz` (one file per requested language that got rows; a
+ * language with none gets no file); returns the funnel of every filter. Dataset files already
+ * there are an error before any work unless `force`, which replaces them, and removes those
+ * whose language got no rows, so that no stale rows remain.
  */
 export function mineRepos(options: MineOptions): MineResult {
   const languages = options.languages ?? [...LANGS];
   const maxBytes = options.maxFileBytes ?? 6000;
   if (options.repos.length === 0) throw new Error("mine: no repositories given");
+  const existing = languages
+    .flatMap((l) => MINED_DATASETS.map((d) => minedFile(options.outDir, d, l)))
+    .filter((f) => fs.existsSync(f));
+  if (existing.length > 0 && !options.force)
+    throw new Error(
+      `mine: ${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; ` +
+        `give --force to replace them (or another --out)`,
+    );
   const repos = options.repos.map(repoInfo);
-  const result: MineResult = { codesearchnet: {}, commitpackft: {}, commits: {}, files: [] };
+  const result: MineResult = {
+    codesearchnet: {},
+    commitpackft: {},
+    commits: {},
+    files: [],
+    empty: [],
+    removed: [],
+  };
   const csn = new Map(languages.map((l) => [l, [] as CodeSearchNetRow[]]));
   const cpf = new Map(languages.map((l) => [l, [] as CommitPackFTRow[]]));
   for (const lang of languages) {
@@ -1107,10 +1132,18 @@ export function mineRepos(options: MineOptions): MineResult {
       ["codesearchnet", csn.get(lang)!],
       ["commitpackft", cpf.get(lang)!],
     ] as const) {
-      const file = path.join(options.outDir, dataset, `${lang}.jsonl.gz`);
-      writeJsonlGz(file, rows);
-      result.files.push(file);
+      const file = minedFile(options.outDir, dataset, lang);
       result[dataset][lang] = ordered({ kept: 0, ...result[dataset][lang] });
+      if (rows.length > 0) {
+        writeJsonlGz(file, rows);
+        result.files.push(file);
+        continue;
+      }
+      result.empty.push(`${dataset}/${lang}`);
+      if (fs.existsSync(file)) {
+        fs.rmSync(file); // only reached with force: the check above refused otherwise
+        result.removed.push(file);
+      }
     }
   }
   result.commits = ordered(result.commits);
@@ -1124,34 +1157,22 @@ function formatFunnel(funnel: Funnel): string {
 }
 
 /**
- * `narrator data mine [--out DIR] [--languages a,b] [--max-file-bytes N] REPO...`: mine the
- * repositories and return the report lines (files written and the funnel per language).
+ * `narrator data mine`: mine the repositories and return the report lines (the files written, the
+ * languages that got no file, and the funnel per language).
  */
-export function cliMine(args: string[]): string[] {
-  const repos: string[] = [];
-  let outDir = "data";
-  let languages: Lang[] | undefined;
-  let maxFileBytes: number | undefined;
-  for (let k = 0; k < args.length; k++) {
-    const arg = args[k];
-    const value = () => {
-      const v = args[++k];
-      if (v === undefined) throw new Error(`mine: ${arg} needs a value`);
-      return v;
-    };
-    if (arg === "--out" || arg === "--data-dir") outDir = value();
-    else if (arg === "--languages") languages = parseLanguageList(value());
-    else if (arg === "--max-file-bytes") {
-      maxFileBytes = Number(value());
-      if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0)
-        throw new Error(`mine: --max-file-bytes must be a positive integer`);
-    } else if (arg === "--repo") repos.push(value());
-    else if (arg.startsWith("--")) throw new Error(`mine: unknown option ${arg}`);
-    else repos.push(arg);
-  }
-  const result = mineRepos({ repos, outDir, languages, maxFileBytes });
+export function mineReport(options: MineOptions): string[] {
+  const result = mineRepos(options);
+  const written = MINED_DATASETS.flatMap((dataset) =>
+    Object.entries(result[dataset])
+      .map(([lang, funnel]) => ({ file: minedFile(options.outDir, dataset, lang as Lang), funnel }))
+      .filter(({ file }) => result.files.includes(file))
+      .map(({ file, funnel }) => `wrote ${file} (${funnel.kept} rows)`),
+  );
   const lines = [
-    `mined ${repos.length} repositories into ${outDir}`,
+    `mined ${options.repos.length} repositories into ${options.outDir}`,
+    ...written,
+    ...(result.empty.length ? [`no rows, so no file: ${result.empty.join(", ")}`] : []),
+    ...result.removed.map((f) => `removed ${f} (an earlier run's; no rows this time)`),
     `commits: ${formatFunnel(result.commits)}`,
   ];
   for (const lang of Object.keys(result.codesearchnet)) {

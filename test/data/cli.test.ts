@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { CPF_PYTHON, CSN_PYTHON } from "../fixtures/data/rows";
+import { tinyRepo } from "./tiny_repo";
 
 const BIN = path.resolve(__dirname, "..", "..", "bin", "narrator.js");
 
@@ -61,5 +62,27 @@ test("data stats on damaged gzip: one line naming the file, exit 1, no stack tra
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  }
+});
+
+test("data mine and data download go through the common parser: --flag=value works, unknown flags are named", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-cli-mine-"));
+  try {
+    const repo = tinyRepo(root);
+    const out = path.join(root, "out");
+    const ok = cli(["data", "mine", `--out=${out}`, "--languages=python", repo]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^wrote .*codesearchnet\/python\.jsonl\.gz \(1 rows\)$/m);
+    assert.match(ok.stdout, /^no rows, so no file: commitpackft\/python$/m);
+
+    const again = cli(["data", "mine", "--out", out, "--languages", "python", repo]);
+    assert.equal(again.status, 1, again.stderr);
+    assert.match(again.stderr, /already exists; give --force to replace them/);
+
+    const unknown = cli(["data", "download", "--data-dirr=/tmp/x"]);
+    assert.equal(unknown.status, 2, unknown.stderr);
+    assert.match(unknown.stderr, /^narrator: Unknown option '--data-dirr'/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
   }
 });

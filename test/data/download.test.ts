@@ -7,9 +7,11 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import { parse, UsageError } from "../../src/cli/args";
+import { download, downloadOptions } from "../../src/cli/data_commands";
 import {
-  cliDownload,
   downloadDatasets,
+  downloadReport,
   type DownloadOptions,
   type DownloadProgress,
   readZipDirectory,
@@ -521,7 +523,13 @@ test("an unreachable endpoint says so", async () => {
   }
 });
 
-test("cliDownload parses its arguments and reports each file", async () => {
+/** `narrator data download` argv, parsed as the command line parses it. */
+function downloadArgs(argv: string[]) {
+  const { values, positionals } = parse(download, argv);
+  return downloadOptions(values, positionals);
+}
+
+test("data download parses its arguments and reports each file", async () => {
   const hub = await startHub(DEFAULT_FILES());
   const dir = tmpDir();
   const write = process.stderr.write;
@@ -531,16 +539,16 @@ test("cliDownload parses its arguments and reports each file", async () => {
     true
   )) as typeof process.stderr.write;
   try {
-    const out = await cliDownload([
-      "--data-dir",
-      dir,
-      "--endpoint",
-      hub.endpoint,
-      "--datasets",
-      "commitpackft",
-      "--languages",
-      "python",
-    ]);
+    const out = await downloadReport(
+      downloadArgs([
+        "--data-dir",
+        dir,
+        `--endpoint=${hub.endpoint}`,
+        "--datasets",
+        "commitpackft",
+        "--languages=python",
+      ]),
+    );
     assert.deepEqual(out, [
       `commitpackft/python.jsonl.gz: downloaded, 2 rows, ${fs.statSync(path.join(dir, "commitpackft/python.jsonl.gz")).size} B (${CPF_REPO}@${CPF_COMMIT.slice(0, 12)} data/python/data.jsonl)`,
       `manifest: ${path.join(dir, "DOWNLOAD.json")}`,
@@ -552,8 +560,8 @@ test("cliDownload parses its arguments and reports each file", async () => {
         `^${CPF_REPO}/data/python/data.jsonl: ${COMMITS.length} B / ${COMMITS.length} B \\(100\\.0%\\) .*/s done\\n$`,
       ),
     );
-    await assert.rejects(cliDownload(["--datasets", "nope"]), /unknown dataset "nope"/);
-    await assert.rejects(cliDownload(["--languages", "cobol"]), /unknown language "cobol"/);
+    assert.throws(() => downloadArgs(["--datasets", "nope"]), /unknown dataset "nope"/);
+    assert.throws(() => downloadArgs(["--languages", "cobol"]), /unknown language "cobol"/);
   } finally {
     process.stderr.write = write;
     await hub.close();
@@ -590,4 +598,42 @@ test("the zip reader rejects corrupt members and non-zip files", () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("data download options: --flag=value and --flag value alike; unknown flags, bad values and stray arguments are named", () => {
+  const a = downloadArgs([
+    "--data=/tmp/d",
+    "--datasets=commitpackft",
+    "--retries=0",
+    "--languages=Go,go",
+  ]);
+  const b = downloadArgs([
+    "--data",
+    "/tmp/d",
+    "--datasets",
+    "commitpackft",
+    "--retries",
+    "0",
+    "--languages",
+    "Go,go",
+  ]);
+  assert.deepEqual(a, b);
+  assert.deepEqual(
+    [a.dataDir, a.datasets, a.languages, a.retries],
+    ["/tmp/d", ["commitpackft"], ["go"], 0],
+  );
+  assert.equal(downloadArgs(["--out", "/tmp/o"]).dataDir, "/tmp/o");
+  assert.deepEqual(downloadArgs([]).datasets, ["codesearchnet", "commitpackft"]);
+  const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && re.test(e.message);
+  assert.throws(() => downloadArgs(["--dtaa", "/tmp/d"]), usage(/Unknown option '--dtaa'/));
+  assert.throws(
+    () => downloadArgs(["--retries=-1"]),
+    usage(/^--retries expects a whole number >= 0, got '-1'/),
+  );
+  assert.throws(() => downloadArgs(["--retries", "two"]), usage(/--retries .*got 'two'/));
+  assert.throws(() => downloadArgs(["python"]), usage(/takes no arguments, got 'python'/));
+  assert.throws(
+    () => downloadArgs(["--datasets=nope"]),
+    usage(/^--datasets: unknown dataset "nope"/),
+  );
 });

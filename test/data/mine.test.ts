@@ -5,16 +5,21 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { gunzipSync } from "node:zlib";
+import { parse, UsageError } from "../../src/cli/args";
+import { mine, mineOptions } from "../../src/cli/data_commands";
 import {
-  cliMine,
   codeTokens,
   extractFunctions,
   licenseOfText,
+  mineReport,
   mineRepos,
   partitionOfPath,
   subjectFilter,
 } from "../../src/data/mine";
+import { LANGS } from "../../src/data/langs";
+import { tinyRepo } from "./tiny_repo";
 
 // Hand-written sources at HEAD of the test repository.
 const UTIL_V1 = `"""Helpers for totals."""
@@ -296,6 +301,12 @@ function buildRepo(root: string): TestRepo {
   commit("c18", ["-m", "Use the compound operator in the counter"], { "src/math.js": JS_V2 });
   run(["merge", "-q", "--no-ff", "-m", "Merge branch 'side'", "side"]);
   return { dir, head: run(["rev-parse", "HEAD"]), shas };
+}
+
+/** `narrator data mine` argv, parsed as the command line parses it. */
+function mineArgs(argv: string[]) {
+  const { values, positionals } = parse(mine, argv);
+  return mineOptions(values, positionals);
 }
 
 function readRows(file: string): Record<string, unknown>[] {
@@ -628,8 +639,10 @@ test("mineRepos builds both datasets from a git repository with the expected row
       cpf("c18", "src/math.js", JS_V1, JS_V2, "Use the compound operator in the counter",
         "Use the compound operator in the counter\n", "JavaScript"),
     ]); // prettier-ignore
-    assert.deepEqual(readRows(path.join(out, "commitpackft/java.jsonl.gz")), []);
-    assert.deepEqual(readRows(path.join(out, "commitpackft/php.jsonl.gz")), []);
+    // No rows, no file: an empty file would read as an empty dataset.
+    assert.ok(!fs.existsSync(path.join(out, "commitpackft/java.jsonl.gz")));
+    assert.ok(!fs.existsSync(path.join(out, "commitpackft/php.jsonl.gz")));
+    assert.deepEqual(result.empty, ["commitpackft/java", "commitpackft/php"]);
 
     assert.deepEqual(result.commits, {
       commits: 19,
@@ -682,13 +695,18 @@ test("mineRepos builds both datasets from a git repository with the expected row
         kept: 1,
       },
     });
-    assert.equal(result.files.length, 12);
+    assert.equal(result.files.length, 10);
 
     // Only the languages asked for are written, and the CLI reports the funnel.
     const out2 = path.join(root, "out2");
-    const lines = cliMine(["--out", out2, "--languages", "go", "--max-file-bytes", "20", repo.dir]);
-    assert.deepEqual(fs.readdirSync(path.join(out2, "codesearchnet")), ["go.jsonl.gz"]);
-    assert.deepEqual(readRows(path.join(out2, "commitpackft/go.jsonl.gz")), []);
+    const lines = mineReport(
+      mineArgs(["--out", out2, "--languages", "go", "--max-file-bytes", "20", repo.dir]),
+    );
+    assert.ok(!fs.existsSync(out2)); // both got no rows
+    assert.ok(
+      lines.includes("no rows, so no file: codesearchnet/go, commitpackft/go"),
+      lines.join("\n"),
+    );
     assert.ok(
       lines.includes("commitpackft/go: commits 1, over 20 bytes 1, kept 0"),
       lines.join("\n"),
@@ -823,4 +841,100 @@ test("partitionOfPath splits paths about 80/10/10", () => {
   assert.ok(counts.train > 1500 && counts.train < 1700, JSON.stringify(counts));
   assert.ok(counts.valid > 140 && counts.valid < 260, JSON.stringify(counts));
   assert.ok(counts.test > 140 && counts.test < 260, JSON.stringify(counts));
+});
+
+/** A dataset file of an earlier run: `n` hand-written rows. */
+function earlierFile(file: string, n: number): Buffer {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const gz = zlib.gzipSync(Array.from({ length: n }, (_, i) => `{"row":${i}}\n`).join(""));
+  fs.writeFileSync(file, gz);
+  return gz;
+}
+
+test("mine refuses to replace dataset files without --force, and never writes an empty one", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-mine-force-"));
+  try {
+    const repo = tinyRepo(root);
+    const out = path.join(root, "out");
+    const csnFile = path.join(out, "codesearchnet", "python.jsonl.gz");
+    const cpfFile = path.join(out, "commitpackft", "python.jsonl.gz");
+    const csnBefore = earlierFile(csnFile, 60);
+    const cpfBefore = earlierFile(cpfFile, 3);
+
+    assert.throws(
+      () => mineRepos({ repos: [repo], outDir: out, languages: ["python"] }),
+      (e: Error) => {
+        assert.equal(
+          e.message,
+          `mine: ${csnFile}, ${cpfFile} already exist; give --force to replace them (or another --out)`,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(fs.readFileSync(csnFile), csnBefore);
+    assert.deepEqual(fs.readFileSync(cpfFile), cpfBefore);
+    // Files of other languages are no obstacle: only those this run could write count.
+    assert.deepEqual(mineRepos({ repos: [repo], outDir: out, languages: ["go"] }).files, []);
+
+    const lines = mineReport(mineArgs([`--out=${out}`, "--languages=python", "--force", repo]));
+    assert.equal(readRows(csnFile).length, 1);
+    assert.ok(!fs.existsSync(cpfFile), "an earlier run's rows must not stay behind");
+    assert.ok(lines.includes(`wrote ${csnFile} (1 rows)`), lines.join("\n"));
+    assert.ok(lines.includes("no rows, so no file: commitpackft/python"), lines.join("\n"));
+    assert.ok(lines.includes(`removed ${cpfFile} (an earlier run's; no rows this time)`));
+
+    // A fresh directory: one file, for the one language and dataset that got rows.
+    const fresh = path.join(root, "fresh");
+    const result = mineRepos({ repos: [repo], outDir: fresh });
+    assert.deepEqual(result.files, [path.join(fresh, "codesearchnet", "python.jsonl.gz")]);
+    assert.equal(result.empty.length, 11);
+    assert.deepEqual(fs.readdirSync(fresh), ["codesearchnet"]);
+    assert.deepEqual(fs.readdirSync(path.join(fresh, "codesearchnet")), ["python.jsonl.gz"]);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("data mine options: --flag=value and --flag value alike; unknown flags and bad values are named", () => {
+  const a = mineArgs([
+    "--out=/tmp/o",
+    "--languages=python,Go,go",
+    "--max-file-bytes=20",
+    "--repo=r1",
+    "r2",
+  ]);
+  const b = mineArgs([
+    "r2",
+    "--out",
+    "/tmp/o",
+    "--languages",
+    "python,Go,go",
+    "--max-file-bytes",
+    "20",
+    "--repo",
+    "r1",
+  ]);
+  assert.deepEqual(a, b);
+  assert.deepEqual(a, {
+    repos: ["r1", "r2"],
+    outDir: "/tmp/o",
+    languages: ["python", "go"],
+    maxFileBytes: 20,
+    force: false,
+  });
+  assert.equal(mineArgs(["--data-dir=/tmp/d", "r"]).outDir, "/tmp/d");
+  assert.equal(mineArgs(["r"]).outDir, "data");
+  assert.deepEqual(mineArgs(["--languages=", "r"]).languages, [...LANGS]);
+  assert.equal(mineArgs(["--force", "r"]).force, true);
+  const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && re.test(e.message);
+  assert.throws(() => mineArgs(["--outdir=/tmp/o", "r"]), usage(/Unknown option '--outdir'/));
+  assert.throws(
+    () => mineArgs(["--max-file-bytes=0", "r"]),
+    usage(/^--max-file-bytes expects a whole number >= 1, got '0'/),
+  );
+  assert.throws(
+    () => mineArgs(["--languages=cobol", "r"]),
+    usage(/^--languages: unknown language "cobol"/),
+  );
+  assert.throws(() => mineArgs(["--out", "/tmp/o"]), usage(/name at least one repository/));
 });
