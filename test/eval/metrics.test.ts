@@ -129,6 +129,19 @@ describe("smoothedBleu4 (CodeXGLUE variant, 0..100)", () => {
     );
   });
 
+  it("clips repeated n-grams to their count in the reference", () => {
+    // ref: the cat (2 tokens); hyp: the the the the (4 tokens)
+    // 1-grams: "the" x4 in hyp, x1 in ref -> clipped 1 -> p1 = 1/4 (unclipped would be 4/4)
+    // 2-grams: "the the" x3, none in ref -> p2 = (0+1)/(3+1) = 1/4
+    // 3-grams: x2 -> p3 = (0+1)/(2+1) = 1/3; 4-grams: x1 -> p4 = (0+1)/(1+1) = 1/2
+    // BP: hyp longer -> min(0, 1 - 3/5) = 0
+    // BLEU = (1/4 * 1/4 * 1/3 * 1/2)^(1/4) = 96^(-1/4) = 0.3194715521231362 -> 31.95
+    // (without clipping: (1 * 1/4 * 1/3 * 1/2)^(1/4) = 24^(-1/4) -> 45.18)
+    const got = smoothedBleu4("the cat", "the the the the");
+    assertNear(got, 31.94715521231362, 1e-12, "clipped");
+    assert.equal(Math.round(got * 100) / 100, 31.95);
+  });
+
   it("an empty hypothesis scores 100 * exp(-r) (p_1 = (0 + tiny) / (0 + tiny) = 1)", () => {
     // ref: open a file (3): logs all 0, BP = 1 - (3 + 1) / (0 + 1) = -3 -> 4.978706836786395
     assertNear(smoothedBleu4("open a file", ""), 100 * Math.exp(-3), 1e-12, "empty hyp");
@@ -195,6 +208,14 @@ describe("rougeLCoco (pycocoevalcap ROUGE-L, beta 1.2)", () => {
     // LCS(a b c d e, a x c y e z) = a c e = 3; P = 3/6, R = 3/5:
     // F = 2.44 * 0.5 * 0.6 / (0.6 + 1.44 * 0.5) = 0.732 / 1.32 = 61/110
     assertNear(rougeLCoco("a b c d e", "a x c y e z"), 61 / 110, 1e-12, "lcs");
+  });
+
+  it("a repeated hypothesis token matches a reference token once in the LCS", () => {
+    // ref: the cat; hyp: the the the the: LCS = 1 (one "the"), P = 1/4, R = 1/2:
+    // F = 2.44 * 1/4 * 1/2 / (1/2 + 1.44 * 1/4) = 0.305 / 0.86 = 61/172
+    assertNear(rougeLCoco("the cat", "the the the the"), 61 / 172, 1e-12, "repeat hyp");
+    // ref: a a b; hyp: a b b: LCS = a b = 2 (not 3), P = R = 2/3
+    assertNear(rougeLCoco("a a b", "a b b"), 2 / 3, 1e-12, "repeat both");
   });
 
   it("empty texts: both empty 1, one empty 0", () => {
