@@ -1,5 +1,4 @@
 /** `narrator explain | digest`: explain code, diffs and commits in plain English. */
-import * as fs from "node:fs";
 import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
 import { LANGS, parseLangs, type Lang } from "../data/langs";
 import { PROMPT_FORMATS, type PromptFormat } from "../data/prompts";
@@ -82,13 +81,19 @@ function progress(done: number, total: number, sha: string, subject: string): vo
   }
 }
 
-function readStdin(usage: string): string {
+/**
+ * The whole of stdin, read as a stream: touching process.stdin makes a pipe non-blocking, so a
+ * synchronous read of fd 0 fails with EAGAIN whenever the writer is slower than the reader.
+ */
+async function readStdin(usage: string): Promise<string> {
   if (process.stdin.isTTY) {
     throw new UsageError(
       `--diff reads a unified diff from stdin, e.g. git diff | narrator explain --diff ...\n\n${usage}`,
     );
   }
-  return fs.readFileSync(0, "utf8");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 export const explain: Command = {
@@ -135,7 +140,7 @@ ${NARRATOR_HELP}`,
     const format: ExplainFormat = oneOf(v.format, "format", EXPLAIN_FORMATS) ?? "text";
     required(v, "model", usage);
     const lang = fallbackLang(v);
-    const stdin = v.diff ? readStdin(usage) : "";
+    const stdin = v.diff ? await readStdin(usage) : "";
     // A bad range fails before the model is read.
     const commits = v.git !== undefined ? readCommits(v.git as string, v.range as string) : [];
     const narrator = await openNarrator(v, usage);

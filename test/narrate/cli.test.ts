@@ -1,9 +1,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { initBackend } from "../../src/backend/backend";
 import { explainCommits } from "../../src/narrate/explain";
 import { readCommits } from "../../src/narrate/git";
@@ -95,4 +96,43 @@ test("narrator digest writes the page atomically; the same range gives the same 
   } finally {
     short.dispose();
   }
+});
+
+/** Run the CLI with `input` written to its stdin in chunks, a pause before each. */
+async function cliSlowStdin(args: string[], input: string, chunk: number, pauseMs: number) {
+  const child = spawn(process.execPath, ["bin/narrator.js", ...args]);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const status = new Promise<number | null>((resolve) => child.on("close", resolve));
+  // A reader that failed closes the pipe early; the writer then stops.
+  child.stdin.on("error", () => {});
+  for (let i = 0; i < input.length && child.exitCode === null; i += chunk) {
+    await sleep(pauseMs);
+    child.stdin.write(input.slice(i, i + chunk));
+  }
+  child.stdin.end();
+  return { status: await status, stdout, stderr };
+}
+
+test("narrator explain --diff reads a large diff from a slow pipe", async () => {
+  let diff = "";
+  for (let f = 0; diff.length < 800_000; f++) {
+    diff += `diff --git a/f${f}.py b/f${f}.py\n--- a/f${f}.py\n+++ b/f${f}.py\n@@ -1 +1,400 @@\n-x = 0\n`;
+    for (let i = 0; i < 400; i++) diff += `+value_${i} = compute(${i}, "some padding text")\n`;
+  }
+  const r = await cliSlowStdin(
+    ["explain", "--diff", "--model", RANDOM, "--max-new-tokens", "2", "--format", "json"],
+    diff,
+    64 * 1024,
+    30,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.kind, "diff");
+  // Every file of the diff arrived, the last one too.
+  const files = diff.match(/^\+\+\+ b\/(.*)$/gm) ?? [];
+  assert.equal(out.files.length, files.length);
+  assert.equal(out.files.at(-1), files.at(-1)?.slice("+++ b/".length));
 });
