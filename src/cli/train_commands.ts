@@ -2,7 +2,7 @@
 import { PROMPT_FORMATS } from "../data/prompts";
 import { COMMIT_INPUTS } from "../data/commitpackft";
 import { parseTrainConfig, TRAIN_TASKS, type TrainConfig, type TrainTask } from "../train/config";
-import { evaluateModel, formatEvaluation } from "../train/evaluate";
+import { evaluateModel, fixed, formatEvaluation } from "../train/evaluate";
 import { progressPrinter } from "../train/progress";
 import { train as runTraining, type TrainEvent } from "../train/trainer";
 import {
@@ -114,8 +114,8 @@ const trainOptions: Options = {
 /** The trainer's evaluations as progress lines. */
 function describeEvent(e: TrainEvent): string | null {
   if (e.type !== "eval") return null;
-  const parts = Object.entries(e.byTask).map(([t, s]) => `${t} CE ${s.ce.toFixed(4)}`);
-  return `eval at step ${e.step}: ${parts.join(", ")} (all CE ${e.overall.ce.toFixed(4)}, PPL ${e.overall.ppl.toFixed(3)})`;
+  const parts = Object.entries(e.byTask).map(([t, s]) => `${t} CE ${fixed(s.ce, 4)}`);
+  return `eval at step ${e.step}: ${parts.join(", ")} (all CE ${fixed(e.overall.ce, 4)}, PPL ${fixed(e.overall.ppl, 3)})`;
 }
 
 export const train: Command = {

@@ -295,6 +295,14 @@ export async function evaluateModel(opts: EvaluateModelOptions): Promise<ModelEv
   };
 }
 
+/**
+ * A statistic with `digits` decimals, or "non-finite": a report read back from JSON holds null
+ * where the value was NaN or infinite.
+ */
+export function fixed(x: number | null, digits: number): string {
+  return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "non-finite";
+}
+
 /** CE/PPL (and generation scores) per task and language as a text table. */
 export function formatEvaluation(ce: CeReport, gen: GenerationReport | null = null): string {
   const header = ["task", "language", "examples", "tokens", "CE", "PPL"];
@@ -306,8 +314,8 @@ export function formatEvaluation(ce: CeReport, gen: GenerationReport | null = nu
       lang,
       String(s.examples),
       String(s.tokens),
-      s.ce.toFixed(4),
-      s.ppl.toFixed(3),
+      fixed(s.ce, 4),
+      fixed(s.ppl, 3),
     ];
     if (gen) cells.push(g ? g.bleu4.toFixed(2) : "", g ? g.rougeL.toFixed(2) : "");
     rows.push(cells);

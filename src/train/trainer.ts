@@ -43,7 +43,7 @@ import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
 import { mib } from "../model/memory";
 import { tokenizerFor } from "../model/open";
-import { writeJsonAtomic } from "../util/fs";
+import { readJson, writeJsonAtomic } from "../util/fs";
 import { checkoutState } from "../util/git";
 import { packageVersion } from "../util/packages";
 import {
@@ -53,7 +53,13 @@ import {
   saveCheckpoint,
   type RunState,
 } from "./checkpoint_state";
-import { parseTrainConfig, resumeKey, type TrainConfig, type TrainConfigInput } from "./config";
+import {
+  parseTrainConfig,
+  resumeKey,
+  resumeKeyDifferences,
+  type TrainConfig,
+  type TrainConfigInput,
+} from "./config";
 import { evaluateCe, type CeReport } from "./evaluate";
 import { estimateTrainingMemory, formatEstimate, type MemoryEstimate } from "./memory";
 import { createOptimizer, type OptimizerConfig } from "./optimizers";
@@ -165,22 +171,21 @@ export async function train(
   if (!opts.resume && fs.existsSync(metricsFile)) {
     throw new Error(`${out} already holds a run (${METRICS}); resume it or choose another output`);
   }
-  if (checkpoint && checkpoint.state.resumeKey !== resumeKey(config)) {
-    throw new Error(
-      `${checkpoint.dir}: saved with other settings than this run's; resume with the same settings or choose another output`,
-    );
-  }
-  // Resuming a run that already finished returns its result instead of training again.
+  if (checkpoint) refuseOtherSettings(checkpoint.dir, checkpoint.state.resumeKey, config);
+  // A finished run is never overwritten by a resume with other settings (it may have no
+  // checkpoint to compare with); with the same settings, a completed one is returned as it is.
   const resultFile = path.join(out, RESULT);
-  if (opts.resume && fs.existsSync(resultFile)) {
-    const done = JSON.parse(fs.readFileSync(resultFile, "utf8")) as TrainResult;
-    if (
-      done.status === "completed" &&
-      resumeKey(parseTrainConfig(done.config)) === resumeKey(config)
-    ) {
-      emit({ type: "info", message: `${out} already holds a completed run; nothing to resume` });
-      return done;
-    }
+  const done = opts.resume && fs.existsSync(resultFile) ? readJson<TrainResult>(resultFile) : null;
+  if (done) {
+    refuseOtherSettings(resultFile, resumeKey(parseTrainConfig(done.config, resultFile)), config);
+  }
+  const stale = removeStaleTemps(out);
+  if (stale.length > 0) {
+    emit({ type: "info", message: `removed what interrupted writes left: ${stale.join(", ")}` });
+  }
+  if (done?.status === "completed") {
+    emit({ type: "info", message: `${out} already holds a completed run; nothing to resume` });
+    return done;
   }
 
   // Data and tokens.
@@ -268,8 +273,13 @@ export async function train(
   const elapsed = () => elapsedBefore + (Date.now() - clockStart) / 1000;
   const epochAt = (s: number) => round(s / stepsPerEpoch, 6);
 
+  // Evaluations the kept part of metrics.jsonl already records (a resume from the final
+  // checkpoint has the final one): reused, so that each step's evaluation is written once.
+  const recorded = recordedEvals(metricsFile);
   const evaluate = (atStep: number): CeReport | null => {
     if (valSet.examples.length === 0) return null;
+    const before = recorded.get(atStep);
+    if (before) return before;
     training(false);
     const report = evaluateCe(model, valSet.examples, { batchSize: config.evalBatchSize, padId });
     training(true);
@@ -297,16 +307,26 @@ export async function train(
     emit({ type: "checkpoint", step, dir });
   };
 
+  // A validation CE that is not finite means the model no longer gives numbers: the run diverged.
+  const evalDiverged = (report: CeReport | null, atStep: number): boolean => {
+    if (!report || report.overall.tokens === 0 || Number.isFinite(report.overall.ce)) return false;
+    emit({
+      type: "info",
+      message: `loss became non-finite at step ${atStep} (validation CE ${report.overall.ce}); stopping`,
+    });
+    return true;
+  };
+
+  let status: RunStatus = "completed";
   training(true);
-  if (!checkpoint && config.evalAtStart) evaluate(0);
+  if (!checkpoint && config.evalAtStart && evalDiverged(evaluate(0), 0)) status = "diverged";
   emit({ type: "start", totalSteps, startStep: step });
 
   const lengths = trainSet.examples.map((e) => e.ids.length);
   let orderEpoch = -1;
   let batches: number[][] = [];
-  let status: RunStatus = "completed";
   let stepsThisRun = 0;
-  while (step < totalSteps) {
+  while (status === "completed" && step < totalSteps) {
     if (opts.stopAfterSteps !== undefined && stepsThisRun >= opts.stopAfterSteps) {
       status = "stopped";
       break;
@@ -355,10 +375,19 @@ export async function train(
     emit(rec);
     if (!finite) {
       status = "diverged";
-      emit({ type: "info", message: `diverged at step ${step}: ${rec.nonfinite}; stopping` });
+      const what = Number.isFinite(loss) ? "gradient norm" : "loss";
+      emit({
+        type: "info",
+        message: `${what} became non-finite at step ${step} (${rec.nonfinite}); stopping`,
+      });
       break;
     }
-    if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps) evaluate(step);
+    if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps) {
+      if (evalDiverged(evaluate(step), step)) {
+        status = "diverged";
+        break;
+      }
+    }
     if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < totalSteps) {
       writeCheckpoint();
     }
@@ -369,6 +398,12 @@ export async function train(
   if (status === "stopped") writeCheckpoint();
   if (status === "completed") {
     final = evaluate(step);
+    if (evalDiverged(final, step)) {
+      status = "diverged";
+      final = null;
+    }
+  }
+  if (status === "completed") {
     if (lora) {
       outputs.adapter = path.join(out, "adapter");
       saveAdapter(outputs.adapter, lora, config.model);
@@ -392,7 +427,7 @@ export async function train(
     truncation: { train: trainSet.stats, val: valSet.stats },
     trainableParameters: trainCount,
     memory: { ...memory, limit },
-    initial: initialEval(metricsFile),
+    initial: recordedEvals(metricsFile).get(0) ?? null,
     final,
     outputs,
     warnings: data.warnings,
@@ -403,6 +438,36 @@ export async function train(
   model.dispose();
   if (lora) for (const l of lora.layers.values()) l.dispose();
   return result;
+}
+
+/** A temporary name of this run's writers (atomic files, checkpoint folders): `<name>.tmp-<pid>`. */
+const TEMP_NAME = /\.tmp-\d+$/;
+
+/**
+ * Remove temporaries that an interrupted or failed write (a kill, a full disk) left in the run's
+ * folders: the output folder and the adapter/ and model/ it writes. Returns the paths removed.
+ */
+function removeStaleTemps(out: string): string[] {
+  const removed: string[] = [];
+  for (const dir of [out, path.join(out, "adapter"), path.join(out, "model")]) {
+    if (!fs.existsSync(dir)) continue;
+    for (const entry of fs.readdirSync(dir)) {
+      if (!TEMP_NAME.test(entry)) continue;
+      fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+      removed.push(path.join(dir, entry));
+    }
+  }
+  return removed;
+}
+
+/** Refuse to resume what `where` saved with other settings, naming each setting that differs. */
+function refuseOtherSettings(where: string, savedKey: string, config: TrainConfig): void {
+  const differences = resumeKeyDifferences(savedKey, config);
+  if (differences.length > 0) {
+    throw new Error(
+      `${where}: saved with other settings than this run's (${differences.join("; ")}); resume with the same settings or choose another output`,
+    );
+  }
 }
 
 /** The examples of the configured task, with warnings as lines. */
@@ -488,15 +553,20 @@ function sumMask(mask: Float32Array | undefined): number {
   return n;
 }
 
-/** The evaluation at step 0 recorded in metrics.jsonl, if any (also after a resume). */
-function initialEval(metricsFile: string): CeReport | null {
+/** The evaluations recorded in metrics.jsonl, by step (the first one of each step). */
+function recordedEvals(metricsFile: string): Map<number, CeReport> {
+  const out = new Map<number, CeReport>();
   for (const line of fs.readFileSync(metricsFile, "utf8").split("\n")) {
     if (!line.startsWith('{"type":"eval"')) continue;
     const rec = JSON.parse(line) as EvalRecord;
-    if (rec.step === 0)
-      return { overall: rec.overall, byTask: rec.byTask, byTaskLanguage: rec.byTaskLanguage };
+    if (!out.has(rec.step))
+      out.set(rec.step, {
+        overall: rec.overall,
+        byTask: rec.byTask,
+        byTaskLanguage: rec.byTaskLanguage,
+      });
   }
-  return null;
+  return out;
 }
 
 /** A complete model directory: weights, config, and the base's tokenizer files. */

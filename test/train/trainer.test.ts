@@ -13,6 +13,8 @@ import { BOS, SPECIAL_TOKENS } from "../../src/tokenizer/special";
 import { train, type StepRecord, type TrainResult } from "../../src/train/trainer";
 import { estimateTrainingMemory } from "../../src/train/memory";
 import { trainConfigFromFlags } from "../../src/cli/train_commands";
+import { formatEvaluation } from "../../src/train/evaluate";
+import { fromFloat32 } from "../../src/safetensors/float16";
 import { formatDuration, Progress, renderBar } from "../../src/train/progress";
 import type { TrainConfigInput } from "../../src/train/config";
 
@@ -202,8 +204,16 @@ test("a run interrupted and resumed ends with the numbers of an uninterrupted ru
 
 test("a run whose loss stops being finite ends as diverged and keeps its metrics", async () => {
   const c = base({ optimizer: "sgd", lr: 1e30, maxGradNorm: 0, scheduler: "constant", epochs: 2 });
-  const r = await train(c, { data });
+  const messages: string[] = [];
+  const r = await train(c, {
+    data,
+    onEvent: (e) => (e.type === "info" ? messages.push(e.message) : undefined),
+  });
   assert.equal(r.status, "diverged");
+  assert.ok(
+    messages.some((m) => /^(loss|gradient norm) became non-finite at step [1-9]/.test(m)),
+    messages.join("\n"),
+  );
   assert.equal(r.final, null);
   const log = steps(c.out);
   assert.ok(log.length >= 1 && log.length < r.totalSteps);
@@ -299,4 +309,124 @@ test("progress: plain lines off a terminal, a redrawn bar on one", () => {
   bar.log("eval");
   assert.match(tty[0], /^\r\[#{12}-{12}\] step 2\/4 loss 1\.5000/);
   assert.deepEqual(tty.slice(1), ["\n", "eval\n"]);
+});
+
+/** The bytes of each of a run's output files, to show that a refused command changed nothing. */
+function outputBytes(out: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const f of fs.readdirSync(out, { recursive: true }) as string[]) {
+    const p = path.join(out, f);
+    if (fs.statSync(p).isFile()) files.set(f, fs.readFileSync(p));
+  }
+  return files;
+}
+
+test("resuming a finished run with other settings is refused, naming them, and changes nothing", async () => {
+  const c = base({ epochs: 1 });
+  const r = await train(c, { data });
+  assert.equal(r.status, "completed");
+  const before = outputBytes(c.out);
+  assert.ok(
+    before.has("result.json") && before.has(path.join("adapter", "adapter_model.safetensors")),
+  );
+  await assert.rejects(train({ ...c, lr: 0.02, epochs: 2 }, { data, resume: true }), (e: Error) => {
+    assert.match(e.message, /result\.json: saved with other settings than this run's/);
+    assert.match(
+      e.message,
+      /epochs: 1 in the saved run, 2 now; lr: 0\.01 in the saved run, 0\.02 now/,
+    );
+    return true;
+  });
+  assert.deepEqual(outputBytes(c.out), before);
+  // The same settings still return the finished run as it is.
+  const again = await train(c, { data, resume: true });
+  assert.deepEqual(again.final, JSON.parse(JSON.stringify(r.final)));
+  assert.deepEqual(outputBytes(c.out), before);
+});
+
+test("resuming a checkpoint with other settings names the settings that differ", async () => {
+  const c = base({ epochs: 2, checkpointEvery: 1 });
+  const stopped = await train(c, { data, stopAfterSteps: 1 });
+  assert.equal(stopped.status, "stopped");
+  await assert.rejects(
+    train({ ...c, loraR: 8 }, { data, resume: true }),
+    /checkpoint-1: saved with other settings than this run's \(loraR: 4 in the saved run, 8 now\)/,
+  );
+});
+
+test("a resume after the final checkpoint writes the final evaluation once", async () => {
+  const c = base({ epochs: 2, checkpointEvery: 1, evalAtStart: true });
+  const whole = await train(c, { data });
+  assert.equal(whole.status, "completed");
+  const evalSteps = () =>
+    fs
+      .readFileSync(path.join(c.out, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === "eval")
+      .map((l) => l.step);
+  assert.deepEqual(evalSteps(), [0, whole.totalSteps]);
+  const pointer = JSON.parse(fs.readFileSync(path.join(c.out, "checkpoint.json"), "utf8"));
+  assert.equal(pointer.step, whole.totalSteps);
+  // Killed after the final checkpoint, before result.json was written.
+  fs.rmSync(path.join(c.out, "result.json"));
+  const resumed = await train(c, { data, resume: true });
+  assert.equal(resumed.status, "completed");
+  assert.deepEqual(evalSteps(), [0, whole.totalSteps]);
+  assert.deepEqual(resumed.final, whole.final);
+  assert.deepEqual(steps(c.out).length, whole.totalSteps);
+});
+
+test("a resume removes the temporaries an interrupted write left in the run's folders", async () => {
+  const c = base({ epochs: 2, checkpointEvery: 1 });
+  await train(c, { data, stopAfterSteps: 1 });
+  // What a full disk leaves: a cut-short adapter file and result, and a checkpoint folder.
+  fs.mkdirSync(path.join(c.out, "adapter"), { recursive: true });
+  const stale = [
+    path.join("adapter", "adapter_model.safetensors.tmp-4242"),
+    "result.json.tmp-17",
+    path.join("checkpoint-2.tmp-4242", "trainable.safetensors"),
+  ];
+  for (const f of stale) {
+    fs.mkdirSync(path.dirname(path.join(c.out, f)), { recursive: true });
+    fs.writeFileSync(path.join(c.out, f), "cut short");
+  }
+  // A name of the user's that merely contains ".tmp-" is left alone.
+  fs.writeFileSync(path.join(c.out, "notes.tmp-x"), "mine");
+  const r = await train(c, { data, resume: true });
+  assert.equal(r.status, "completed");
+  const left = (fs.readdirSync(c.out, { recursive: true }) as string[]).filter((f) =>
+    f.includes(".tmp-"),
+  );
+  assert.deepEqual(left, ["notes.tmp-x"]);
+  assert.ok(fs.existsSync(path.join(c.out, "adapter", "adapter_model.safetensors")));
+});
+
+test("a model whose validation loss is not finite ends as diverged at step 0, and its table prints", async () => {
+  // Finite weights whose product overflows float32: the final norm scales every hidden state
+  // to about 3e38, so the logits are infinite.
+  const huge = path.join(root, "huge");
+  const config = parseLlamaConfig(
+    JSON.parse(fs.readFileSync(path.join(modelDir, "config.json"), "utf8")),
+  );
+  const tensors = initTensors(config, 1);
+  const d = config.hidden_size;
+  tensors.set("model.norm.weight", fromFloat32(new Float32Array(d).fill(3e38), "F32", [d]));
+  saveModel(huge, modelFromTensors(config, tensors, {}, "huge"));
+  fs.copyFileSync(path.join(modelDir, "tokenizer.json"), path.join(huge, "tokenizer.json"));
+  const messages: string[] = [];
+  const r = await train(base({ model: huge, evalAtStart: true }), {
+    data,
+    onEvent: (e) => (e.type === "info" ? messages.push(e.message) : undefined),
+  });
+  assert.equal(r.status, "diverged");
+  assert.equal(r.steps, 0);
+  assert.ok(
+    messages.some((m) => m.startsWith("loss became non-finite at step 0")),
+    messages.join("\n"),
+  );
+  // result.json keeps the evaluation with nulls (JSON has no NaN); the table says so.
+  assert.equal(r.initial!.overall.ce, null);
+  assert.match(formatEvaluation(r.initial!), /non-finite/);
 });
