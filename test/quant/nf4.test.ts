@@ -48,6 +48,42 @@ test("NF4 table: the 16 bitsandbytes values in float32, increasing, from -1 to 1
   assert.equal(NF4_PAD_CODE, 7);
 });
 
+test("NF4 table: every value equals bitsandbytes' table at float32 equality", () => {
+  // bitsandbytes' NF4 code values, index 0..15, written out as bitsandbytes lists them.
+  const bnb = [
+    -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+    -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+    0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+    0.7229568362236023, 1.0,
+  ];
+  assert.equal(NF4_CODE.length, bnb.length);
+  // Each literal is a float32 value (its float32 rounding is itself), and the table holds exactly it.
+  bnb.forEach((v, i) => {
+    assert.equal(f(v), v, `literal ${i} is a float32 value`);
+    assert.ok(Object.is(NF4_CODE[i], v), `NF4_CODE[${i}] = ${NF4_CODE[i]}, bitsandbytes ${v}`);
+  });
+  // The same as raw float32 bit patterns (computed once with Python's struct.pack("<f", v)).
+  const bits = Array.from(new Uint32Array(NF4_CODE.slice().buffer), (b) => b.toString(16));
+  assert.deepEqual(bits, [
+    "bf800000",
+    "bf3239b1",
+    "bf066b30",
+    "beca32a0",
+    "be91a24d",
+    "be3d353f",
+    "bdba7871",
+    "0",
+    "3da2faff",
+    "3e24cae3",
+    "3e7c04dd",
+    "3ead033a",
+    "3ee1a4b8",
+    "3f1007ab",
+    "3f3913b3",
+    "3f800000",
+  ]);
+});
+
 test("hand-worked vector of 70 with blocksize 64: codes, packed bytes, absmax, dequantized", () => {
   // Block 0 (64 values) repeats [2, -2, 0, 0.5, -0.5, 1, -1, 0.3] eight times.
   //   absmax = 2, 1/absmax = 0.5 (exact), scaled = x/2 = [1, -1, 0, 0.25, -0.25, 0.5, -0.5, 0.15]
