@@ -13,6 +13,7 @@ import { REPORT_COMMANDS } from "./report_commands";
 import { digest, explain } from "./narrate_commands";
 import { RUNS_COMMANDS, sweep } from "./sweep_commands";
 import { reproduce } from "./reproduce_commands";
+import { describeSystemError, isSystemError } from "../util/fs";
 
 const COMMANDS: Record<string, Command> = {
   score,
@@ -93,7 +94,9 @@ main(process.argv.slice(2)).then(
     if (process.env.NARRATOR_DEBUG && !(err instanceof UsageError)) {
       process.stderr.write(`${err.stack}\n`);
     }
-    process.stderr.write(`narrator: ${err.message}\n`);
+    // A system error that no caller wrapped still gets its operation, path and code on one line.
+    const message = isSystemError(err) ? describeSystemError(err) : err.message;
+    process.stderr.write(`narrator: ${message}\n`);
     process.exitCode = err instanceof UsageError ? 2 : 1;
   },
 );

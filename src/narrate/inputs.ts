@@ -16,6 +16,7 @@ import { commitModelInput, type CommitInput } from "../data/commitpackft";
 import { stripPythonDocstring } from "../data/docstring";
 import { LANG_EXTENSIONS, LANG_NAMES, LANGS, langOfPath, type Lang } from "../data/langs";
 import type { CommitPackFtRow } from "../data/schemas";
+import { withPath } from "../util/fs";
 import { findFunction } from "./functions";
 import type { CommitRecord, FileChange } from "./git";
 import type { NarrationRequest } from "./prompt";
@@ -56,7 +57,7 @@ export function fileRequest(
       `${file}: cannot tell the language from its extension (expected one of ${EXTENSIONS}); pass --lang`,
     );
   }
-  const source = fs.readFileSync(file, "utf8");
+  const source = withPath("read", file, () => fs.readFileSync(file, "utf8"));
   if (name === null) {
     const lines = source.split("\n").length - (source.endsWith("\n") ? 1 : 0);
     return {
