@@ -38,7 +38,15 @@ Prints {"ids": [...], "logprobs": [...]} where logprobs[i] = log p(ids[i+1] | id
       v.ids !== undefined
         ? intList(v.ids as string, "ids")
         : tokenizerFor(dir).encode(v.text as string);
-    process.stdout.write(JSON.stringify({ ids, logprobs: sequenceLogprobs(model, ids) }) + "\n");
+    const logprobs = sequenceLogprobs(model, ids);
+    // JSON would print NaN and infinities as null, which reads as a result.
+    const bad = logprobs.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new Error(
+        `${dir}: log-probability of token ${bad + 1} (id ${ids[bad + 1]}) is ${logprobs[bad]}; the model gives non-finite numbers, nothing printed`,
+      );
+    }
+    process.stdout.write(JSON.stringify({ ids, logprobs }) + "\n");
   },
 };
 

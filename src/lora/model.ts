@@ -12,6 +12,7 @@ import type { Llama } from "../model/llama";
 import { loraScale, parseLoraConfig, type LoraConfig } from "./config";
 import { LoraLinear, peftInit } from "./layer";
 import {
+  checkFinite,
   readSafetensorsFile,
   writeSafetensorsFile,
   type TensorEntry,
@@ -127,6 +128,7 @@ export function loadAdapter(dir: string, model: Llama): LoraModel {
   );
   const file = path.join(dir, ADAPTER_WEIGHTS);
   const { tensors } = readSafetensorsFile(file);
+  checkFinite(tensors, file);
   const used = new Set<string>();
   const lm = wrap(model, config, 0, (module, r, inF, out) => {
     const get = (which: "lora_A" | "lora_B", shape: number[]) => {

@@ -24,6 +24,7 @@ import {
   type TensorEntry,
 } from "../safetensors/safetensors";
 import { fromFloat32, toFloat32 } from "../safetensors/float16";
+import { BNB_STATE_SUFFIX } from "../quant/bnb_state";
 import {
   isBnbQuantized,
   quantizedLinear,
@@ -64,6 +65,7 @@ export function modelFromTensors(
   const bnb = isBnbQuantized(tensors);
   if (bnb && opts.trainable)
     throw new Error(`${source}: a 4-bit checkpoint cannot be trained in full`);
+  checkNoUnusedTensors(config, tensors, source);
   const float = (name: string, shape: number[]): Float32Array => {
     const t = tensors.get(name);
     if (!t) throw new Error(`${source}: missing tensor ${name}`);
@@ -127,6 +129,85 @@ export function modelFromTensors(
       ? new TrainableLinear(values, vocab, d, "lm_head.weight")
       : new FrozenFloatLinear(values, vocab, d);
   }
+}
+
+/** Tensors bitsandbytes stores beside a 4-bit `<module>.weight` (see quant/bnb_state.ts). */
+const BNB_WEIGHT_SUFFIXES = [
+  ".absmax",
+  ".quant_map",
+  ".nested_absmax",
+  ".nested_quant_map",
+  BNB_STATE_SUFFIX.slice(".weight".length),
+];
+
+const LAYER_TENSOR = /^model\.layers\.(\d+)\.(.*)$/;
+
+/**
+ * Every tensor of a checkpoint must be one that the model config.json describes uses: a weight
+ * it would not read (a layer beyond num_hidden_layers, an untied head under tied embeddings, an
+ * unknown name) means the config and the weights disagree, and loading would silently drop it.
+ * Tolerated: the RoPE buffers older Hugging Face versions saved (recomputed from the config),
+ * and a head under tied embeddings that is an exact copy of the embeddings.
+ */
+export function checkNoUnusedTensors(
+  config: LlamaConfig,
+  tensors: ReadonlyMap<string, TensorEntry>,
+  source: string,
+): void {
+  const { nLayers } = dims(config);
+  const names = new Set(tensorShapes(config).map(([name]) => name));
+  const bnb = isBnbQuantized(tensors);
+  const used = (name: string): boolean => {
+    if (names.has(name)) return true;
+    const layer = LAYER_TENSOR.exec(name);
+    if (layer && Number(layer[1]) < nLayers && layer[2] === "self_attn.rotary_emb.inv_freq")
+      return true;
+    if (bnb) {
+      const suffix = BNB_WEIGHT_SUFFIXES.find((x) => name.endsWith(x));
+      if (suffix && names.has(name.slice(0, -suffix.length))) return true;
+    }
+    return name === "lm_head.weight" && config.tie_word_embeddings && sameAsEmbeddings(tensors);
+  };
+  const unused = [...tensors.keys()].filter((name) => !used(name)).sort();
+  if (unused.length === 0) return;
+  const problems: string[] = [];
+  const layerOf = (name: string) => Number(LAYER_TENSOR.exec(name)?.[1] ?? -1);
+  const beyond = [...new Set(unused.map(layerOf).filter((i) => i >= nLayers))].sort(
+    (a, b) => a - b,
+  );
+  if (beyond.length > 0) {
+    const layers = beyond.slice(0, 3).map((i) => `model.layers.${i}.*`);
+    if (beyond.length > 3) layers.push(`${beyond.length - 3} more layers`);
+    problems.push(
+      `${layers.join(", ")} present but config.json num_hidden_layers is ${config.num_hidden_layers}`,
+    );
+  }
+  if (unused.includes("lm_head.weight")) {
+    problems.push(
+      "lm_head.weight present (not a copy of model.embed_tokens.weight) but config.json tie_word_embeddings is true",
+    );
+  }
+  const others = unused.filter((n) => n !== "lm_head.weight" && layerOf(n) < nLayers);
+  if (others.length > 0) {
+    const more = others.length > 5 ? ` and ${others.length - 5} more` : "";
+    problems.push(
+      `tensors that no part of the model config.json describes uses: ${others.slice(0, 5).join(", ")}${more}`,
+    );
+  }
+  throw new Error(`${source}: ${problems.join("; ")}`);
+}
+
+/** Is the checkpoint's lm_head.weight byte for byte its embedding matrix (tied weights saved twice)? */
+function sameAsEmbeddings(tensors: ReadonlyMap<string, TensorEntry>): boolean {
+  const head = tensors.get("lm_head.weight");
+  const embed = tensors.get("model.embed_tokens.weight");
+  return (
+    head !== undefined &&
+    embed !== undefined &&
+    head.dtype === embed.dtype &&
+    head.shape.join(",") === embed.shape.join(",") &&
+    Buffer.compare(head.data, embed.data) === 0
+  );
 }
 
 /**

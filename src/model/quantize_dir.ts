@@ -17,6 +17,7 @@ import { quantizeNf4 } from "../quant/nf4";
 import { quantizeNf4Double } from "../quant/double_quant";
 import { hfQuantizationConfig, toBnbTensors, type BnbDtype } from "../quant/bnb_state";
 import { isBnbQuantized } from "./quantized";
+import { checkNoUnusedTensors } from "./checkpoint";
 import { writeJsonAtomic } from "../util/fs";
 
 const TORCH_DTYPE: Partial<Record<TensorEntry["dtype"], BnbDtype>> = {
@@ -41,6 +42,8 @@ export function quantizeModelDir(
   const config = readLlamaConfig(src);
   const tensors = loadCheckpointTensors(src);
   if (isBnbQuantized(tensors)) throw new Error(`${src}: the model is already 4-bit quantized`);
+  // Tensors the config does not use would be copied as they are and refused at load.
+  checkNoUnusedTensors(config, tensors, src);
   const result = new Map<string, TensorEntry>(tensors);
   let before = 0;
   let after = 0;

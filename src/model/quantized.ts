@@ -89,7 +89,7 @@ export function quantizedLinear(
 }
 
 /** Does this checkpoint hold bitsandbytes 4-bit weights? */
-export function isBnbQuantized(tensors: Map<string, TensorEntry>): boolean {
+export function isBnbQuantized(tensors: ReadonlyMap<string, TensorEntry>): boolean {
   for (const k of tensors.keys()) if (k.endsWith(BNB_STATE_SUFFIX)) return true;
   return false;
 }

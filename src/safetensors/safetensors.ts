@@ -362,6 +362,60 @@ function findDuplicateKey(text: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Finite values
+
+/**
+ * The exponent bits of each floating-point dtype within its top word (16 bits for F16/BF16, 32
+ * for F32 and the high half of F64): all ones means NaN or infinity.
+ */
+const EXPONENT_BITS: Partial<Record<Dtype, { wordBits: 16 | 32; stride: 1 | 2; mask: number }>> = {
+  F16: { wordBits: 16, stride: 1, mask: 0x7c00 },
+  BF16: { wordBits: 16, stride: 1, mask: 0x7f80 },
+  F32: { wordBits: 32, stride: 1, mask: 0x7f800000 },
+  F64: { wordBits: 32, stride: 2, mask: 0x7ff00000 },
+};
+
+/**
+ * The first NaN or infinity of a tensor as its element index and value, or null (always for
+ * integer dtypes). It tests the exponent bits of the stored words, without converting values.
+ */
+export function firstNonFinite(t: TensorEntry): { index: number; value: number } | null {
+  const bits = EXPONENT_BITS[t.dtype];
+  if (!bits) return null;
+  const { wordBits, stride, mask } = bits;
+  const bytes = wordBits / 8;
+  // Word views need aligned offsets: a view into a larger file may not have one.
+  const d = t.data.byteOffset % bytes === 0 ? t.data : t.data.slice();
+  const words =
+    wordBits === 16
+      ? new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2)
+      : new Uint32Array(d.buffer, d.byteOffset, d.byteLength / 4);
+  const sign = wordBits === 16 ? 0x8000 : 0x80000000;
+  // F64's top word is the second of each pair (little-endian).
+  for (let i = stride - 1; i < words.length; i += stride) {
+    const w = words[i];
+    if ((w & mask) !== mask) continue;
+    // Any mantissa bit set: NaN; none: an infinity with the sign bit's sign.
+    const mantissa = (w & ~mask & ~sign) !== 0 || (stride === 2 && words[i - 1] !== 0);
+    const value = mantissa ? NaN : (w & sign) !== 0 ? -Infinity : Infinity;
+    return { index: (i - (stride - 1)) / stride, value };
+  }
+  return null;
+}
+
+/** Throw, naming the file and tensor, when a floating-point tensor holds a NaN or infinity. */
+export function checkFinite(tensors: ReadonlyMap<string, TensorEntry>, file: string): void {
+  for (const [name, t] of tensors) {
+    const bad = firstNonFinite(t);
+    if (bad) {
+      throw new Error(
+        `${file}: tensor "${name}" holds ${bad.value} at element ${bad.index} of ${t.dtype} [${t.shape.join(", ")}]; weights must be finite`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Writing
 
 /** Serialize tensors (and optional `__metadata__`) exactly as the reference writer lays them out. */
@@ -453,10 +507,18 @@ export const DEFAULT_MAX_SHARD_BYTES = 2_000_000_000;
 
 const SHARD_NAME = /^model-\d{5}-of-\d{5}\.safetensors$/;
 
-/** Load every tensor of a checkpoint directory, sharded or not. */
+/**
+ * Load every tensor of a checkpoint directory, sharded or not. A NaN or infinity in any
+ * floating-point tensor (weights, 4-bit absmax and code tables) is an error naming file and
+ * tensor: it would otherwise only surface as NaN outputs.
+ */
 export function loadCheckpointTensors(dir: string): Map<string, TensorEntry> {
   const single = path.join(dir, SINGLE_FILE);
-  if (fs.existsSync(single)) return readSafetensorsFile(single).tensors;
+  if (fs.existsSync(single)) {
+    const { tensors } = readSafetensorsFile(single);
+    checkFinite(tensors, single);
+    return tensors;
+  }
   const indexFile = path.join(dir, INDEX_FILE);
   if (!fs.existsSync(indexFile)) {
     throw new Error(`${dir}: neither ${SINGLE_FILE} nor ${INDEX_FILE} found`);
@@ -474,6 +536,7 @@ export function loadCheckpointTensors(dir: string): Map<string, TensorEntry> {
       throw new Error(`${indexFile}: shard file ${shard} (for tensor "${names[0]}") is missing`);
     }
     const contents = readSafetensorsFile(shardFile).tensors;
+    checkFinite(contents, shardFile);
     for (const name of names) {
       const t = contents.get(name);
       if (t === undefined) {

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
+  firstNonFinite,
   loadCheckpointTensors,
   parseSafetensors,
   readSafetensorsFile,
@@ -433,6 +434,72 @@ test("sharded load rejects missing shards, missing tensors and unsafe shard name
   assert.throws(
     () => loadCheckpointTensors(dir),
     /s3.safetensors: tensor "z" is not mapped to this shard/,
+  );
+  fs.rmSync(dir, { recursive: true });
+});
+
+test("firstNonFinite reads NaN and infinities from raw bytes, hand-written bit patterns", () => {
+  // Little-endian elements; each list ends with the non-finite one (or has none).
+  const entry = (dtype: TensorEntry["dtype"], bytes: number[], size: number): TensorEntry => ({
+    dtype,
+    shape: [bytes.length / size],
+    data: new Uint8Array(bytes),
+  });
+  const at = (t: TensorEntry) => {
+    const r = firstNonFinite(t);
+    return r && [r.index, r.value];
+  };
+  // F16: 0x7bff = 65504 (largest finite), 0xfbff = -65504, 0x7c00 = +inf, 0xfc00 = -inf,
+  // 0x7e00 = NaN, 0x7c01 = NaN (a single mantissa bit).
+  assert.equal(at(entry("F16", [0xff, 0x7b, 0xff, 0xfb, 0x00, 0x3c], 2)), null);
+  assert.deepEqual(at(entry("F16", [0xff, 0x7b, 0x00, 0x7c], 2)), [1, Infinity]);
+  assert.deepEqual(at(entry("F16", [0x00, 0xfc], 2)), [0, -Infinity]);
+  assert.deepEqual(at(entry("F16", [0x00, 0x00, 0x00, 0x7e], 2)), [1, NaN]);
+  assert.deepEqual(at(entry("F16", [0x01, 0x7c], 2)), [0, NaN]);
+  // BF16: 0x7f7f = 3.39e38 (largest finite), 0x7f80 = +inf, 0xff80 = -inf, 0x7fc0 = NaN,
+  // 0x7f81 = NaN.
+  assert.equal(at(entry("BF16", [0x7f, 0x7f, 0x7f, 0xff], 2)), null);
+  assert.deepEqual(at(entry("BF16", [0x7f, 0x7f, 0x80, 0x7f], 2)), [1, Infinity]);
+  assert.deepEqual(at(entry("BF16", [0x80, 0xff], 2)), [0, -Infinity]);
+  assert.deepEqual(at(entry("BF16", [0xc0, 0x7f], 2)), [0, NaN]);
+  assert.deepEqual(at(entry("BF16", [0x81, 0x7f], 2)), [0, NaN]);
+  // F32: 0x7f7fffff = largest finite, 0x7f800000 = +inf, 0xff800000 = -inf, 0x7f800001 = NaN.
+  assert.equal(at(entry("F32", [0xff, 0xff, 0x7f, 0x7f], 4)), null);
+  assert.deepEqual(at(entry("F32", [0xff, 0xff, 0x7f, 0x7f, 0, 0, 0x80, 0x7f], 4)), [1, Infinity]);
+  assert.deepEqual(at(entry("F32", [0, 0, 0x80, 0xff], 4)), [0, -Infinity]);
+  assert.deepEqual(at(entry("F32", [1, 0, 0x80, 0x7f], 4)), [0, NaN]);
+  // F64: 0x7fefffffffffffff = largest finite, 0x7ff0000000000000 = +inf, 0x7ff0000000000001 = NaN.
+  assert.equal(at(entry("F64", [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0x7f], 8)), null);
+  assert.deepEqual(at(entry("F64", [0, 0, 0, 0, 0, 0, 0xf0, 0x7f], 8)), [0, Infinity]);
+  assert.deepEqual(at(entry("F64", [1, 0, 0, 0, 0, 0, 0xf0, 0x7f], 8)), [0, NaN]);
+  // Integer dtypes are never non-finite, whatever their bytes.
+  assert.equal(at(entry("U8", [0xff, 0x7f], 1)), null);
+  assert.equal(at(entry("I32", [0, 0, 0x80, 0x7f], 4)), null);
+});
+
+test("a checkpoint with a NaN or infinity is refused, naming the file (shard) and tensor", () => {
+  const dir = tmpDir();
+  const f32 = (values: number[]): TensorEntry => ({
+    dtype: "F32",
+    shape: [values.length],
+    data: new Uint8Array(Float32Array.from(values).buffer),
+  });
+  saveCheckpointTensors(dir, { a: f32([1, 2]), b: f32([3, NaN, 5]) });
+  assert.throws(
+    () => loadCheckpointTensors(dir),
+    /model\.safetensors: tensor "b" holds NaN at element 1 of F32 \[3\]; weights must be finite/,
+  );
+  // Sharded (16 bytes a shard): the infinity lies in the second shard.
+  saveCheckpointTensors(
+    dir,
+    { a: f32([1, 2, 3, 4]), b: f32([5, 6, -Infinity, 8]) },
+    {
+      maxShardBytes: 16,
+    },
+  );
+  assert.throws(
+    () => loadCheckpointTensors(dir),
+    /model-00002-of-00002\.safetensors: tensor "b" holds -Infinity at element 2 of F32 \[4\]/,
   );
   fs.rmSync(dir, { recursive: true });
 });
