@@ -378,9 +378,13 @@ test("a resume after the final checkpoint writes the final evaluation once", asy
   assert.deepEqual(steps(c.out).length, whole.totalSteps);
 });
 
-test("a resume removes the temporaries an interrupted write left in the run's folders", async () => {
+test("a start or resume removes the temporaries an interrupted write left in the run's folders", async () => {
   const c = base({ epochs: 2, checkpointEvery: 1 });
+  // A fresh run into a folder that holds only what an earlier, cut-short write left.
+  fs.mkdirSync(c.out, { recursive: true });
+  fs.writeFileSync(path.join(c.out, "result.json.tmp-99"), "cut short");
   await train(c, { data, stopAfterSteps: 1 });
+  assert.equal(fs.existsSync(path.join(c.out, "result.json.tmp-99")), false);
   // What a full disk leaves: a cut-short adapter file and result, and a checkpoint folder.
   fs.mkdirSync(path.join(c.out, "adapter"), { recursive: true });
   const stale = [
