@@ -4,7 +4,8 @@
  * trials complete and read back with a metric row for every trial, task and language; the pages
  * pass `report check` (rendered in headless Chromium when it is installed, screenshots in
  * reports/smoke/screenshots/); and every notebook executes to HTML in reports/smoke/notebooks/.
- * Minutes, not seconds: skipped without data, or with NARRATOR_E2E=0.
+ * Minutes, not seconds: skipped without data, or with NARRATOR_E2E=0; without Chromium or Jupyter
+ * the rendering or the notebooks are reported as skipped subtests, with the reason.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -16,6 +17,7 @@ import { listExperiments } from "../../src/experiments/definition";
 import { loadProfile } from "../../src/experiments/profile";
 import { loadResults } from "../../src/experiments/results";
 import { resolveDataDir } from "../../src/data/sources";
+import { CHROMIUM } from "../../src/report/check";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLI = path.join(ROOT, "bin", "narrator.js");
@@ -52,13 +54,19 @@ function files(dir: string): string[] {
     .sort();
 }
 
-const hasChromium = fs.existsSync("/usr/bin/chromium");
-const hasJupyter = spawnSync("jupyter", ["nbconvert", "--version"]).status === 0;
+// Parts that need software beyond Node skip visibly, as subtests with the reason, when it is missing.
+const chromiumSkip = fs.existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} not installed: pages checked without rendering them`;
+const jupyterSkip =
+  spawnSync("jupyter", ["nbconvert", "--version"]).status === 0
+    ? false
+    : "jupyter nbconvert not installed: notebooks not executed";
 
 test(
   "reproduce (smoke): byte-identical twice, complete, checked, notebooks executed",
   { skip },
-  async () => {
+  async (t) => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-e2e-"));
     const runsA = path.join(tmp, "runs-a");
     const outB = path.join(tmp, "reports-b");
@@ -87,8 +95,8 @@ test(
     for (const name of listExperiments()) {
       const r = await loadResults(name, { profile, store });
       assert.deepEqual(r.outdated, [], name);
-      for (const t of r.trials)
-        assert.equal(t.status, "completed", `${name} ${t.label}: ${t.error}`);
+      for (const trial of r.trials)
+        assert.equal(trial.status, "completed", `${name} ${trial.label}: ${trial.error}`);
       const perTrial = r.definition.evaluate.tasks.length * (profile.languages.length + 1);
       assert.equal(r.metrics.length, r.trials.length * perTrial, `${name}: metric rows`);
       for (const m of r.metrics) assert.ok(Number.isFinite(m.ce), `${name} ${m.label} CE`);
@@ -99,30 +107,34 @@ test(
         );
         assert.ok(r.samples.length > 0, `${name}: samples`);
       }
-      for (const t of r.trials.filter((t) => t.trainedOn !== "base"))
+      for (const trial of r.trials.filter((x) => x.trainedOn !== "base"))
         assert.ok(
-          r.curves.some((c) => c.key === t.key && c.loss !== null),
-          `${name} ${t.label} curve`,
+          r.curves.some((c) => c.key === trial.key && c.loss !== null),
+          `${name} ${trial.label} curve`,
         );
     }
 
-    const check = run(
-      [CLI, "report", "check", "--profile", "smoke", ...(hasChromium ? [] : ["--no-browser"])],
-      {},
-    );
-    if (hasChromium) assert.match(check.stdout, /screenshot: .*index\.png/);
-    else console.log("# chromium not installed: pages checked without rendering");
-
-    if (!hasJupyter)
-      return console.log("# jupyter nbconvert not installed: notebooks not executed");
-    run(["--import", "tsx", "src/notebooks/cli.ts", "--profile", "smoke"], {
-      NARRATOR_RUNS: runsA,
+    await t.test("report check passes without a browser (links, figures, styles)", () => {
+      run([CLI, "report", "check", "--profile", "smoke", "--no-browser"], {});
     });
-    const executed = fs.readdirSync(path.join(a, "notebooks")).filter((f) => f.endsWith(".html"));
-    const notebooks = fs
-      .readdirSync(path.join(ROOT, "notebooks"))
-      .filter((f) => f.endsWith(".ipynb"));
-    assert.equal(executed.length, notebooks.length, "one HTML per notebook");
+    await t.test(
+      "report check renders every page in headless Chromium",
+      { skip: chromiumSkip },
+      () => {
+        const check = run([CLI, "report", "check", "--profile", "smoke"], {});
+        assert.match(check.stdout, /screenshot: .*index\.png/);
+      },
+    );
+    await t.test("every notebook executes to HTML", { skip: jupyterSkip }, () => {
+      run(["--import", "tsx", "src/notebooks/cli.ts", "--profile", "smoke"], {
+        NARRATOR_RUNS: runsA,
+      });
+      const executed = fs.readdirSync(path.join(a, "notebooks")).filter((f) => f.endsWith(".html"));
+      const notebooks = fs
+        .readdirSync(path.join(ROOT, "notebooks"))
+        .filter((f) => f.endsWith(".ipynb"));
+      assert.equal(executed.length, notebooks.length, "one HTML per notebook");
+    });
     fs.rmSync(tmp, { recursive: true, force: true });
   },
 );
