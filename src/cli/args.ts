@@ -1,6 +1,7 @@
 /** Command-line plumbing shared by every `narrator` command: options, help, errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { LANGS, parseLangs, type Lang } from "../data/langs";
+import { LINEAR_MODULES, type LinearModule } from "../model/config";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -40,18 +41,67 @@ export function required(values: Record<string, unknown>, name: string, usage: s
   return v;
 }
 
-/** An optional number option, validated. */
+/**
+ * What a number option accepts: integers only or any number, within bounds (`min`/`max`
+ * inclusive, `above`/`below` exclusive). The description is what an error message shows.
+ */
+export interface NumberRange {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
+}
+
+/** Plain decimal notation only: Number() would also take 0x10, 0b1, Infinity and " 1 ". */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A decimal number written out in full, or null (hex, "Infinity", "1e", overflow, ...). */
+export function parseDecimal(text: string): number | null {
+  if (!DECIMAL.test(text)) return null;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Whether `n` lies in `r`. */
+export function inRange(n: number, r: NumberRange): boolean {
+  return (
+    (!r.integer || Number.isInteger(n)) &&
+    (r.min === undefined || n >= r.min) &&
+    (r.max === undefined || n <= r.max) &&
+    (r.above === undefined || n > r.above) &&
+    (r.below === undefined || n < r.below)
+  );
+}
+
+/** `an integer >= 1`, `a number in (0, 1]`, `a decimal number`, ... */
+export function describeRange(r: NumberRange): string {
+  const kind = r.integer ? "an integer" : "a number";
+  const low = r.min !== undefined ? `[${r.min}` : r.above !== undefined ? `(${r.above}` : null;
+  const high = r.max !== undefined ? `${r.max}]` : r.below !== undefined ? `${r.below})` : null;
+  if (low !== null && high !== null) return `${kind} in ${low}, ${high}`;
+  if (low !== null) return `${kind} ${low[0] === "[" ? ">=" : ">"} ${low.slice(1)}`;
+  if (high !== null) return `${kind} ${high.endsWith("]") ? "<=" : "<"} ${high.slice(0, -1)}`;
+  return r.integer ? kind : "a decimal number";
+}
+
+/**
+ * An optional number option in decimal notation, within `range`; an error names the flag, what
+ * it accepts and the value given. (A predicate instead of a range can only say "a valid number".)
+ */
 export function numberOpt(
   values: Record<string, unknown>,
   name: string,
   fallback: number,
-  check: (n: number) => boolean = Number.isFinite,
+  range: NumberRange | ((n: number) => boolean) = {},
 ): number {
   const v = values[name];
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !check(n)) {
-    throw new UsageError(`--${name} expects a valid number, got '${String(v)}'`);
+  const n = typeof v === "string" ? parseDecimal(v) : null;
+  const ok = n !== null && (typeof range === "function" ? range(n) : inRange(n, range));
+  if (!ok) {
+    const what = typeof range === "function" ? "a valid number" : describeRange(range);
+    throw new UsageError(`--${name} expects ${what}, got '${String(v)}'`);
   }
   return n;
 }
@@ -59,8 +109,8 @@ export function numberOpt(
 /** Comma-separated integers (e.g. --ids 1,2,3). */
 export function intList(v: string, name: string): number[] {
   return v.split(",").map((s, i) => {
-    const n = Number(s.trim());
-    if (s.trim() === "" || !Number.isInteger(n)) {
+    const n = parseDecimal(s.trim());
+    if (n === null || !Number.isInteger(n)) {
       throw new UsageError(`--${name}: item ${i + 1} ('${s}') is not an integer`);
     }
     return n;
@@ -73,6 +123,18 @@ export function splitList(v: unknown): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
+}
+
+/** --target-modules q_proj,v_proj,...: the projections to adapt; a wrong name is a usage error. */
+export function targetModulesOpt(v: Record<string, unknown>): LinearModule[] {
+  const names = splitList(v["target-modules"]);
+  const expected = `expected some of ${LINEAR_MODULES.join(", ")}`;
+  const unknown = names.find((m) => !(LINEAR_MODULES as readonly string[]).includes(m));
+  if (unknown !== undefined) {
+    throw new UsageError(`--target-modules: unknown module '${unknown}' (${expected})`);
+  }
+  if (names.length === 0) throw new UsageError(`--target-modules: no module given (${expected})`);
+  return names as LinearModule[];
 }
 
 /** --languages python,go,... (default: all six); an unknown language is a usage error. */

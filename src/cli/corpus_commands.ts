@@ -72,12 +72,7 @@ MANIFEST.json (--out default .cache). Then counts the val/test functions of the 
   },
   async run(v) {
     const outDir = (v.out as string | undefined) ?? ".cache";
-    const max = numberOpt(
-      v,
-      "max-bytes-per-language",
-      6_000_000,
-      (n) => Number.isInteger(n) && n > 0,
-    );
+    const max = numberOpt(v, "max-bytes-per-language", 6_000_000, { integer: true, min: 1 });
     const manifest = buildCorpus({
       cacheDir: (v.cache as string | undefined) ?? ".cache/corpus-packages",
       outDir,
@@ -144,7 +139,7 @@ token of each language's held-out (val) files.`,
     const out = required(v, "out", corpusTokenizer.usage);
     if (!fs.existsSync(corpusDir))
       throw new Error(`${corpusDir}: no such corpus folder (run narrator corpus build)`);
-    const vocabSize = numberOpt(v, "vocab", 8192, (n) => Number.isInteger(n) && n > 0);
+    const vocabSize = numberOpt(v, "vocab", 8192, { integer: true, min: 1 });
     const languages = languagesOpt(v);
     const result = trainCorpusTokenizer(corpusDir, { vocabSize, languages });
     result.tokenizer.save(out);

@@ -39,7 +39,7 @@ function preparationOptions(v: Record<string, unknown>): DataStatsOptions {
   }
   return {
     dataDir: v.data as string | undefined,
-    seed: numberOpt(v, "seed", 42, Number.isInteger),
+    seed: numberOpt(v, "seed", 42, { integer: true }),
     perLanguage: sizes as [number, number, number] | undefined,
     languages: v.languages !== undefined ? languagesOpt(v) : undefined,
     commitInput: input as CommitInput | undefined,

@@ -83,13 +83,13 @@ Greedy when --temperature is 0 (the default). Stops at the tokenizer's end token
     const tok = v.text !== undefined ? tokenizerFor(dir) : undefined;
     const prompt = tok ? tok.encode(v.text as string) : intList(v.ids as string, "ids");
     const out = generate(model, prompt, {
-      maxNewTokens: numberOpt(v, "max-new-tokens", 64, (n) => Number.isInteger(n) && n > 0),
-      temperature: numberOpt(v, "temperature", 0, (n) => n >= 0),
-      topK: numberOpt(v, "top-k", 0, (n) => Number.isInteger(n) && n >= 0),
-      topP: numberOpt(v, "top-p", 1, (n) => n > 0 && n <= 1),
-      seed: numberOpt(v, "seed", 0, Number.isInteger),
+      maxNewTokens: numberOpt(v, "max-new-tokens", 64, { integer: true, min: 1 }),
+      temperature: numberOpt(v, "temperature", 0, { min: 0 }),
+      topK: numberOpt(v, "top-k", 0, { integer: true, min: 0 }),
+      topP: numberOpt(v, "top-p", 1, { above: 0, max: 1 }),
+      seed: numberOpt(v, "seed", 0, { integer: true }),
       stopTokens: tok ? tok.stopIds() : [],
-      noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 0, (n) => Number.isInteger(n) && n >= 0),
+      noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 0, { integer: true, min: 0 }),
     });
     const text = tok ? tok.decode(out, { skipSpecial: true }) : undefined;
     if (v.json || !tok) process.stdout.write(JSON.stringify({ ids: out, text }) + "\n");
@@ -113,7 +113,7 @@ quantization_config that Hugging Face writes for a 4-bit NF4 model. \`score\` lo
   async run(v) {
     const dir = required(v, "model", quantize.usage);
     const out = required(v, "out", quantize.usage);
-    const blocksize = numberOpt(v, "blocksize", 64, Number.isInteger);
+    const blocksize = numberOpt(v, "blocksize", 64, { integer: true });
     const report = quantizeModelDir(dir, out, {
       blocksize,
       doubleQuant: v["double-quant"] === true,

@@ -56,16 +56,15 @@ async function openNarrator(v: Values, usage: string): Promise<Narrator> {
     commitInput: oneOf<CommitInput>(v["commit-input"], "commit-input", COMMIT_INPUTS),
     quant: oneOf(v.quant, "quant", ["none", "nf4"] as const),
   };
-  const positive = (n: number) => Number.isInteger(n) && n > 0;
   return Narrator.open({
     model: required(v, "model", usage),
     adapter: v.adapter as string | undefined,
-    maxNewTokens: numberOpt(v, "max-new-tokens", 64, positive),
+    maxNewTokens: numberOpt(v, "max-new-tokens", 64, { integer: true, min: 1 }),
     maxInputTokens:
       v["max-input-tokens"] === undefined
         ? undefined
-        : numberOpt(v, "max-input-tokens", 0, (n) => Number.isInteger(n) && n >= 0),
-    noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 3, (n) => Number.isInteger(n) && n >= 0),
+        : numberOpt(v, "max-input-tokens", 0, { integer: true, min: 0 }),
+    noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 3, { integer: true, min: 0 }),
     overrides,
   });
 }

@@ -23,7 +23,7 @@ export function pretrainConfigFromFlags(v: Values): PretrainConfig {
     raw[field] = WORD_FIELDS.has(field) ? v[flag] : numberOpt(v, flag, NaN);
   }
   if (v["memory-limit"] !== undefined) {
-    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, (n) => n > 0) * GIB;
+    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, { above: 0 }) * GIB;
   }
   try {
     return parsePretrainConfig(raw, "narrator pretrain");

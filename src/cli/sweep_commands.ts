@@ -147,9 +147,7 @@ is unfinished. Experiments: ${safeList()}.`,
       store,
       dataDir: resolveDataDir(typeof v.data === "string" ? v.data : undefined),
       workers:
-        v.workers === undefined
-          ? undefined
-          : numberOpt(v, "workers", 1, (n) => Number.isInteger(n) && n > 0),
+        v.workers === undefined ? undefined : numberOpt(v, "workers", 1, { integer: true, min: 1 }),
       shard,
       force: v.force === true,
       retryFailed: v["retry-failed"] === true,

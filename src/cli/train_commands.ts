@@ -9,7 +9,7 @@ import {
   languagesOpt,
   numberOpt,
   required,
-  splitList,
+  targetModulesOpt,
   UsageError,
   type Command,
   type Options,
@@ -79,9 +79,9 @@ export function trainConfigFromFlags(v: Values): TrainConfig {
   for (const [flag, field] of Object.entries(BOOLEAN_FLAGS))
     if (v[flag] === true) raw[field] = true;
   if (v.languages !== undefined) raw.languages = languagesOpt(v);
-  if (v["target-modules"] !== undefined) raw.targetModules = splitList(v["target-modules"]);
+  if (v["target-modules"] !== undefined) raw.targetModules = targetModulesOpt(v);
   if (v["memory-limit"] !== undefined) {
-    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, (n) => n > 0) * GIB;
+    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, { above: 0 }) * GIB;
   }
   if (v["no-eval-at-start"] === true) raw.evalAtStart = false;
   try {
@@ -212,7 +212,7 @@ pycocoevalcap ROUGE-L (variants named in the output). --size: examples per langu
       ["val", "test"] as const,
       "val",
     );
-    const int = (n: number) => Number.isInteger(n) && n > 0;
+    const int = { integer: true, min: 1 };
     const result = await evaluateModel({
       model,
       adapter: v.adapter as string | undefined,
@@ -222,7 +222,7 @@ pycocoevalcap ROUGE-L (variants named in the output). --size: examples per langu
       split,
       languages: languagesOpt(v),
       size: numberOpt(v, "size", split === "val" ? 300 : 600, int),
-      dataSeed: numberOpt(v, "data-seed", 42, Number.isInteger),
+      dataSeed: numberOpt(v, "data-seed", 42, { integer: true }),
       mix: 0.5,
       commitInput: oneOf(v["commit-input"], "commit-input", COMMIT_INPUTS, "diff"),
       lenient: v.lenient === true,
