@@ -7,12 +7,19 @@
  * commits that modify exactly one source file, kept only when the subject passes the CommitPackFT
  * recipe's filters. Both return a funnel: how many candidates each filter dropped.
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../util/fs";
+import {
+  catFileBatch,
+  listCommits,
+  readCommitInfo,
+  readRawChanges,
+  runGit,
+  type RawEntry,
+} from "../util/git";
 import { type Lang, LANG_NAMES, LANGS, langOfPath } from "./langs";
 
 // ---------------------------------------------------------------------------------------------
@@ -723,34 +730,19 @@ export function licenseOfText(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // Git access
 
+/** Run git in a repository being mined: the project's strict runner. */
 function git(repo: string, args: string[], input?: string): Buffer {
-  try {
-    return execFileSync("git", ["-C", repo, ...args], {
-      input,
-      maxBuffer: 1 << 30,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-  } catch (e) {
-    const err = e as { stderr?: Buffer; message: string };
-    const detail = err.stderr?.toString().trim() || err.message;
-    throw new Error(`git ${args[0]} in ${repo} failed: ${detail}`);
-  }
+  return runGit(repo, args, `a git repository with commits at ${repo}`, input);
 }
 
 /** Blob contents by id, read in one `git cat-file --batch` call. */
 function readBlobs(repo: string, ids: string[]): Map<string, Buffer> {
+  const objects = catFileBatch(repo, ids, `blobs of ${repo}`);
   const out = new Map<string, Buffer>();
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return out;
-  const buf = git(repo, ["cat-file", "--batch"], unique.join("\n") + "\n");
-  let pos = 0;
-  while (pos < buf.length) {
-    const nl = buf.indexOf(10, pos);
-    const [id, type, size] = buf.subarray(pos, nl).toString().split(" ");
-    if (type === "missing" || size === undefined)
-      throw new Error(`git cat-file in ${repo}: object ${id} missing`);
-    out.set(id, buf.subarray(nl + 1, nl + 1 + Number(size)));
-    pos = nl + 1 + Number(size) + 1;
+  for (const id of new Set(ids)) {
+    const object = objects.get(id);
+    if (!object) throw new Error(`git cat-file in ${repo}: object ${id} missing`);
+    out.set(id, object.data);
   }
   return out;
 }
@@ -809,48 +801,23 @@ function repoInfo(dir: string): RepoInfo {
 interface LoggedCommit {
   sha: string;
   parents: string[];
+  /** "name <email>" */
   author: string;
   message: string;
-  changes: { newMode: string; oldBlob: string; newBlob: string; status: string; path: string }[];
+  changes: RawEntry[];
 }
 
+/** Every commit reachable from HEAD, newest first (git log's order). */
 function logCommits(repo: string): LoggedCommit[] {
-  const args = [
-    "log",
-    "-z",
-    "--raw",
-    "--no-abbrev",
-    "--no-renames",
-    "--format=%H%x1f%P%x1f%an <%ae>%x1f%B",
-  ];
-  const tokens = git(repo, args).toString().split("\0");
-  const commits: LoggedCommit[] = [];
-  for (let k = 0; k < tokens.length; k++) {
-    const tok = tokens[k].replace(/^\n/, "");
-    const raw = /^:(\d{6}) (\d{6}) ([0-9a-f]{40,64}) ([0-9a-f]{40,64}) ([A-Z])\d*$/.exec(tok);
-    if (raw && commits.length) {
-      const [, , newMode, oldBlob, newBlob, status] = raw;
-      commits[commits.length - 1].changes.push({
-        newMode,
-        oldBlob,
-        newBlob,
-        status,
-        path: tokens[++k],
-      });
-    } else if (tok !== "") {
-      const [sha, parents, author, message] = tok.split("\x1f");
-      if (message === undefined)
-        throw new Error(`git log in ${repo}: cannot parse "${tok.slice(0, 80)}"`);
-      commits.push({
-        sha,
-        parents: parents.split(" ").filter(Boolean),
-        author,
-        message,
-        changes: [],
-      });
-    }
-  }
-  return commits;
+  const shas = listCommits(repo, ["HEAD", "--"], `a git repository with commits at ${repo}`);
+  const changes = readRawChanges(repo, shas);
+  return readCommitInfo(repo, shas).map((c, k) => ({
+    sha: c.sha,
+    parents: c.parents,
+    author: `${c.author} <${c.email}>`,
+    message: c.message,
+    changes: changes[k],
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
