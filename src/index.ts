@@ -124,3 +124,19 @@ export { funnelFigure } from "./report/figures/funnel";
 export { overviewFigure } from "./report/figures/overview";
 export { settingOrder, type Figure } from "./report/figures/style";
 export type { ReportInput, ExperimentResults as ReportExperimentResults } from "./report/inputs";
+
+// Notebooks: figures and tables shown in a tslab notebook, an experiment's results for the
+// notebook's profile (running its sweep when trials are missing), the data notebook's figures
+export { showFigure, showTable, type NotebookFigure } from "./notebooks/display";
+export { interactiveSpec } from "./notebooks/interactive";
+export {
+  experimentResults,
+  describeResults,
+  sweepTableRows,
+  ceByLanguage,
+  table1Rows,
+  type ExperimentResultsOptions,
+} from "./notebooks/experiment";
+export { lengthsFigure } from "./notebooks/data_figures";
+export { countTokensRegex } from "./data/tokens";
+export type { StatsRow } from "./data/stats";

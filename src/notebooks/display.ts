@@ -1,15 +1,18 @@
 /**
  * Showing figures and tables in a tslab notebook. A figure goes out as one mime bundle of three
- * representations: the Vega-Lite spec (JupyterLab draws it interactively), HTML holding the static
- * SVG (nbconvert 6.5's HTML export drops vega-lite-only outputs and empties inline image/svg+xml,
- * but keeps SVG inside HTML), and plain text (terminals, diffs). tslab's public display API sends
- * one mime type per output, so the bundle goes through the kernel's own display channel.
+ * representations: the Vega-Lite spec with a legend selection (interactive.ts), drawn by vega-embed
+ * in the browser (JupyterLab natively, the classic Notebook through the narrator-vega extension in
+ * notebooks/jupyter/nbextensions), HTML holding the static SVG (nbconvert 6.5's HTML export drops
+ * vega-lite-only outputs and empties inline image/svg+xml, but keeps SVG inside HTML), and plain
+ * text (terminals, diffs). tslab's public display API sends one mime type per output, so the bundle
+ * goes through the kernel's own display channel.
  */
 import { createHash } from "node:crypto";
 import type { TopLevelSpec } from "vega-lite";
 import { renderTable } from "../data/commands";
 import { escapeHtml, htmlTable, type Cell } from "../report/html";
 import { inlineSvg, renderSvg } from "../report/render";
+import { interactiveSpec } from "./interactive";
 
 export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
 
@@ -40,7 +43,7 @@ export function figureBundle(figure: NotebookFigure, svg: string): MimeBundle {
   const caption = figure.caption ? `<figcaption>${escapeHtml(figure.caption)}</figcaption>` : "";
   const title = titleOf(figure.spec);
   return {
-    [VEGA_LITE_MIME]: figure.spec,
+    [VEGA_LITE_MIME]: interactiveSpec(figure.spec),
     "text/html": `<figure class="narrator-figure">${inlineSvg(svg, prefix)}${caption}</figure>`,
     "text/plain": figure.caption ? `${title}: ${figure.caption}` : title,
   };
@@ -62,15 +65,23 @@ function cellText(value: unknown, digits: number): string {
   return String(value);
 }
 
-/** A table of row objects as HTML and aligned plain text; columns default to the first row's keys. */
-export function tableBundle(
-  rows: readonly Record<string, unknown>[],
-  options: { columns?: readonly string[]; digits?: number; caption?: string } = {},
-): MimeBundle {
-  const columns = options.columns ?? Object.keys(rows[0] ?? {});
+/** Options of tableBundle and showTable. */
+export interface TableOptions {
+  columns?: readonly string[];
+  digits?: number;
+  caption?: string;
+}
+
+/**
+ * A table of row objects as HTML and aligned plain text; columns default to the first row's keys.
+ * Any object rows (interfaces such as StatsRow too, which a Record type would refuse).
+ */
+export function tableBundle(rows: readonly object[], options: TableOptions = {}): MimeBundle {
+  const records = rows as readonly Record<string, unknown>[];
+  const columns = options.columns ?? Object.keys(records[0] ?? {});
   const digits = options.digits ?? 3;
-  const numeric = columns.map((c) => rows.some((r) => typeof r[c] === "number"));
-  const texts = rows.map((r) => columns.map((c) => cellText(r[c], digits)));
+  const numeric = columns.map((c) => records.some((r) => typeof r[c] === "number"));
+  const texts = records.map((r) => columns.map((c) => cellText(r[c], digits)));
   const cells: Cell[][] = texts.map((r) => r.map((text, k) => ({ text, numeric: numeric[k] })));
   const header: Cell[] = columns.map((text, k) => ({ text, numeric: numeric[k] }));
   return {
@@ -101,9 +112,6 @@ export async function showFigure(figure: NotebookFigure | TopLevelSpec): Promise
 }
 
 /** Show rows as a table in the notebook. */
-export function showTable(
-  rows: readonly Record<string, unknown>[],
-  options?: Parameters<typeof tableBundle>[1],
-): void {
+export function showTable(rows: readonly object[], options?: TableOptions): void {
   display(tableBundle(rows, options));
 }

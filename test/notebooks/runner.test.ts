@@ -45,12 +45,21 @@ function writeNotebook(dir: string, name: string, cells: string[]): string {
   return file;
 }
 
-test("kernelspec: valid JSON that starts tslab with the connection file", () => {
-  const spec = JSON.parse(
-    fs.readFileSync(path.join(JUPYTER_DIR, "kernels", "tslab", "kernel.json"), "utf8"),
-  );
-  assert.deepEqual(spec.argv, ["tslab", "kernel", "--config-path", "{connection_file}"]);
+test("kernelspec: valid JSON that starts the project's tslab kernel with the connection file", () => {
+  const dir = path.join(JUPYTER_DIR, "kernels", "tslab");
+  const spec = JSON.parse(fs.readFileSync(path.join(dir, "kernel.json"), "utf8"));
+  assert.deepEqual(spec.argv, [
+    "node",
+    "{resource_dir}/start-kernel.js",
+    "--config-path",
+    "{connection_file}",
+  ]);
   assert.equal(spec.language, "typescript");
+  // The script the kernelspec names is there and starts src/notebooks/kernel.ts.
+  assert.match(
+    fs.readFileSync(path.join(dir, "start-kernel.js"), "utf8"),
+    /notebooks", "kernel\.ts"/,
+  );
 });
 
 test("notebookEnv: JUPYTER_PATH and PATH lead with the repository's folders, the profile is set, the data directory passes through", () => {
