@@ -1,8 +1,9 @@
 # Jupyter config for `jupyter nbconvert --execute`, loaded by the notebook runner (runner.ts) with
-# --config. It reports each executed code cell, and a failing cell's stderr, as one JSON line on
-# stderr behind MARKER: tslab sends no error text in its execute reply (nbconvert would print only
-# "<Error>: "), the real message is in the cell's stderr stream. A config file runs in the Python
-# that runs Jupyter, so no separate interpreter has to be found.
+# --config. It reports each executed code cell, and a failing cell's error text, as one JSON line
+# on stderr behind MARKER, so that the runner shows progress and the whole error: the error
+# output's traceback (the kernel, src/notebooks/kernel.ts, sends type errors and exceptions as
+# Jupyter errors) after what the cell wrote to stderr. A config file runs in the Python that runs
+# Jupyter, so no separate interpreter has to be found.
 import json
 import signal
 import sys
@@ -23,6 +24,16 @@ def _stream(cell, name):
     )
 
 
+def _error_text(cell):
+    """The cell's stderr, then its error outputs' tracebacks (plain tslab writes errors to stderr)."""
+    errors = [
+        "\n".join(o.get("traceback") or [f"{o.get('ename', '')}: {o.get('evalue', '')}"])
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    return "\n".join(t for t in [_stream(cell, "stderr").rstrip("\n"), *errors] if t)
+
+
 def _on_cell_start(cell, cell_index):
     _emit("start", cell, cell_index)
 
@@ -32,7 +43,7 @@ def _on_cell_executed(cell, cell_index, execute_reply):
 
 
 def _on_cell_error(cell, cell_index, execute_reply):
-    _emit("error", cell, cell_index, stderr=_stream(cell, "stderr"))
+    _emit("error", cell, cell_index, stderr=_error_text(cell))
 
 
 # Jupyter starts the kernel in its own session and tslab never checks for its parent, so a

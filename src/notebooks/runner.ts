@@ -1,9 +1,9 @@
 /**
  * Executes notebooks headless with `jupyter nbconvert --execute --to html` on the tslab kernel kept
  * in the repository (notebooks/jupyter/kernels/tslab), one process per notebook, with progress per
- * code cell and, when a cell fails, the cell's own error text. tslab's execute reply carries no
- * error text (nbconvert alone prints "<Error>: "); nbconvert_hooks.py copies the failing cell's
- * stderr stream, where tslab writes the real message, to a marked line on nbconvert's stderr.
+ * code cell and, when a cell fails, the cell's own error text: nbconvert_hooks.py copies the
+ * failing cell's stderr and error outputs to a marked line on nbconvert's stderr (nbconvert itself
+ * prints only the error's name and value, and plain tslab sent neither).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
