@@ -18,11 +18,9 @@ import {
 } from "./config";
 import { FrozenFloatLinear, TrainableLinear, type Linear } from "./linear";
 import { Llama, type DecoderLayer } from "./llama";
-import {
-  loadCheckpointTensors,
-  saveCheckpointTensors,
-  type TensorEntry,
-} from "../safetensors/safetensors";
+import type { TensorEntry, TensorSpec } from "../safetensors/safetensors";
+import { CheckpointReader, saveCheckpointTensors } from "../safetensors/checkpoint";
+import { FrozenTable, TableHead } from "./frozen_table";
 import { fromFloat32, toFloat32 } from "../safetensors/float16";
 import { BNB_STATE_SUFFIX } from "../quant/bnb_state";
 import {
@@ -32,7 +30,7 @@ import {
   type DequantPolicy,
 } from "./quantized";
 import { writeJsonAtomic } from "../util/fs";
-import { Rng } from "../util/rng";
+import { initialChunks } from "./init";
 
 export type QuantMode = "none" | "nf4";
 
@@ -47,49 +45,93 @@ export interface LoadOptions {
   dequant?: DequantPolicy;
   /** Every parameter trainable (full-parameter training, e.g. pretraining). */
   trainable?: boolean;
+  /**
+   * Keep the frozen embeddings and an untied head as stored (16-bit for a bf16 checkpoint) in
+   * JavaScript memory outside the wasm heap, widening rows per lookup and the head per
+   * vocabulary tile (see frozen_table.ts). Same results, less heap; not with `trainable`.
+   */
+  tablesOffHeap?: boolean;
 }
 
-/** Load a model directory. */
+/** Where a model's tensors come from: a checkpoint read lazily, or tensors in memory. */
+export interface TensorSource {
+  names(): string[];
+  has(name: string): boolean;
+  spec(name: string): TensorSpec | undefined;
+  read(name: string): TensorEntry;
+}
+
+/** Tensors in memory as a source. */
+export function tensorSource(tensors: ReadonlyMap<string, TensorEntry>): TensorSource {
+  return {
+    names: () => [...tensors.keys()],
+    has: (name) => tensors.has(name),
+    spec: (name) => {
+      const t = tensors.get(name);
+      return t && { name, dtype: t.dtype, shape: t.shape };
+    },
+    read: (name) => {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`no tensor ${name}`);
+      return t;
+    },
+  };
+}
+
+/**
+ * Load a model directory, reading one tensor at a time: a linear weight is quantized (with
+ * `quant: "nf4"`) as soon as it is read, so the float model is never held whole.
+ */
 export function loadModel(dir: string, opts: LoadOptions = {}): Llama {
   const config = readLlamaConfig(dir);
-  return modelFromTensors(config, loadCheckpointTensors(dir), opts, dir);
+  const reader = CheckpointReader.open(dir);
+  try {
+    return modelFromTensors(config, reader, opts, dir);
+  } finally {
+    reader.close();
+  }
 }
 
 /** Build a model from HF-named tensors; every expected tensor must be present with its shape. */
 export function modelFromTensors(
   config: LlamaConfig,
-  tensors: Map<string, TensorEntry>,
+  tensors: ReadonlyMap<string, TensorEntry> | TensorSource,
   opts: LoadOptions,
   source: string,
 ): Llama {
-  const bnb = isBnbQuantized(tensors);
+  const src = tensors instanceof Map ? tensorSource(tensors) : (tensors as TensorSource);
+  const bnb = isBnbQuantized(src.names());
   if (bnb && opts.trainable)
     throw new Error(`${source}: a 4-bit checkpoint cannot be trained in full`);
-  checkNoUnusedTensors(config, tensors, source);
-  const float = (name: string, shape: number[]): Float32Array => {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`${source}: missing tensor ${name}`);
-    if (t.shape.join(",") !== shape.join(",")) {
+  if (opts.tablesOffHeap && opts.trainable)
+    throw new Error(`${source}: trainable embeddings cannot stay off the heap`);
+  checkNoUnusedTensors(config, src, source);
+  const entry = (name: string, shape: number[]): TensorEntry => {
+    const spec = src.spec(name);
+    if (!spec) throw new Error(`${source}: missing tensor ${name}`);
+    if (spec.shape.join(",") !== shape.join(",")) {
       throw new Error(
-        `${source}: tensor ${name} has shape [${t.shape}], expected [${shape}] from config.json`,
+        `${source}: tensor ${name} has shape [${spec.shape}], expected [${shape}] from config.json`,
       );
     }
-    return toFloat32(t);
+    return src.read(name);
   };
+  const float = (name: string, shape: number[]) => toFloat32(entry(name, shape));
   const param = (name: string, shape: number[]) => {
     const v = tf.tensor(float(name, shape), shape);
     return opts.trainable ? tf.variable(v, true) : v;
   };
   const linear = (name: string, [out, inF]: [number, number]): Linear => {
-    if (bnb)
-      return quantizedLinearFromBnb(
-        name.replace(/\.weight$/, ""),
-        tensors,
-        out,
-        inF,
-        source,
-        opts.dequant,
+    if (bnb) {
+      const prefix = name.replace(/\.weight$/, "");
+      const parts = new Map(
+        src
+          .names()
+          .filter((n) => n.startsWith(`${prefix}.weight`))
+          .map((n) => [n, src.read(n)]),
       );
+      return quantizedLinearFromBnb(prefix, parts, out, inF, source, opts.dequant);
+    }
     const values = float(name, [out, inF]);
     if (opts.trainable) return new TrainableLinear(values, out, inF, name);
     if ((opts.quant ?? "none") === "nf4") {
@@ -101,8 +143,13 @@ export function modelFromTensors(
     }
     return new FrozenFloatLinear(values, out, inF);
   };
+  const table = (name: string, shape: [number, number]): tf.Tensor2D | FrozenTable =>
+    opts.tablesOffHeap
+      ? new FrozenTable(entry(name, shape), `${source}: ${name}`)
+      : (param(name, shape) as tf.Tensor2D);
 
   const { d, vocab, nLayers } = dims(config);
+  const embed = table("model.embed_tokens.weight", [vocab, d]);
   const layers: DecoderLayer[] = [];
   for (let i = 0; i < nLayers; i++) {
     const p = `model.layers.${i}`;
@@ -117,13 +164,15 @@ export function modelFromTensors(
     });
   }
   return new Llama(config, {
-    embed: param("model.embed_tokens.weight", [vocab, d]) as tf.Tensor2D,
+    embed,
     layers,
     norm: param("model.norm.weight", [d]) as tf.Tensor1D,
     lmHead: config.tie_word_embeddings ? undefined : linearHead(),
   });
 
   function linearHead(): Linear {
+    if (opts.tablesOffHeap)
+      return new TableHead(new FrozenTable(entry("lm_head.weight", [vocab, d]), source));
     const values = float("lm_head.weight", [vocab, d]);
     return opts.trainable
       ? new TrainableLinear(values, vocab, d, "lm_head.weight")
@@ -151,12 +200,12 @@ const LAYER_TENSOR = /^model\.layers\.(\d+)\.(.*)$/;
  */
 export function checkNoUnusedTensors(
   config: LlamaConfig,
-  tensors: ReadonlyMap<string, TensorEntry>,
+  tensors: TensorSource,
   source: string,
 ): void {
   const { nLayers } = dims(config);
   const names = new Set(tensorShapes(config).map(([name]) => name));
-  const bnb = isBnbQuantized(tensors);
+  const bnb = isBnbQuantized(tensors.names());
   const used = (name: string): boolean => {
     if (names.has(name)) return true;
     const layer = LAYER_TENSOR.exec(name);
@@ -168,7 +217,10 @@ export function checkNoUnusedTensors(
     }
     return name === "lm_head.weight" && config.tie_word_embeddings && sameAsEmbeddings(tensors);
   };
-  const unused = [...tensors.keys()].filter((name) => !used(name)).sort();
+  const unused = tensors
+    .names()
+    .filter((name) => !used(name))
+    .sort();
   if (unused.length === 0) return;
   const problems: string[] = [];
   const layerOf = (name: string) => Number(LAYER_TENSOR.exec(name)?.[1] ?? -1);
@@ -198,34 +250,28 @@ export function checkNoUnusedTensors(
 }
 
 /** Is the checkpoint's lm_head.weight byte for byte its embedding matrix (tied weights saved twice)? */
-function sameAsEmbeddings(tensors: ReadonlyMap<string, TensorEntry>): boolean {
-  const head = tensors.get("lm_head.weight");
-  const embed = tensors.get("model.embed_tokens.weight");
+function sameAsEmbeddings(tensors: TensorSource): boolean {
+  const head = tensors.spec("lm_head.weight");
+  const embed = tensors.spec("model.embed_tokens.weight");
   return (
     head !== undefined &&
     embed !== undefined &&
     head.dtype === embed.dtype &&
     head.shape.join(",") === embed.shape.join(",") &&
-    Buffer.compare(head.data, embed.data) === 0
+    Buffer.compare(tensors.read("lm_head.weight").data, tensors.read(embed.name).data) === 0
   );
 }
 
-/**
- * Random initial weights as HF initialises LlamaForCausalLM: linear and embedding weights
- * ~ N(0, initializer_range), RMSNorm weights 1. Seeded, so the same seed gives the same model.
- */
+/** Random initial weights (see init.ts) as F32 tensors in memory. */
 export function initTensors(config: LlamaConfig, seed: number): Map<string, TensorEntry> {
-  const rng = new Rng(seed);
-  const std = config.initializer_range;
-  const out = new Map<string, TensorEntry>();
-  for (const [name, shape] of tensorShapes(config)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    if (name.endsWith("norm.weight")) v.fill(1);
-    else for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
-    out.set(name, fromFloat32(v, "F32", shape));
+  const values = new Map<string, Float32Array>();
+  for (const c of initialChunks(config, seed)) {
+    let v = values.get(c.name);
+    if (!v) values.set(c.name, (v = new Float32Array(c.shape.reduce((a, b) => a * b, 1))));
+    v.set(c.values, c.offset);
   }
-  return out;
+  const shapes = new Map(tensorShapes(config));
+  return new Map([...values].map(([name, v]) => [name, fromFloat32(v, "F32", shapes.get(name)!)]));
 }
 
 /** The model's float weights by HF name (LoRA merged in where present). */
@@ -239,7 +285,9 @@ export function modelTensors(model: Llama, dtype: "F32" | "F16" | "BF16" = "F32"
     w.dispose();
   };
   const w = model.weights;
-  put("model.embed_tokens.weight", w.embed);
+  if (w.embed instanceof FrozenTable)
+    withWeight("model.embed_tokens.weight", new TableHead(w.embed));
+  else put("model.embed_tokens.weight", w.embed);
   w.layers.forEach((l, i) => {
     const p = `model.layers.${i}`;
     put(`${p}.input_layernorm.weight`, l.inputNorm);

@@ -1,8 +1,8 @@
 /**
  * Linear layers as the decoder sees them: `apply(x)` maps activations [N, in] to [N, out].
  *
- * Performance rule of the wasm backend (see STACK.md): only plain, untransposed 2-D matMul is
- * fast. So the forward multiplies by W^T stored as [in, out], and the backward of a frozen layer
+ * Performance rule of the plain wasm backend: only plain, untransposed 2-D matMul takes its fast
+ * path (transpose flags and batched products run several times slower). So the forward multiplies by W^T stored as [in, out], and the backward of a frozen layer
  * multiplies by a pre-transposed copy W [out, in] instead of using matMul's transpose flags.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -36,6 +36,23 @@ export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D | null, w: tf.Tenso
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor2D[]) => [tf.matMul(dy, saved[0])],
     };
   }) as CustomGradFn);
+  return f(x) as tf.Tensor2D;
+}
+
+/**
+ * x @ W^T for a frozen W that `rebuild` makes anew for each use (e.g. by dequantizing): once for
+ * the forward product and again in the backward pass, so that no float copy of W outlives its
+ * operation, however many layers a forward pass goes through.
+ */
+export function rebuiltMatMul(x: tf.Tensor2D, rebuild: () => tf.Tensor2D): tf.Tensor2D {
+  const flags = transposeFlagsAreFast();
+  const f = tf.customGrad(((input: tf.Tensor2D) => ({
+    value: tf.tidy(() => {
+      const w = rebuild();
+      return flags ? tf.matMul(input, w, false, true) : tf.matMul(input, tf.transpose(w));
+    }),
+    gradFunc: (dy: tf.Tensor2D) => [tf.tidy(() => tf.matMul(dy, rebuild()))],
+  })) as CustomGradFn);
   return f(x) as tf.Tensor2D;
 }
 

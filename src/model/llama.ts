@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { dims, type Dims, type LinearModule, type LlamaConfig } from "./config";
 import { frozenMatMul, trainableMatMul, type Linear } from "./linear";
+import { FrozenTable, TableHead } from "./frozen_table";
 
 export interface DecoderLayer {
   inputNorm: tf.Tensor1D;
@@ -32,8 +33,8 @@ export interface ForwardOptions {
 }
 
 export interface Weights {
-  /** Token embeddings [vocab, d]; a tf.Variable when trained. */
-  embed: tf.Tensor2D;
+  /** Token embeddings [vocab, d]; a tf.Variable when trained, a FrozenTable off the heap. */
+  embed: tf.Tensor2D | FrozenTable;
   layers: DecoderLayer[];
   norm: tf.Tensor1D;
   /** Untied output head, or undefined when tied to `embed`. */
@@ -44,6 +45,8 @@ export class Llama {
   readonly dims: Dims;
   /** E^T [d, vocab], kept for a frozen tied head. */
   private embedT?: tf.Tensor2D;
+  /** The tied head over an off-heap embedding table. */
+  private tableHead?: TableHead;
 
   constructor(
     readonly config: LlamaConfig,
@@ -58,16 +61,17 @@ export class Llama {
     const past = opts.cache?.length ?? 0;
     const { cos, sin } = ropeTables(this.config, this.dims.headDim, past, T);
     const mask = attentionBias(B, T, past, opts.attentionMask);
-    let x = tf.reshape(tf.gather(this.weights.embed, tf.reshape(ids, [B * T])), [
-      B * T,
-      this.dims.d,
-    ]) as tf.Tensor2D;
+    let x = this.embedTokens(ids);
     const next: KvCache | undefined = opts.cache ? { length: past + T, k: [], v: [] } : undefined;
     this.weights.layers.forEach((layer, i) => {
-      const h = this.rmsNorm(x, layer.inputNorm);
-      const a = this.attention(h, layer, B, T, mask, cos, sin, opts.cache, i, next);
-      x = tf.add(x, a);
-      x = tf.add(x, this.mlp(this.rmsNorm(x, layer.postNorm), layer));
+      // One scope per layer: its intermediates are freed as soon as it is done (what a
+      // gradient needs is kept by the tape), so a forward pass holds one layer's at a time.
+      x = tf.tidy(() => {
+        const h = this.rmsNorm(x, layer.inputNorm);
+        const a = this.attention(h, layer, B, T, mask, cos, sin, opts.cache, i, next);
+        const y = tf.add(x, a) as tf.Tensor2D;
+        return tf.add(y, this.mlp(this.rmsNorm(y, layer.postNorm), layer)) as tf.Tensor2D;
+      });
     });
     const hFinal = this.rmsNorm(x, this.weights.norm);
     return { logits: this.head(hFinal), cache: next };
@@ -103,8 +107,9 @@ export class Llama {
       v = tf.concat([cache.v[i], v], 2);
     }
     if (next) {
-      next.k.push(k);
-      next.v.push(v);
+      // Kept past the layer's scope; the caller owns the new cache.
+      next.k.push(tf.keep(k));
+      next.v.push(tf.keep(v));
     }
     // GQA without copying keys: query heads h = j*g + r share kv head j (HF repeat_kv order), so
     // [B, heads, T, hd] viewed as [B, kv, g*T, hd] multiplies each kv head's keys once.
@@ -128,9 +133,18 @@ export class Llama {
     return layer.proj.down_proj.apply(tf.mul(act, layer.proj.up_proj.apply(h)) as tf.Tensor2D);
   }
 
+  /** Embedding rows of token ids [B, T], as [B*T, d]. */
+  private embedTokens(ids: tf.Tensor2D): tf.Tensor2D {
+    const [B, T] = ids.shape;
+    const e = this.weights.embed;
+    if (e instanceof FrozenTable) return e.gather(ids.dataSync());
+    return tf.reshape(tf.gather(e, tf.reshape(ids, [B * T])), [B * T, this.dims.d]);
+  }
+
   private head(h: tf.Tensor2D): tf.Tensor2D {
     if (this.weights.lmHead) return this.weights.lmHead.apply(h);
     const e = this.weights.embed;
+    if (e instanceof FrozenTable) return (this.tableHead ??= new TableHead(e)).apply(h);
     if (e instanceof tf.Variable && e.trainable) return trainableMatMul(h, tf.transpose(e));
     this.embedT ??= tf.keep(tf.transpose(e));
     return frozenMatMul(h, this.embedT, e);
@@ -139,7 +153,7 @@ export class Llama {
   /** Every tensor the model owns, for disposal. */
   dispose(): void {
     const w = this.weights;
-    w.embed.dispose();
+    if (!(w.embed instanceof FrozenTable)) w.embed.dispose();
     w.norm.dispose();
     w.lmHead?.dispose();
     this.embedT?.dispose();

@@ -7,17 +7,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LINEAR_MODULES, parentOf, readLlamaConfig } from "./config";
 import { mib } from "./memory";
-import {
-  loadCheckpointTensors,
-  saveCheckpointTensors,
-  type TensorEntry,
-} from "../safetensors/safetensors";
+import type { TensorEntry } from "../safetensors/safetensors";
+import { loadCheckpointTensors, saveCheckpointTensors } from "../safetensors/checkpoint";
 import { toFloat32 } from "../safetensors/float16";
 import { quantizeNf4 } from "../quant/nf4";
 import { quantizeNf4Double } from "../quant/double_quant";
 import { hfQuantizationConfig, toBnbTensors, type BnbDtype } from "../quant/bnb_state";
 import { isBnbQuantized } from "./quantized";
-import { checkNoUnusedTensors } from "./checkpoint";
+import { checkNoUnusedTensors, tensorSource } from "./checkpoint";
 import { writeJsonAtomic } from "../util/fs";
 
 const TORCH_DTYPE: Partial<Record<TensorEntry["dtype"], BnbDtype>> = {
@@ -41,9 +38,10 @@ export function quantizeModelDir(
 ): string {
   const config = readLlamaConfig(src);
   const tensors = loadCheckpointTensors(src);
-  if (isBnbQuantized(tensors)) throw new Error(`${src}: the model is already 4-bit quantized`);
+  if (isBnbQuantized(tensors.keys()))
+    throw new Error(`${src}: the model is already 4-bit quantized`);
   // Tensors the config does not use would be copied as they are and refused at load.
-  checkNoUnusedTensors(config, tensors, src);
+  checkNoUnusedTensors(config, tensorSource(tensors), src);
   const result = new Map<string, TensorEntry>(tensors);
   let before = 0;
   let after = 0;

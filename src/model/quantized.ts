@@ -4,8 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { TensorEntry } from "../safetensors/safetensors";
-import { frozenMatMul, type Linear } from "./linear";
-import { transposeFlagsAreFast } from "../backend/backend";
+import { frozenMatMul, rebuiltMatMul, type Linear } from "./linear";
 import { dequantizeNf4, quantizeNf4, type Nf4Quantized } from "../quant/nf4";
 import {
   dequantizeNf4Double,
@@ -21,9 +20,10 @@ export type DequantPolicy = "stream" | "cache";
 export type Nf4State = Nf4Quantized | Nf4DoubleQuantized;
 
 /**
- * A frozen 4-bit layer. Its only stored copy of the weight is the NF4 state; with `stream` the
- * float weight exists only during a forward/backward pass (as bitsandbytes does), with `cache`
- * it is kept after first use (faster, float memory).
+ * A frozen 4-bit layer. Its only stored copy of the weight is the NF4 state, in JavaScript
+ * memory outside the wasm heap. With `stream` the float weight is dequantized onto the heap for
+ * each product (forward, and again in the backward pass), as bitsandbytes does, so no float copy
+ * outlives its operation; with `cache` it is kept after first use (faster, float memory).
  */
 export class FrozenQuantLinear implements Linear {
   private cached?: { w: tf.Tensor2D; wt: tf.Tensor2D };
@@ -40,12 +40,12 @@ export class FrozenQuantLinear implements Linear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    if (this.cached) return frozenMatMul(x, this.cached.wt, this.cached.w);
-    const w = this.weight();
-    if (this.policy === "stream" && transposeFlagsAreFast()) return frozenMatMul(x, null, w);
-    const wt = tf.transpose(w);
-    if (this.policy === "cache") this.cached = { w: tf.keep(w), wt: tf.keep(wt) };
-    return frozenMatMul(x, wt, w);
+    if (this.policy === "stream") return rebuiltMatMul(x, () => this.weight());
+    if (!this.cached) {
+      const w = tf.keep(this.weight());
+      this.cached = { w, wt: tf.keep(tf.transpose(w)) };
+    }
+    return frozenMatMul(x, this.cached.wt, this.cached.w);
   }
 
   weight(): tf.Tensor2D {
@@ -89,15 +89,15 @@ export function quantizedLinear(
 }
 
 /** Does this checkpoint hold bitsandbytes 4-bit weights? */
-export function isBnbQuantized(tensors: ReadonlyMap<string, TensorEntry>): boolean {
-  for (const k of tensors.keys()) if (k.endsWith(BNB_STATE_SUFFIX)) return true;
+export function isBnbQuantized(names: Iterable<string>): boolean {
+  for (const k of names) if (k.endsWith(BNB_STATE_SUFFIX)) return true;
   return false;
 }
 
 /** A frozen layer from bitsandbytes' serialized tensors of module `prefix`. */
 export function quantizedLinearFromBnb(
   prefix: string,
-  tensors: Map<string, TensorEntry>,
+  tensors: ReadonlyMap<string, TensorEntry>,
   out: number,
   inF: number,
   source: string,

@@ -6,8 +6,7 @@
  * `model.safetensors.index.json` as Hugging Face writes them.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { readJson, writeFileAtomic, writeJsonAtomic } from "../util/fs";
+import { withPath, writeFileAtomic } from "../util/fs";
 
 /** Element types this project reads and writes (names as in the safetensors header). */
 export type Dtype = "F32" | "F16" | "BF16" | "U8" | "I8" | "I32" | "I64" | "F64" | "BOOL";
@@ -77,7 +76,7 @@ export function tensorByteLength(dtype: Dtype, shape: readonly number[]): number
 // Reading
 
 /** A validated header entry: where the tensor's bytes lie inside the data section. */
-interface HeaderEntry {
+export interface HeaderEntry {
   name: string;
   dtype: Dtype;
   shape: number[];
@@ -113,43 +112,65 @@ export function readSafetensorsFile(file: string): SafetensorsContents {
   // 2 GiB that readFileSync accepts, while each tensor fits its own buffer.
   const fd = openForReading(file);
   try {
-    const fileLength = fs.fstatSync(fd).size;
-    const headerLength = readHeaderLength(
-      readAt(fd, file, 0, Math.min(8, fileLength)),
-      fileLength,
-      file,
-    );
-    const header = parseHeader(
-      readAt(fd, file, 8, headerLength),
-      fileLength - 8 - headerLength,
-      file,
-    );
+    const header = readSafetensorsHeader(fd, file);
     const tensors = new Map<string, TensorEntry>();
-    for (const e of header.entries) {
-      const data = readAt(fd, file, 8 + headerLength + e.begin, e.end - e.begin);
-      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
-    }
+    for (const e of header.entries) tensors.set(e.name, readTensorAt(fd, file, header, e));
     return { tensors, metadata: header.metadata };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function openForReading(file: string): number {
-  try {
-    return fs.openSync(file, "r");
-  } catch (e) {
-    throw new Error(`${file}: cannot open (${(e as Error).message})`);
-  }
+/** A file's validated header and where its data section starts. */
+export interface FileHeader {
+  /** Tensors in file order. */
+  entries: HeaderEntry[];
+  metadata: Record<string, string>;
+  /** Byte position of the data section in the file. */
+  dataStart: number;
 }
 
-/** Read exactly `length` bytes at `position` into a fresh buffer. */
+/** Read and validate the header of an open safetensors file, without reading tensor data. */
+export function readSafetensorsHeader(fd: number, file: string): FileHeader {
+  const fileLength = withPath("stat", file, () => fs.fstatSync(fd).size);
+  const headerLength = readHeaderLength(
+    readAt(fd, file, 0, Math.min(8, fileLength)),
+    fileLength,
+    file,
+  );
+  const header = parseHeader(
+    readAt(fd, file, 8, headerLength),
+    fileLength - 8 - headerLength,
+    file,
+  );
+  return { ...header, dataStart: 8 + headerLength };
+}
+
+/** One tensor of an open file, read into its own buffer. */
+export function readTensorAt(
+  fd: number,
+  file: string,
+  header: FileHeader,
+  e: HeaderEntry,
+): TensorEntry {
+  const data = readAt(fd, file, header.dataStart + e.begin, e.end - e.begin);
+  return { dtype: e.dtype, shape: e.shape, data };
+}
+
+/** Open a file for reading; errors name it. */
+export function openForReading(file: string): number {
+  return withPath("open", file, () => fs.openSync(file, "r"));
+}
+
+/** Read exactly `length` bytes at `position` into a fresh buffer; errors name the file. */
 function readAt(fd: number, file: string, position: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
     // fs.readSync takes at most 2^31 - 1 bytes per call.
-    const n = fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
+    const n = withPath("read", file, () =>
+      fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done),
+    );
     if (n === 0) throw new Error(`${file}: unexpected end of file at byte ${position + done}`);
     done += n;
   }
@@ -425,41 +446,69 @@ export function serializeSafetensors(
 ): Uint8Array {
   const items = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))];
   for (const [name, t] of items) checkEntry(name, t);
+  const layout = layoutFile(
+    items.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
+    metadata,
+  );
+  const out = new Uint8Array(layout.header.byteLength + layout.dataLength);
+  out.set(layout.header);
+  const byName = new Map(items);
+  for (const [name, begin] of layout.offsets) {
+    out.set(byName.get(name)!.data, layout.header.byteLength + begin);
+  }
+  return out;
+}
+
+/** A tensor's name, dtype and shape: what a header says about it. */
+export interface TensorSpec {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+}
+
+/** Where everything goes in a file: the header bytes (length prefix included) and data offsets. */
+export interface FileLayout {
+  /** The 8-byte length, the JSON and its padding. */
+  header: Uint8Array;
+  /** Each tensor's begin within the data section, in file order. */
+  offsets: Map<string, number>;
+  dataLength: number;
+}
+
+/** Lay out a file as the reference writer does, from the tensors' specs alone. */
+export function layoutFile(specs: TensorSpec[], metadata?: Record<string, string>): FileLayout {
   const utf8 = new TextEncoder();
   // Reference order: descending dtype rank, then names compared as UTF-8 bytes.
-  items.sort(
-    ([an, a], [bn, b]) =>
-      DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || Buffer.compare(utf8.encode(an), utf8.encode(bn)),
+  const items = [...specs].sort(
+    (a, b) =>
+      DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] ||
+      Buffer.compare(utf8.encode(a.name), utf8.encode(b.name)),
   );
-
   const fields: string[] = [];
   if (metadata !== undefined) fields.push(`"${METADATA_KEY}":${metadataJson(metadata)}`);
+  const offsets = new Map<string, number>();
   let offset = 0;
-  for (const [name, t] of items) {
-    const end = offset + t.data.byteLength;
+  for (const t of items) {
+    const end = offset + tensorByteLength(t.dtype, t.shape);
     fields.push(
-      `${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],` +
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],` +
         `"data_offsets":[${offset},${end}]}`,
     );
+    offsets.set(t.name, offset);
     offset = end;
   }
   const json = utf8.encode(`{${fields.join(",")}}`);
   // The reference writer pads the header with spaces to a multiple of 8 so the data stay aligned.
   const headerLength = Math.ceil(json.byteLength / 8) * 8;
-
-  const out = new Uint8Array(8 + headerLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.byteLength, 8 + headerLength);
-  let position = 8 + headerLength;
-  for (const [, t] of items) {
-    out.set(t.data, position);
-    position += t.data.byteLength;
-  }
-  return out;
+  const header = new Uint8Array(8 + headerLength);
+  new DataView(header.buffer).setBigUint64(0, BigInt(headerLength), true);
+  header.set(json, 8);
+  header.fill(0x20, 8 + json.byteLength);
+  return { header, offsets, dataLength: offset };
 }
 
-function checkEntry(name: string, t: TensorEntry): void {
+/** Throw unless an entry is writable: a legal name and dtype, and data matching its shape. */
+export function checkEntry(name: string, t: TensorEntry): void {
   const where = `safetensors: tensor "${name}"`;
   if (name === METADATA_KEY) throw new Error(`${where}: the name is reserved for the metadata`);
   if (!isDtype(t.dtype)) throw new Error(`${where}: unsupported dtype ${JSON.stringify(t.dtype)}`);
@@ -493,169 +542,4 @@ export function writeSafetensorsFile(
   metadata?: Record<string, string>,
 ): void {
   writeFileAtomic(file, serializeSafetensors(tensors, metadata));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Checkpoints: one `model.safetensors`, or shards listed in `model.safetensors.index.json`
-
-/** File name of an unsharded checkpoint. */
-export const SINGLE_FILE = "model.safetensors";
-/** File name of a sharded checkpoint's index. */
-export const INDEX_FILE = "model.safetensors.index.json";
-/** Default largest shard: below Node's 4 GiB limit on one buffer (Hugging Face's default is 5 GB). */
-export const DEFAULT_MAX_SHARD_BYTES = 2_000_000_000;
-
-const SHARD_NAME = /^model-\d{5}-of-\d{5}\.safetensors$/;
-
-/**
- * Load every tensor of a checkpoint directory, sharded or not. A NaN or infinity in any
- * floating-point tensor (weights, 4-bit absmax and code tables) is an error naming file and
- * tensor: it would otherwise only surface as NaN outputs.
- */
-export function loadCheckpointTensors(dir: string): Map<string, TensorEntry> {
-  const single = path.join(dir, SINGLE_FILE);
-  if (fs.existsSync(single)) {
-    const { tensors } = readSafetensorsFile(single);
-    checkFinite(tensors, single);
-    return tensors;
-  }
-  const indexFile = path.join(dir, INDEX_FILE);
-  if (!fs.existsSync(indexFile)) {
-    throw new Error(`${dir}: neither ${SINGLE_FILE} nor ${INDEX_FILE} found`);
-  }
-  const weightMap = readWeightMap(indexFile);
-
-  const namesByShard = new Map<string, string[]>();
-  for (const [name, shard] of Object.entries(weightMap)) {
-    namesByShard.set(shard, [...(namesByShard.get(shard) ?? []), name]);
-  }
-  const tensors = new Map<string, TensorEntry>();
-  for (const [shard, names] of namesByShard) {
-    const shardFile = path.join(dir, shard);
-    if (!fs.existsSync(shardFile)) {
-      throw new Error(`${indexFile}: shard file ${shard} (for tensor "${names[0]}") is missing`);
-    }
-    const contents = readSafetensorsFile(shardFile).tensors;
-    checkFinite(contents, shardFile);
-    for (const name of names) {
-      const t = contents.get(name);
-      if (t === undefined) {
-        throw new Error(`${shardFile}: tensor "${name}" listed in ${INDEX_FILE} is missing`);
-      }
-      tensors.set(name, t);
-    }
-    for (const name of contents.keys()) {
-      if (weightMap[name] !== shard) {
-        throw new Error(
-          `${shardFile}: tensor "${name}" is not mapped to this shard in ${INDEX_FILE}`,
-        );
-      }
-    }
-  }
-  return tensors;
-}
-
-/** Read and validate an index's weight_map (tensor name -> shard file in the same directory). */
-function readWeightMap(indexFile: string): Record<string, string> {
-  const index = readJson<Record<string, unknown>>(indexFile);
-  const weightMap = index?.weight_map;
-  if (weightMap === null || typeof weightMap !== "object" || Array.isArray(weightMap)) {
-    throw new Error(`${indexFile}: weight_map is missing or not an object`);
-  }
-  for (const [name, shard] of Object.entries(weightMap)) {
-    // Shard names come from an untrusted file: allow only plain file names in this directory.
-    if (typeof shard !== "string" || shard !== path.basename(shard) || shard === "..") {
-      throw new Error(
-        `${indexFile}: weight_map["${name}"] is ${JSON.stringify(shard)}, expected a file name`,
-      );
-    }
-  }
-  return weightMap as Record<string, string>;
-}
-
-/** Options for saveCheckpointTensors. */
-export interface SaveCheckpointOptions {
-  /** Largest total tensor bytes per shard (a bigger tensor gets a shard of its own). */
-  maxShardBytes?: number;
-  /** `__metadata__` written into every file. */
-  metadata?: Record<string, string>;
-}
-
-/**
- * Save tensors as `model.safetensors`, or, when they exceed maxShardBytes, as Hugging Face shards
- * `model-0000i-of-0000n.safetensors` plus the index; stale checkpoint files in `dir` are removed.
- */
-export function saveCheckpointTensors(
-  dir: string,
-  tensors: Record<string, TensorEntry> | Map<string, TensorEntry>,
-  options: SaveCheckpointOptions = {},
-): void {
-  const items = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))];
-  const shards = planShards(items, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES);
-  fs.mkdirSync(dir, { recursive: true });
-
-  const written = new Set<string>();
-  if (shards.length <= 1) {
-    writeSafetensorsFile(path.join(dir, SINGLE_FILE), new Map(items), options.metadata);
-    written.add(SINGLE_FILE);
-  } else {
-    const weightMap: Record<string, string> = {};
-    shards.forEach((shard, i) => {
-      const file = `model-${pad5(i + 1)}-of-${pad5(shards.length)}.safetensors`;
-      writeSafetensorsFile(path.join(dir, file), new Map(shard), options.metadata);
-      for (const [name] of shard) weightMap[name] = file;
-      written.add(file);
-    });
-    const totalSize = items.reduce((sum, [, t]) => sum + t.data.byteLength, 0);
-    const sortedMap = Object.fromEntries(
-      Object.keys(weightMap)
-        .sort()
-        .map((k) => [k, weightMap[k]]),
-    );
-    writeJsonAtomic(path.join(dir, INDEX_FILE), {
-      metadata: { total_size: totalSize },
-      weight_map: sortedMap,
-    });
-    written.add(INDEX_FILE);
-  }
-  for (const f of fs.readdirSync(dir)) {
-    const isCheckpointFile = f === SINGLE_FILE || f === INDEX_FILE || SHARD_NAME.test(f);
-    if (isCheckpointFile && !written.has(f)) fs.rmSync(path.join(dir, f));
-  }
-}
-
-/**
- * Hugging Face's split (huggingface_hub split_state_dict_into_shards_factory): walk tensors in
- * order, start a new shard when the next tensor would exceed the limit, and give a tensor larger
- * than the limit a shard of its own (placed before the shard being filled).
- */
-function planShards(
-  items: [string, TensorEntry][],
-  maxShardBytes: number,
-): [string, TensorEntry][][] {
-  if (!(maxShardBytes > 0)) throw new Error(`maxShardBytes must be positive, got ${maxShardBytes}`);
-  const shards: [string, TensorEntry][][] = [];
-  let current: [string, TensorEntry][] = [];
-  let currentBytes = 0;
-  for (const item of items) {
-    checkEntry(item[0], item[1]);
-    const size = item[1].data.byteLength;
-    if (size > maxShardBytes) {
-      shards.push([item]);
-      continue;
-    }
-    if (currentBytes + size > maxShardBytes) {
-      shards.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(item);
-    currentBytes += size;
-  }
-  if (current.length > 0) shards.push(current);
-  return shards;
-}
-
-function pad5(n: number): string {
-  return String(n).padStart(5, "0");
 }

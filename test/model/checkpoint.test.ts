@@ -8,12 +8,8 @@ import { initBackend } from "../../src/backend/backend";
 import { adapterTensors, injectLora, loadAdapter, saveAdapter } from "../../src/lora/model";
 import { loadModel } from "../../src/model/checkpoint";
 import { quantizeModelDir } from "../../src/model/quantize_dir";
-import {
-  loadCheckpointTensors,
-  saveCheckpointTensors,
-  writeSafetensorsFile,
-  type TensorEntry,
-} from "../../src/safetensors/safetensors";
+import { writeSafetensorsFile, type TensorEntry } from "../../src/safetensors/safetensors";
+import { loadCheckpointTensors, saveCheckpointTensors } from "../../src/safetensors/checkpoint";
 import { fromFloat32, toFloat32 } from "../../src/safetensors/float16";
 
 // Fixtures written by test/reference/llama_reference.py: two decoder layers each, F32.

@@ -15,12 +15,8 @@ import { quantizeNf4 } from "../../src/quant/nf4";
 import { BNB_STATE_SUFFIX, toBnbTensors } from "../../src/quant/bnb_state";
 import { quantizedLinear, quantizedLinearFromBnb } from "../../src/model/quantized";
 import { quantizeModelDir } from "../../src/model/quantize_dir";
-import {
-  loadCheckpointTensors,
-  readSafetensorsFile,
-  saveCheckpointTensors,
-  type TensorEntry,
-} from "../../src/safetensors/safetensors";
+import { readSafetensorsFile, type TensorEntry } from "../../src/safetensors/safetensors";
+import { loadCheckpointTensors, saveCheckpointTensors } from "../../src/safetensors/checkpoint";
 
 const f = Math.fround;
 const PREFIX = "model.layers.0.self_attn.q_proj";

@@ -5,14 +5,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   firstNonFinite,
-  loadCheckpointTensors,
   parseSafetensors,
   readSafetensorsFile,
-  saveCheckpointTensors,
   serializeSafetensors,
   writeSafetensorsFile,
   type TensorEntry,
 } from "../../src/safetensors/safetensors";
+import { loadCheckpointTensors, saveCheckpointTensors } from "../../src/safetensors/checkpoint";
 import { int64ToNumbers, toFloat32 } from "../../src/safetensors/float16";
 
 /** A file assembled by hand: 8-byte little-endian header length, the header text, data bytes. */
@@ -343,7 +342,12 @@ test("file write and read round-trip; read errors name the file", () => {
   assert.throws(() => readSafetensorsFile(tiny), /tiny.safetensors: file is 3 bytes, shorter than/);
   assert.throws(
     () => readSafetensorsFile(path.join(dir, "absent.safetensors")),
-    /absent.safetensors: cannot open/,
+    /cannot open .*absent.safetensors: no such file or directory \(ENOENT\)/,
+  );
+  // A directory opens on Linux but cannot be read: the error names it.
+  assert.throws(
+    () => readSafetensorsFile(dir),
+    new RegExp(`^Error: cannot read ${dir}: illegal operation on a directory \\(EISDIR\\)$`),
   );
   fs.rmSync(dir, { recursive: true });
 });
