@@ -27,7 +27,8 @@ export {
   modelFromTensors,
   type LoadOptions,
 } from "./model/checkpoint";
-export { openModel, tokenizerFor } from "./model/open";
+export { tokenizerFor } from "./model/open";
+export { openModel } from "./lora/open";
 export { Llama } from "./model/llama";
 export { sequenceLogprobs, generate, type GenerateOptions } from "./model/inference";
 export { quantizeModelDir } from "./model/quantize_dir";

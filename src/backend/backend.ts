@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmSegmentSum } from "./wasm_segment_sum";
+import { guardHeapAllocations, withoutAbortEcho } from "../native/wasm_heap";
 // tfjs-core's CommonJS build ships no gradients; the umbrella package registers all of them.
 require("@tensorflow/tfjs");
 
@@ -101,7 +102,7 @@ export function availableBackends(): { name: BackendName; package: string }[] {
 async function start(c: Candidate): Promise<boolean> {
   if (!load(c)) return false;
   try {
-    return await tf.setBackend(c.name);
+    return await withoutAbortEcho(() => tf.setBackend(c.name));
   } catch {
     return false;
   }
@@ -127,7 +128,10 @@ export async function initBackend(
   for (const c of order) {
     if (await start(c)) {
       active = { name: c.name, label: c.name, package: c.package };
-      if (c.name === "wasm") useNativeKernels();
+      if (c.name === "wasm") {
+        guardHeapAllocations(tf.backend() as unknown as Parameters<typeof guardHeapAllocations>[0]);
+        useNativeKernels();
+      }
       return active;
     }
   }

@@ -4,7 +4,7 @@
  * (set NARRATOR_DEBUG=1 for stack traces).
  */
 import { parse, UsageError, type Command } from "./args";
-import { generateCmd, quantize, score } from "./model_commands";
+import { generateCmd, quantize, randomModel, score } from "./model_commands";
 import { evalCmd, train } from "./train_commands";
 import { download, mine, prepare, stats } from "./data_commands";
 import { CORPUS_COMMANDS } from "./corpus_commands";
@@ -14,6 +14,7 @@ import { digest, explain } from "./narrate_commands";
 import { RUNS_COMMANDS, sweep } from "./sweep_commands";
 import { reproduce } from "./reproduce_commands";
 import { describeSystemError, isSystemError } from "../util/fs";
+import { heapExhaustionLine } from "../native/wasm_heap";
 
 const COMMANDS: Record<string, Command> = {
   score,
@@ -34,6 +35,7 @@ const GROUPS: Record<string, Record<string, Command>> = {
   corpus: CORPUS_COMMANDS,
   report: REPORT_COMMANDS,
   runs: RUNS_COMMANDS,
+  model: { random: randomModel },
 };
 
 function listing(entries: [string, { summary: string }][]): string {
@@ -95,7 +97,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`${err.stack}\n`);
     }
     // A system error that no caller wrapped still gets its operation, path and code on one line.
-    const message = isSystemError(err) ? describeSystemError(err) : err.message;
+    const message = isSystemError(err)
+      ? describeSystemError(err)
+      : (heapExhaustionLine(err) ?? err.message);
     process.stderr.write(`narrator: ${message}\n`);
     process.exitCode = err instanceof UsageError ? 2 : 1;
   },

@@ -1,8 +1,11 @@
 /** `narrator score | generate | quantize`: the model core from the command line. */
 import { initBackend } from "../backend/backend";
-import { openModel, tokenizerFor } from "../model/open";
+import { tokenizerFor } from "../model/open";
+import { openModel } from "../lora/open";
 import { sequenceLogprobs, generate } from "../model/inference";
 import { quantizeModelDir } from "../model/quantize_dir";
+import { PRESET_NAMES, presetConfig } from "../model/presets";
+import { writeRandomCheckpoint, type FloatDtype } from "../model/random_checkpoint";
 import { intList, numberOpt, required, UsageError, type Command } from "./args";
 
 const modelOptions = {
@@ -30,14 +33,15 @@ Prints {"ids": [...], "logprobs": [...]} where logprobs[i] = log p(ids[i+1] | id
       throw new UsageError(`give exactly one of --text or --ids\n\n${score.usage}`);
     }
     await initBackend();
-    const model = openModel(dir, {
-      adapter: v.adapter as string | undefined,
-      quant: quantOf(v.quant),
-    });
     const ids =
       v.ids !== undefined
         ? intList(v.ids as string, "ids")
         : tokenizerFor(dir).encode(v.text as string);
+    const model = openModel(dir, {
+      adapter: v.adapter as string | undefined,
+      quant: quantOf(v.quant),
+      plan: { batchSize: 1, seqLen: ids.length, what: `scoring ${ids.length} tokens` },
+    });
     const logprobs = sequenceLogprobs(model, ids);
     // JSON would print NaN and infinities as null, which reads as a result.
     const bad = logprobs.findIndex((x) => !Number.isFinite(x));
@@ -76,14 +80,20 @@ Greedy when --temperature is 0 (the default). Stops at the tokenizer's end token
       throw new UsageError(`give exactly one of --text or --ids\n\n${generateCmd.usage}`);
     }
     await initBackend();
+    const tok = v.text !== undefined ? tokenizerFor(dir) : undefined;
+    const prompt = tok ? tok.encode(v.text as string) : intList(v.ids as string, "ids");
+    const maxNewTokens = numberOpt(v, "max-new-tokens", 64, { integer: true, min: 1 });
     const model = openModel(dir, {
       adapter: v.adapter as string | undefined,
       quant: quantOf(v.quant),
+      plan: {
+        batchSize: 1,
+        seqLen: prompt.length + maxNewTokens,
+        what: `generating ${maxNewTokens} tokens after ${prompt.length}`,
+      },
     });
-    const tok = v.text !== undefined ? tokenizerFor(dir) : undefined;
-    const prompt = tok ? tok.encode(v.text as string) : intList(v.ids as string, "ids");
     const out = generate(model, prompt, {
-      maxNewTokens: numberOpt(v, "max-new-tokens", 64, { integer: true, min: 1 }),
+      maxNewTokens,
       temperature: numberOpt(v, "temperature", 0, { min: 0 }),
       topK: numberOpt(v, "top-k", 0, { integer: true, min: 0 }),
       topP: numberOpt(v, "top-p", 1, { above: 0, max: 1 }),
@@ -117,6 +127,44 @@ quantization_config that Hugging Face writes for a 4-bit NF4 model. \`score\` lo
     const report = quantizeModelDir(dir, out, {
       blocksize,
       doubleQuant: v["double-quant"] === true,
+    });
+    process.stdout.write(report + "\n");
+  },
+};
+
+const DTYPES: Record<string, FloatDtype> = { bf16: "BF16", f16: "F16", f32: "F32" };
+
+export const randomModel: Command = {
+  summary: "write a random-weight checkpoint of a preset's exact shape (HF layout, bf16)",
+  usage: `usage: narrator model random --preset NAME --out DIR [--shards N] [--seed S] [--dtype bf16|f16|f32]
+
+Writes config.json and model.safetensors, or with --shards N > 1 the Hugging Face shards
+model-0000k-of-0000N.safetensors and model.safetensors.index.json. Weights ~ N(0, 0.02) and
+norms 1, as Hugging Face initialises a Llama model; the same seed writes the same bytes.
+Written tensor by tensor, so a checkpoint larger than memory can be made.
+Presets: ${PRESET_NAMES.join(", ")}.`,
+  options: {
+    preset: { type: "string" },
+    out: { type: "string" },
+    shards: { type: "string" },
+    seed: { type: "string" },
+    dtype: { type: "string" },
+  },
+  async run(v) {
+    const preset = required(v, "preset", randomModel.usage);
+    const out = required(v, "out", randomModel.usage);
+    const dtype = DTYPES[(v.dtype as string | undefined) ?? "bf16"];
+    if (!dtype) throw new UsageError(`--dtype expects bf16, f16 or f32, got '${String(v.dtype)}'`);
+    let config;
+    try {
+      config = presetConfig(preset);
+    } catch (e) {
+      throw new UsageError(`--preset: ${(e as Error).message}`);
+    }
+    const report = writeRandomCheckpoint(out, config, {
+      seed: numberOpt(v, "seed", 0, { integer: true, min: 0 }),
+      shards: numberOpt(v, "shards", 1, { integer: true, min: 1 }),
+      dtype,
     });
     process.stdout.write(report + "\n");
   },

@@ -1,23 +1,77 @@
-/** Open a model directory the way commands and notebooks do: base (+ quantization) (+ adapter). */
+/**
+ * Open a base model directory the way commands and notebooks do: checked against the memory
+ * ceiling before anything is loaded, optionally NF4-quantized, with large frozen tables kept
+ * outside the wasm heap. (An adapter on top: lora/open.ts.)
+ */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadModel, type QuantMode } from "./checkpoint";
+import { readLlamaConfig, dims } from "./config";
 import type { Llama } from "./llama";
-import { loadAdapter } from "../lora/model";
+import {
+  checkInferenceFits,
+  estimateInferenceMemory,
+  memoryCeiling,
+  type MemoryCeiling,
+} from "./memory";
+import { CheckpointReader } from "../safetensors/checkpoint";
+import { DTYPE_SIZE } from "../safetensors/safetensors";
 import { Tokenizer } from "../tokenizer/tokenizer";
 
 export interface OpenOptions {
-  adapter?: string;
   quant?: QuantMode;
   doubleQuant?: boolean;
+  /**
+   * The largest forward pass the caller will run (batch x tokens): when given, a run whose
+   * estimated peak exceeds the ceiling is refused before loading.
+   */
+  plan?: { batchSize: number; seqLen: number; what: string };
+  /** Defaults to the backend's (see memoryCeiling). */
+  ceiling?: MemoryCeiling;
 }
 
-/** Load a base model (optionally NF4-quantized) and put an adapter on it when given. */
-export function openModel(dir: string, opts: OpenOptions = {}): Llama {
+/**
+ * Frozen tables whose float32 copies would take more than this share of the heap stay as
+ * stored outside it (results are the same; the lookups and the head's tiles cost a little time).
+ */
+const TABLES_ON_HEAP_SHARE = 1 / 8;
+
+/** Load a base model (optionally NF4-quantized), refusing first when the plan cannot fit. */
+export function openBase(dir: string, opts: OpenOptions = {}): Llama {
   if (!fs.existsSync(dir)) throw new Error(`model directory not found: ${dir}`);
-  const model = loadModel(dir, { quant: opts.quant ?? "none", doubleQuant: opts.doubleQuant });
-  if (opts.adapter) loadAdapter(opts.adapter, model);
-  return model;
+  const config = readLlamaConfig(dir);
+  const quant = opts.quant ?? "none";
+  const ceiling = opts.ceiling ?? memoryCeiling();
+  const { vocab, d } = dims(config);
+  const tableFloats = (config.tie_word_embeddings ? 1 : 2) * vocab * d;
+  const tablesOffHeap = 2 * tableFloats * 4 > TABLES_ON_HEAP_SHARE * ceiling.heap;
+  if (opts.plan) {
+    const m = estimateInferenceMemory(config, {
+      quant,
+      doubleQuant: opts.doubleQuant ?? false,
+      tablesOffHeap,
+      tableBytes: storedBytesPerElement(dir, "model.embed_tokens.weight"),
+      batchSize: opts.plan.batchSize,
+      seqLen: opts.plan.seqLen,
+    });
+    const hint =
+      quant === "nf4"
+        ? "use fewer tokens or a smaller batch"
+        : "quantize the base (--quant nf4), or use fewer tokens or a smaller batch";
+    checkInferenceFits(m, ceiling, opts.plan.what, hint);
+  }
+  return loadModel(dir, { quant, doubleQuant: opts.doubleQuant, tablesOffHeap });
+}
+
+/** Bytes per element of a checkpoint tensor as stored (headers only are read). */
+function storedBytesPerElement(dir: string, name: string): number {
+  const reader = CheckpointReader.open(dir);
+  try {
+    const spec = reader.spec(name);
+    return spec ? DTYPE_SIZE[spec.dtype] : 4;
+  } finally {
+    reader.close();
+  }
 }
 
 /** The tokenizer.json of a model directory. */
