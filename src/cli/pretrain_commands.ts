@@ -7,6 +7,7 @@ import { shipCheckpoint, writeRandomFloor, type ShipOptions, type Shipped } from
 import type { ValReport } from "../pretrain/validate";
 import { progressPrinter } from "../train/progress";
 import { languagesOpt, numberOpt, required, UsageError, type Command, type Options } from "./args";
+import { stopOnSignal } from "./stop_signal";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -73,20 +74,6 @@ function describeShipped(s: Shipped): string {
   return `${s.dir}: ${s.valCe ? describeCe(s.valCe) : "no validation windows"}${zeroShot}`;
 }
 
-/** Turn the first SIGINT/SIGTERM into a graceful stop (a checkpoint at the next step boundary). */
-function stopOnSignal(): AbortController {
-  const controller = new AbortController();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.once(sig, () => {
-      process.stderr.write(
-        `\n${sig}: stopping after this step with a checkpoint (again to quit at once)\n`,
-      );
-      controller.abort();
-    });
-  }
-  return controller;
-}
-
 const options: Options = {
   ...Object.fromEntries(Object.values(PRETRAIN_FLAGS).map((f) => [f, { type: "string" }])),
   "memory-limit": { type: "string" },
@@ -143,7 +130,7 @@ on both tasks' validation splits to the model card (100 examples per language, c
     const result = await runPretraining(config, {
       resume: v.resume === true,
       onEvent: progressPrinter(describeEvent),
-      signal: stopOnSignal().signal,
+      signal: stopOnSignal(),
       ship,
     });
     const lines = [

@@ -14,6 +14,7 @@ import {
   type Command,
   type Options,
 } from "./args";
+import { stopOnSignal } from "./stop_signal";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -136,6 +137,7 @@ max grad norm 0.3); 2,100 train / 300 validation examples per language; max leng
 Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. Tokenizer: the model directory's tokenizer.json.
 Writes OUT/metrics.jsonl (a line per step and per evaluation), OUT/result.json, OUT/adapter
 (PEFT) or OUT/model (--full), and checkpoints (--checkpoint-every; --resume continues the last).
+SIGINT/SIGTERM (Ctrl-C) stop at the next step with a checkpoint that --resume continues.
 Progress goes to stderr; the final CE/PPL table (or --json: result.json) to stdout.`,
   options: trainOptions,
   async run(v) {
@@ -146,6 +148,7 @@ Progress goes to stderr; the final CE/PPL table (or --json: result.json) to stdo
     const result = await runTraining(config, {
       resume: v.resume === true,
       onEvent: progressPrinter(describeEvent),
+      signal: stopOnSignal(),
     });
     if (v.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + "\n");

@@ -8,8 +8,7 @@ import type { Example, Task } from "./example";
 import type { Lang } from "./langs";
 import { endToken, formatExample, type PromptFormat, type Segment } from "./prompts";
 import { PAD } from "../tokenizer/special";
-import { IGNORE_INDEX } from "../train/loss";
-import type { TokenBatch } from "../train/step";
+import { IGNORE_INDEX, type TokenBatch } from "./token_batch";
 import { Rng } from "../util/rng";
 
 /** What encoding needs from a tokenizer (the project's Tokenizer has it). */

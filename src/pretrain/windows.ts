@@ -8,7 +8,7 @@
  * taken in it) is all a checkpoint needs to continue the same sequence of batches.
  */
 import { Rng } from "../util/rng";
-import type { TokenBatch } from "../train/step";
+import type { TokenBatch } from "../data/token_batch";
 
 /** How many whole windows of `seqLen` + 1 tokens a stream of `tokens` tokens holds. */
 export function windowCount(tokens: number, seqLen: number): number {

@@ -130,18 +130,3 @@ export function resumeKey(c: TrainConfig): string {
   delete rest.memoryLimit;
   return canonicalJson(rest);
 }
-
-/**
- * The settings in which a saved run's resume key and `c` differ, each as "field: saved, now"
- * (empty when they match). Comparing parsed keys names the fields, where comparing strings could
- * only say that something differs.
- */
-export function resumeKeyDifferences(savedKey: string, c: TrainConfig): string[] {
-  const saved = JSON.parse(savedKey) as Record<string, unknown>;
-  const now = JSON.parse(resumeKey(c)) as Record<string, unknown>;
-  const show = (v: unknown) => (v === undefined ? "unset" : JSON.stringify(v));
-  return [...new Set([...Object.keys(saved), ...Object.keys(now)])]
-    .sort()
-    .filter((k) => show(saved[k]) !== show(now[k]))
-    .map((k) => `${k}: ${show(saved[k])} in the saved run, ${show(now[k])} now`);
-}

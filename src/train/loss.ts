@@ -3,9 +3,10 @@
  * that do not count (prompt tokens, padding), as Hugging Face masks them.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { IGNORE_INDEX } from "../data/token_batch";
 import { fusedTokenNll } from "../native/cross_entropy";
 
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX };
 
 /**
  * Per-position negative log-likelihood [N] and a 0/1 mask [N] of the positions that count.

@@ -4,31 +4,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Llama } from "../model/llama";
-import { IGNORE_INDEX, tokenNll } from "./loss";
+import { countedTokens, type TokenBatch } from "../data/token_batch";
+import { tokenNll } from "./loss";
 import { clipGradNorm, type Optimizer } from "./optimizers";
 
-export interface TokenBatch {
-  /** [B, T] input ids, row-major. */
-  ids: Int32Array;
-  /** [B*T] next-token labels, -100 where the loss does not count. */
-  labels: Int32Array;
-  /** [B, T] 1 real / 0 padding, when the batch is padded. */
-  attentionMask?: Float32Array;
-  batch: number;
-  seqLen: number;
-  /**
-   * Per-position weights [B*T] summing to 1 over counted positions (MFTCoder's per-task
-   * weighting); the loss is then sum(nll * weights). Token mean over the batch when absent.
-   */
-  weights?: Float32Array;
-}
-
-/** Positions that count towards the loss. */
-export function countedTokens(labels: Int32Array): number {
-  let n = 0;
-  for (const l of labels) if (l !== IGNORE_INDEX) n++;
-  return n;
-}
+/** The batch shape the step reads, defined by the data layer that produces it. */
+export type { TokenBatch } from "../data/token_batch";
 
 /**
  * Loss (as a tensor, so that a GPU backend can read it asynchronously) and gradients of the

@@ -16,8 +16,6 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as fs from "node:fs";
-import { round } from "../util/number";
-import type { LifecycleEvent } from "./progress";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backendInfo, initBackend } from "../backend/backend";
@@ -27,11 +25,11 @@ import {
   epochBatches,
   padIdOf,
   sequencePrefix,
-  type EncodedExample,
   type PromptTokenizer,
   type TruncationStats,
 } from "../data/batches";
 import type { Example } from "../data/example";
+import type { TokenBatch } from "../data/token_batch";
 import {
   injectLora,
   loraParameters,
@@ -43,66 +41,34 @@ import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
 import { mib } from "../model/memory";
 import { tokenizerFor } from "../model/open";
-import { readJson, writeJsonAtomic } from "../util/fs";
+import { writeJsonAtomic } from "../util/fs";
 import { checkoutState } from "../util/git";
 import { packageVersion } from "../util/packages";
-import {
-  dropoutRngOf,
-  loadCheckpoint,
-  restoreParams,
-  saveCheckpoint,
-  type RunState,
-} from "./checkpoint_state";
-import {
-  parseTrainConfig,
-  resumeKey,
-  resumeKeyDifferences,
-  type TrainConfig,
-  type TrainConfigInput,
-} from "./config";
+import { dropoutRngOf } from "./checkpoint_state";
+import { parseTrainConfig, resumeKey, type TrainConfig, type TrainConfigInput } from "./config";
 import { evaluateCe, type CeReport } from "./evaluate";
+import {
+  endedRun,
+  openRunFolder,
+  refuseOtherSettings,
+  RESULT,
+  runLoop,
+  type EvalRecord as LoopEvalRecord,
+  type LoopEvent,
+  type RunStatus,
+} from "./loop";
 import { estimateTrainingMemory, formatEstimate, type MemoryEstimate } from "./memory";
 import { createOptimizer, type OptimizerConfig } from "./optimizers";
 import { lrAtStep, resolveWarmupSteps } from "./schedulers";
-import { guardedUpdate, lossAndGrads } from "./step";
 import { loadTaskData } from "./task_data";
 
-/** How a run ended: all steps done, loss no longer finite, or stopped early on request. */
-export type RunStatus = "completed" | "diverged" | "stopped";
+export type { RunStatus, StepRecord } from "./loop";
 
-/** One metrics.jsonl line per optimizer step. */
-export interface StepRecord {
-  type: "step";
-  /** Optimizer steps done, 1-based. */
-  step: number;
-  /** Fractional epoch at the end of this step (step / steps per epoch). */
-  epoch: number;
-  /** Learning rate this step's update used. */
-  lr: number;
-  /** Mean of the micro-batch losses; null when not finite (then `nonfinite` says what it was). */
-  loss: number | null;
-  nonfinite?: string;
-  /** Target tokens whose loss counted in this step. */
-  tokens: number;
-  /** Target tokens so far in the run. */
-  tokens_total: number;
-  /** Global gradient norm before clipping. */
-  grad_norm: number | null;
-  /** Sequence tokens (prompt and target, no padding) processed per second in this step. */
-  tokens_per_s: number;
-  elapsed_s: number;
-}
-
-/** One metrics.jsonl line per evaluation. */
-export interface EvalRecord extends CeReport {
-  type: "eval";
-  step: number;
-  epoch: number;
-  split: "val";
-}
+/** One metrics.jsonl line per evaluation: CE per task and language. */
+export type EvalRecord = LoopEvalRecord<CeReport>;
 
 /** What the trainer reports while it runs. */
-export type TrainEvent = LifecycleEvent | StepRecord | EvalRecord;
+export type TrainEvent = LoopEvent<CeReport>;
 
 /** Where the numbers came from. */
 export interface Provenance {
@@ -150,10 +116,9 @@ export interface TrainOptions {
   tokenizer?: PromptTokenizer;
   /** Stop after this many optimizer steps in this process, with a checkpoint (status "stopped"). */
   stopAfterSteps?: number;
+  /** Stop at the next step boundary once aborted, with a checkpoint (status "stopped"). */
+  signal?: AbortSignal;
 }
-
-const METRICS = "metrics.jsonl";
-const RESULT = "result.json";
 
 /** Train as `input` says (see the module comment); resolves to what result.json holds. */
 export async function train(
@@ -162,29 +127,26 @@ export async function train(
 ): Promise<TrainResult> {
   const config = parseTrainConfig(input);
   const emit = opts.onEvent ?? (() => undefined);
-  const clockStart = Date.now();
+  const startedAt = Date.now();
   await initBackend();
-  const out = config.out;
-  const metricsFile = path.join(out, METRICS);
-  fs.mkdirSync(out, { recursive: true });
-  const checkpoint = opts.resume ? loadCheckpoint(out) : null;
-  if (!opts.resume && fs.existsSync(metricsFile)) {
-    throw new Error(`${out} already holds a run (${METRICS}); resume it or choose another output`);
+  const resume = opts.resume === true;
+  const folder = openRunFolder(config.out, resume);
+  const { checkpoint } = folder;
+  if (checkpoint) {
+    refuseOtherSettings(checkpoint.dir, checkpoint.state.resumeKey, resumeKey(config));
   }
-  if (checkpoint) refuseOtherSettings(checkpoint.dir, checkpoint.state.resumeKey, config);
   // A finished run is never overwritten by a resume with other settings (it may have no
   // checkpoint to compare with); with the same settings, a completed one is returned as it is.
-  const resultFile = path.join(out, RESULT);
-  const done = opts.resume && fs.existsSync(resultFile) ? readJson<TrainResult>(resultFile) : null;
+  const done = endedRun<TrainResult>(folder, resume);
   if (done) {
-    refuseOtherSettings(resultFile, resumeKey(parseTrainConfig(done.config, resultFile)), config);
-  }
-  const stale = removeStaleTemps(out);
-  if (stale.length > 0) {
-    emit({ type: "info", message: `removed what interrupted writes left: ${stale.join(", ")}` });
+    const where = path.join(config.out, RESULT);
+    refuseOtherSettings(where, resumeKey(parseTrainConfig(done.config, where)), resumeKey(config));
   }
   if (done?.status === "completed") {
-    emit({ type: "info", message: `${out} already holds a completed run; nothing to resume` });
+    emit({
+      type: "info",
+      message: `${config.out} already holds a completed run; nothing to resume`,
+    });
     return done;
   }
 
@@ -238,7 +200,6 @@ export async function train(
   const params = lora ? loraParameters(lora) : trainableParameters(model);
   const trainCount = [...params.values()].reduce((s, v) => s + v.size, 0);
   const optimizer = createOptimizer(optimizerConfig(config), params);
-  const dropoutRng = lora ? dropoutRngOf(lora) : null;
   const training = (on: boolean) => {
     if (lora) setTraining(lora, on);
   };
@@ -255,219 +216,97 @@ export async function train(
   );
   const schedule = { warmupSteps, totalSteps, lr: config.lr };
 
-  // Fresh start or resume.
-  let step = 0;
-  let tokensTotal = 0;
-  let elapsedBefore = 0;
-  if (checkpoint) {
-    restoreParams(params, checkpoint.params, checkpoint.dir);
-    optimizer.load(checkpoint.optimizer);
-    if (dropoutRng && checkpoint.state.dropoutRng) dropoutRng.setState(checkpoint.state.dropoutRng);
-    ({ step, tokens: tokensTotal, elapsedS: elapsedBefore } = checkpoint.state);
-    fs.truncateSync(metricsFile, checkpoint.state.metricsBytes);
-    emit({ type: "info", message: `resuming from ${checkpoint.dir} at step ${step}` });
-  } else {
-    fs.writeFileSync(metricsFile, "");
-  }
-  const writeMetric = (rec: object) => fs.appendFileSync(metricsFile, JSON.stringify(rec) + "\n");
-  const elapsed = () => elapsedBefore + (Date.now() - clockStart) / 1000;
-  const epochAt = (s: number) => round(s / stepsPerEpoch, 6);
-
-  // Evaluations the kept part of metrics.jsonl already records (a resume from the final
-  // checkpoint has the final one): reused, so that each step's evaluation is written once.
-  const recorded = recordedEvals(metricsFile);
-  const evaluate = (atStep: number): CeReport | null => {
-    if (valSet.examples.length === 0) return null;
-    const before = recorded.get(atStep);
-    if (before) return before;
-    training(false);
-    const report = evaluateCe(model, valSet.examples, { batchSize: config.evalBatchSize, padId });
-    training(true);
-    const rec: EvalRecord = {
-      type: "eval",
-      step: atStep,
-      epoch: epochAt(atStep),
-      split: "val",
-      ...report,
-    };
-    writeMetric(rec);
-    emit(rec);
-    return report;
-  };
-  const writeCheckpoint = () => {
-    const state: RunState = {
-      step,
-      tokens: tokensTotal,
-      elapsedS: elapsed(),
-      metricsBytes: fs.statSync(metricsFile).size,
-      resumeKey: resumeKey(config),
-      dropoutRng: dropoutRng ? dropoutRng.state() : null,
-    };
-    const dir = saveCheckpoint(out, state, params, optimizer.state());
-    emit({ type: "checkpoint", step, dir });
-  };
-
-  // A validation CE that is not finite means the model no longer gives numbers: the run diverged.
-  const evalDiverged = (report: CeReport | null, atStep: number): boolean => {
-    if (!report || report.overall.tokens === 0 || Number.isFinite(report.overall.ce)) return false;
-    emit({
-      type: "info",
-      message: `loss became non-finite at step ${atStep} (validation CE ${report.overall.ce}); stopping`,
-    });
-    return true;
-  };
-
-  let status: RunStatus = "completed";
-  training(true);
-  if (!checkpoint && config.evalAtStart && evalDiverged(evaluate(0), 0)) status = "diverged";
-  emit({ type: "start", totalSteps, startStep: step });
-
+  // Each epoch's batch order is a function of (seed, epoch): the step says where the data stands.
   const lengths = trainSet.examples.map((e) => e.ids.length);
   let orderEpoch = -1;
-  let batches: number[][] = [];
-  let stepsThisRun = 0;
-  while (status === "completed" && step < totalSteps) {
-    if (opts.stopAfterSteps !== undefined && stepsThisRun >= opts.stopAfterSteps) {
-      status = "stopped";
-      break;
-    }
+  let order: number[][] = [];
+  const batches = (step: number): TokenBatch[] => {
     const epoch = Math.floor(step / stepsPerEpoch);
     if (orderEpoch !== epoch) {
-      batches = epochBatches(lengths, config.batchSize, config.seed, epoch, config.bucketBatches);
+      order = epochBatches(lengths, config.batchSize, config.seed, epoch, config.bucketBatches);
       orderEpoch = epoch;
     }
     const inEpoch = step - epoch * stepsPerEpoch;
-    const group = batches.slice(inEpoch * config.gradAccum, (inEpoch + 1) * config.gradAccum);
-    const t0 = Date.now();
-    const { loss, tokens, seqTokens, grads } = accumulate(
-      group.map((idx) => idx.map((i) => trainSet.examples[i])),
-      (rows) => {
-        const batch = collate(rows, padId, config.loss, config.taskWeights);
-        return { ...lossAndGrads(model, params, batch), seqTokens: sumMask(batch.attentionMask) };
-      },
+    return order.slice(inEpoch * config.gradAccum, (inEpoch + 1) * config.gradAccum).map((idx) =>
+      collate(
+        idx.map((i) => trainSet.examples[i]),
+        padId,
+        config.loss,
+        config.taskWeights,
+      ),
     );
-    const lr = lrAtStep(config.scheduler, step, schedule);
-    const { gradNorm, applied: finite } = guardedUpdate(
-      optimizer,
-      grads,
-      loss,
-      lr,
-      config.maxGradNorm,
-    );
-    step++;
-    stepsThisRun++;
-    tokensTotal += tokens;
-    const seconds = Math.max((Date.now() - t0) / 1000, 1e-9);
-    const rec: StepRecord = {
-      type: "step",
-      step,
-      epoch: epochAt(step),
-      lr,
-      loss: Number.isFinite(loss) ? loss : null,
-      ...(finite ? {} : { nonfinite: `loss ${loss}, gradient norm ${gradNorm}` }),
-      tokens,
-      tokens_total: tokensTotal,
-      grad_norm: Number.isFinite(gradNorm) ? gradNorm : null,
-      tokens_per_s: seqTokens / seconds,
-      elapsed_s: round(elapsed(), 3),
-    };
-    writeMetric(rec);
-    emit(rec);
-    if (!finite) {
-      status = "diverged";
-      const what = Number.isFinite(loss) ? "gradient norm" : "loss";
-      emit({
-        type: "info",
-        message: `${what} became non-finite at step ${step} (${rec.nonfinite}); stopping`,
-      });
-      break;
-    }
-    if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps) {
-      if (evalDiverged(evaluate(step), step)) {
-        status = "diverged";
-        break;
-      }
-    }
-    if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < totalSteps) {
-      writeCheckpoint();
-    }
-  }
+  };
 
-  const outputs: TrainResult["outputs"] = { metrics: metricsFile };
-  let final: CeReport | null = null;
-  if (status === "stopped") writeCheckpoint();
-  if (status === "completed") {
-    final = evaluate(step);
-    if (evalDiverged(final, step)) {
-      status = "diverged";
-      final = null;
-    }
-  }
-  if (status === "completed") {
-    if (lora) {
-      outputs.adapter = path.join(out, "adapter");
-      saveAdapter(outputs.adapter, lora, config.model);
-    } else {
-      outputs.model = path.join(out, "model");
-      saveFullModel(outputs.model, model, config.model);
-    }
-    if (config.checkpointEvery > 0) writeCheckpoint();
-  }
+  const outputs: TrainResult["outputs"] = { metrics: folder.metricsFile };
+  training(true);
+  const end = await runLoop<CeReport>({
+    folder,
+    startedAt,
+    resumeKey: resumeKey(config),
+    totalSteps,
+    stepsPerEpoch,
+    lrAt: (step) => lrAtStep(config.scheduler, step, schedule),
+    maxGradNorm: config.maxGradNorm,
+    evalEvery: config.evalEvery,
+    checkpointEvery: config.checkpointEvery,
+    evalAtStart: config.evalAtStart,
+    model,
+    params,
+    optimizer,
+    dropoutRng: lora ? dropoutRngOf(lora) : null,
+    outputDirs: ["adapter", "model"],
+    emit,
+    stopAfterSteps: opts.stopAfterSteps,
+    signal: opts.signal,
+    hooks: {
+      batches,
+      evaluate: () => {
+        if (valSet.examples.length === 0) return null;
+        training(false);
+        const report = evaluateCe(model, valSet.examples, {
+          batchSize: config.evalBatchSize,
+          padId,
+        });
+        training(true);
+        return report;
+      },
+      overall: (report) => report.overall,
+      finish: () => {
+        if (lora) {
+          outputs.adapter = path.join(config.out, "adapter");
+          saveAdapter(outputs.adapter, lora, config.model);
+        } else {
+          outputs.model = path.join(config.out, "model");
+          saveFullModel(outputs.model, model, config.model);
+        }
+      },
+    },
+  });
   const result: TrainResult = {
-    status,
+    status: end.status,
     config,
-    steps: step,
+    steps: end.steps,
     totalSteps,
     stepsPerEpoch,
     warmupSteps,
-    tokens: tokensTotal,
-    wallTimeS: round(elapsed(), 3),
+    tokens: end.tokens,
+    wallTimeS: end.wallTimeS,
     trainExamples: trainSet.examples.length,
     valExamples: valSet.examples.length,
     truncation: { train: trainSet.stats, val: valSet.stats },
     trainableParameters: trainCount,
     memory: { ...memory, limit },
-    initial: recordedEvals(metricsFile).get(0) ?? null,
-    final,
+    initial: end.initial,
+    final: end.final,
     outputs,
     warnings: data.warnings,
     provenance: provenance(data.dataHash ?? "unknown", config.seed),
   };
-  writeJsonAtomic(path.join(out, RESULT), result);
+  writeJsonAtomic(path.join(config.out, RESULT), result);
   optimizer.dispose();
   model.dispose();
   if (lora) for (const l of lora.layers.values()) l.dispose();
   return result;
-}
-
-/** A temporary name of this run's writers (atomic files, checkpoint folders): `<name>.tmp-<pid>`. */
-const TEMP_NAME = /\.tmp-\d+$/;
-
-/**
- * Remove temporaries that an interrupted or failed write (a kill, a full disk) left in the run's
- * folders: the output folder and the adapter/ and model/ it writes. Returns the paths removed.
- */
-function removeStaleTemps(out: string): string[] {
-  const removed: string[] = [];
-  for (const dir of [out, path.join(out, "adapter"), path.join(out, "model")]) {
-    if (!fs.existsSync(dir)) continue;
-    for (const entry of fs.readdirSync(dir)) {
-      if (!TEMP_NAME.test(entry)) continue;
-      fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
-      removed.push(path.join(dir, entry));
-    }
-  }
-  return removed;
-}
-
-/** Refuse to resume what `where` saved with other settings, naming each setting that differs. */
-function refuseOtherSettings(where: string, savedKey: string, config: TrainConfig): void {
-  const differences = resumeKeyDifferences(savedKey, config);
-  if (differences.length > 0) {
-    throw new Error(
-      `${where}: saved with other settings than this run's (${differences.join("; ")}); resume with the same settings or choose another output`,
-    );
-  }
 }
 
 /** The examples of the configured task, with warnings as lines. */
@@ -500,73 +339,6 @@ function optimizerConfig(c: TrainConfig): OptimizerConfig {
 
 function describeTruncation(s: TruncationStats): string {
   return `${s.inputTruncated} of ${s.examples} inputs cut, ${s.targetTruncated} targets cut`;
-}
-
-/**
- * Run the micro-batches of one optimizer step and average their gradients (and losses): the step's
- * update is the mean gradient over its micro-batches, as with a loss divided by the accumulation
- * count.
- */
-function accumulate(
-  microBatches: EncodedExample[][],
-  run: (rows: EncodedExample[]) => {
-    loss: number;
-    tokens: number;
-    seqTokens: number;
-    grads: Map<string, tf.Tensor>;
-  },
-): { loss: number; tokens: number; seqTokens: number; grads: Map<string, tf.Tensor> } {
-  let sum: Map<string, tf.Tensor> | null = null;
-  let loss = 0;
-  let tokens = 0;
-  let seqTokens = 0;
-  for (const rows of microBatches) {
-    const r = run(rows);
-    loss += r.loss;
-    tokens += r.tokens;
-    seqTokens += r.seqTokens;
-    if (sum === null) {
-      sum = r.grads;
-      continue;
-    }
-    for (const [k, g] of r.grads) {
-      const prev = sum.get(k)!;
-      sum.set(k, tf.add(prev, g));
-      prev.dispose();
-      g.dispose();
-    }
-  }
-  const n = microBatches.length;
-  const grads = sum!;
-  if (n > 1) {
-    for (const [k, g] of grads) {
-      grads.set(k, tf.mul(g, 1 / n));
-      g.dispose();
-    }
-  }
-  return { loss: loss / n, tokens, seqTokens, grads };
-}
-
-function sumMask(mask: Float32Array | undefined): number {
-  let n = 0;
-  if (mask) for (let i = 0; i < mask.length; i++) n += mask[i];
-  return n;
-}
-
-/** The evaluations recorded in metrics.jsonl, by step (the first one of each step). */
-function recordedEvals(metricsFile: string): Map<number, CeReport> {
-  const out = new Map<number, CeReport>();
-  for (const line of fs.readFileSync(metricsFile, "utf8").split("\n")) {
-    if (!line.startsWith('{"type":"eval"')) continue;
-    const rec = JSON.parse(line) as EvalRecord;
-    if (!out.has(rec.step))
-      out.set(rec.step, {
-        overall: rec.overall,
-        byTask: rec.byTask,
-        byTaskLanguage: rec.byTaskLanguage,
-      });
-  }
-  return out;
 }
 
 /** A complete model directory: weights, config, and the base's tokenizer files. */
