@@ -31,6 +31,7 @@ import {
 } from "./quantized";
 import { writeJsonAtomic } from "../util/fs";
 import { initialChunks } from "./init";
+import { memoryCeiling, tablesOffHeapByDefault, type MemoryCeiling } from "./memory";
 
 export type QuantMode = "none" | "nf4";
 
@@ -80,13 +81,20 @@ export function tensorSource(tensors: ReadonlyMap<string, TensorEntry>): TensorS
 
 /**
  * Load a model directory, reading one tensor at a time: a linear weight is quantized (with
- * `quant: "nf4"`) as soon as it is read, so the float model is never held whole.
+ * `quant: "nf4"`) as soon as it is read, so the float model is never held whole. Frozen tables
+ * too large for the heap stay off it unless `tablesOffHeap` says otherwise.
  */
-export function loadModel(dir: string, opts: LoadOptions = {}): Llama {
+export function loadModel(
+  dir: string,
+  opts: LoadOptions = {},
+  ceiling: MemoryCeiling = memoryCeiling(),
+): Llama {
   const config = readLlamaConfig(dir);
+  const tablesOffHeap =
+    opts.tablesOffHeap ?? (!opts.trainable && tablesOffHeapByDefault(config, ceiling));
   const reader = CheckpointReader.open(dir);
   try {
-    return modelFromTensors(config, reader, opts, dir);
+    return modelFromTensors(config, reader, { ...opts, tablesOffHeap }, dir);
   } finally {
     reader.close();
   }

@@ -26,7 +26,8 @@ export class FrozenTable {
   /** Rows per head tile. */
   private readonly tileRows: number;
 
-  constructor(entry: TensorEntry, source: string) {
+  /** `tileElements`: how many elements a head widens at once (default 4096 x 2048). */
+  constructor(entry: TensorEntry, source: string, tileElements = HEAD_TILE_ELEMENTS) {
     if (entry.shape.length !== 2) {
       throw new Error(`${source}: a table needs a 2-D tensor, got [${entry.shape}]`);
     }
@@ -36,7 +37,7 @@ export class FrozenTable {
     [this.rows, this.cols] = entry.shape;
     this.dtype = entry.dtype;
     this.data = entry.data;
-    this.tileRows = Math.max(1, Math.floor(HEAD_TILE_ELEMENTS / this.cols));
+    this.tileRows = Math.max(1, Math.floor(tileElements / this.cols));
   }
 
   /** Bytes held (outside the heap). */

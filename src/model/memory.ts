@@ -90,6 +90,21 @@ function activeBackendName(): string | undefined {
   }
 }
 
+/**
+ * Frozen tables (embeddings, an untied head) whose float32 copies would take more than this
+ * share of the heap stay as stored outside it: the results are the same, the lookups and the
+ * head's tiles cost a little time, which small models need not pay.
+ */
+const TABLES_ON_HEAP_SHARE = 1 / 8;
+
+/** Whether a frozen model's tables stay off the heap unless told otherwise (see above). */
+export function tablesOffHeapByDefault(config: LlamaConfig, ceiling: MemoryCeiling): boolean {
+  const { vocab, d } = dims(config);
+  const tables = (config.tie_word_embeddings ? 1 : 2) * vocab * d;
+  // A float table keeps its transpose for the head as well.
+  return 2 * tables * F32 > TABLES_ON_HEAP_SHARE * ceiling.heap;
+}
+
 /** What an inference estimate depends on. */
 export interface InferenceMemoryInput {
   quant: "nf4" | "none";

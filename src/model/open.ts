@@ -6,12 +6,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadModel, type QuantMode } from "./checkpoint";
-import { readLlamaConfig, dims } from "./config";
+import { readLlamaConfig } from "./config";
 import type { Llama } from "./llama";
 import {
   checkInferenceFits,
   estimateInferenceMemory,
   memoryCeiling,
+  tablesOffHeapByDefault,
   type MemoryCeiling,
 } from "./memory";
 import { CheckpointReader } from "../safetensors/checkpoint";
@@ -30,21 +31,13 @@ export interface OpenOptions {
   ceiling?: MemoryCeiling;
 }
 
-/**
- * Frozen tables whose float32 copies would take more than this share of the heap stay as
- * stored outside it (results are the same; the lookups and the head's tiles cost a little time).
- */
-const TABLES_ON_HEAP_SHARE = 1 / 8;
-
 /** Load a base model (optionally NF4-quantized), refusing first when the plan cannot fit. */
 export function openBase(dir: string, opts: OpenOptions = {}): Llama {
   if (!fs.existsSync(dir)) throw new Error(`model directory not found: ${dir}`);
   const config = readLlamaConfig(dir);
   const quant = opts.quant ?? "none";
   const ceiling = opts.ceiling ?? memoryCeiling();
-  const { vocab, d } = dims(config);
-  const tableFloats = (config.tie_word_embeddings ? 1 : 2) * vocab * d;
-  const tablesOffHeap = 2 * tableFloats * 4 > TABLES_ON_HEAP_SHARE * ceiling.heap;
+  const tablesOffHeap = tablesOffHeapByDefault(config, ceiling);
   if (opts.plan) {
     const m = estimateInferenceMemory(config, {
       quant,
@@ -60,7 +53,7 @@ export function openBase(dir: string, opts: OpenOptions = {}): Llama {
         : "quantize the base (--quant nf4), or use fewer tokens or a smaller batch";
     checkInferenceFits(m, ceiling, opts.plan.what, hint);
   }
-  return loadModel(dir, { quant, doubleQuant: opts.doubleQuant, tablesOffHeap });
+  return loadModel(dir, { quant, doubleQuant: opts.doubleQuant, tablesOffHeap }, ceiling);
 }
 
 /** Bytes per element of a checkpoint tensor as stored (headers only are read). */

@@ -8,10 +8,22 @@
  *   output head a float32 W^T beside the embeddings (full-parameter training: only that transpose);
  * - trainable parameters, their gradients (x2: the accumulated sum and the new micro-batch, or the
  *   clipped copy), the optimizer's slots (AdamW 2, Adagrad 1, SGD 0 per parameter);
- * - activations kept for the backward pass, per layer B*T*(24d + 6f) floats (norms, projections,
- *   RoPE, residuals, SwiGLU) + 3*B*h*T^2 (scores, masked scores, softmax), plus for each LoRA target
- *   B*T*(2r + 2*in) when dropout is on (masked input) and B*T*2r otherwise;
- * - logits, log-softmax, one-hot targets and their product: 4*B*T*V floats.
+ * - activations, per layer: the B*T*(24d + 6f) floats a forward pass makes (norms, projections,
+ *   RoPE, residuals, SwiGLU) and for each LoRA target B*T*(2r + 2*in) with dropout (masked input),
+ *   B*T*2r without, times a factor, plus a factor times B*h*T^2 attention scores;
+ * - logits and the loss: a factor times B*T*V floats.
+ *
+ * The factors are measured (exact allocation peaks of a LoRA step, r 64 on all seven projections,
+ * on narrator-2m and narrator-8m at 512 tokens): tfjs keeps the gradient of every intermediate
+ * tensor until the whole backward pass ends, besides what each operation saved, so a step holds
+ * about three times the activations a forward pass makes. The fused native kernels (softmax, loss)
+ * need less than the plain wasm ones; see KERNEL_FACTORS.
+ *
+ * With activation checkpointing per decoder layer only each layer's input (B*T*d floats) is kept,
+ * and one layer's activations exist at a time while it is recomputed in the backward pass.
+ * Packed 4-bit weights and off-heap tables live in JavaScript memory; everything else is on the
+ * backend's heap, whose ceiling (not system memory) a run must fit under: see `checkTrainingFits`
+ * and `needsGradientCheckpointing`.
  */
 import {
   dims,
@@ -20,7 +32,8 @@ import {
   type LinearModule,
   type LlamaConfig,
 } from "../model/config";
-import { baseMemory, mib } from "../model/memory";
+import { baseMemory, mib, type MemoryCeiling } from "../model/memory";
+import { backendInfo } from "../backend/backend";
 
 /** What the estimate depends on. */
 export interface MemoryEstimateInput {
@@ -33,6 +46,14 @@ export interface MemoryEstimateInput {
   optimizer: "adamw" | "adagrad" | "sgd";
   batchSize: number;
   seqLen: number;
+  /** The kernels that will run the step (default: the active backend's). */
+  kernels?: KernelSet;
+  /** Micro-batches per optimizer step (only refusals use it, to keep the effective batch). */
+  gradAccum?: number;
+  /** Keep only each decoder layer's input for the backward pass and recompute the rest. */
+  gradientCheckpointing?: boolean;
+  /** Frozen embeddings and an untied head kept as stored outside the heap (2 bytes each). */
+  tablesOffHeap?: boolean;
 }
 
 /** The estimate, term by term, in bytes. */
@@ -47,10 +68,34 @@ export interface MemoryEstimate {
   activations: number;
   logits: number;
   total: number;
+  /** The part of `total` on the backend's heap (the rest: packed 4-bit weights, off-heap tables). */
+  heap: number;
 }
 
 const F32 = 4;
 const SLOTS = { adamw: 2, adagrad: 1, sgd: 0 } as const;
+
+/** Which kernels run a step: their memory differs (see the module comment). */
+export type KernelSet = "native" | "plain";
+
+/**
+ * Measured multiples (rounded up) of the counted per-layer activations, of the B*h*T^2 scores
+ * and of the B*T*V logits that a training step holds at its peak. Per layer, narrator-2m and
+ * narrator-8m gave the same factors: 2.98 / 5.0 / 1.4 with native kernels, 3.5 / 8.5 / 9.6 plain.
+ */
+const KERNEL_FACTORS: Record<KernelSet, { layer: number; scores: number; logits: number }> = {
+  native: { layer: 3, scores: 5, logits: 2 },
+  plain: { layer: 3.5, scores: 9, logits: 10 },
+};
+
+/** The kernels the active backend runs: native when the addon is on, else plain. */
+function activeKernels(): KernelSet {
+  try {
+    return backendInfo().label === "wasm+native" ? "native" : "plain";
+  } catch {
+    return "plain";
+  }
+}
 
 /** Estimate the peak memory of training `config` as `opts` says (see the module comment). */
 export function estimateTrainingMemory(
@@ -63,13 +108,22 @@ export function estimateTrainingMemory(
     ...LINEAR_MODULES.map((m) => linearShape(config, m)).map(([o, i]) => o * i),
   );
   const headCopy = vocab * d * F32;
+  const tableFloats = (config.tie_word_embeddings ? 1 : 2) * vocab * d;
+  const offHeapTables = !opts.full && opts.tablesOffHeap === true;
   let weights: number;
+  let outside = 0;
   if (opts.full)
     weights = headCopy; // the tied head's transpose, made at each forward
   else if (opts.quant === "none") weights = base.float32 + base.linearParameters * F32 + headCopy;
   else {
     const packed = opts.doubleQuant ? base.nf4DoubleQuant : base.nf4;
     weights = packed + headCopy + 2 * largestLinear * F32;
+    outside = packed - (base.parameters - base.linearParameters) * F32;
+  }
+  if (offHeapTables) {
+    // Stored at 2 bytes outside the heap instead of float32 (and the head's copy) on it.
+    weights += tableFloats * 2 - tableFloats * F32 - headCopy;
+    outside += tableFloats * 2;
   }
   const loraPerLayer = opts.targetModules.reduce((s, m) => {
     const [out, inF] = linearShape(config, m);
@@ -86,11 +140,14 @@ export function estimateTrainingMemory(
         const inF = linearShape(config, m)[1];
         return s + 2 * opts.loraR + (opts.loraDropout > 0 ? 2 * inF : 0);
       }, 0);
+  const k = KERNEL_FACTORS[opts.kernels ?? activeKernels()];
   const perLayer =
-    BT * (24 * d + 6 * ffn + loraActs) * F32 +
-    3 * opts.batchSize * nHeads * opts.seqLen * opts.seqLen * F32;
-  const activations = nLayers * perLayer;
-  const logits = 4 * BT * vocab * F32;
+    k.layer * BT * (24 * d + 6 * ffn + loraActs) * F32 +
+    k.scores * opts.batchSize * nHeads * opts.seqLen * opts.seqLen * F32;
+  const activations = opts.gradientCheckpointing
+    ? nLayers * BT * d * F32 + perLayer
+    : nLayers * perLayer;
+  const logits = k.logits * BT * vocab * F32;
   const total = weights + trainable + gradients + optimizer + activations + logits;
   return {
     weights,
@@ -101,16 +158,101 @@ export function estimateTrainingMemory(
     activations,
     logits,
     total,
+    heap: total - outside,
   };
 }
 
-/** The estimate as lines for the log. */
-export function formatEstimate(e: MemoryEstimate, limit?: number): string {
+/** The estimate as lines for the log; the limit is a number (bytes) or the ceiling. */
+export function formatEstimate(e: MemoryEstimate, limit?: number | MemoryCeiling): string {
+  const bound =
+    limit === undefined
+      ? ""
+      : typeof limit === "number"
+        ? ` (limit ${mib(limit)})`
+        : ` (${mib(e.heap)} on the ${limit.heapName}, which holds at most ${mib(limit.heap)}; limit ${mib(limit.process)} in all)`;
   const lines = [
-    `estimated peak memory ${mib(e.total)}${limit !== undefined ? ` (limit ${mib(limit)})` : ""}:`,
+    `estimated peak memory ${mib(e.total)}${bound}:`,
     `  frozen weights ${mib(e.weights)} | trainable ${e.trainableParameters.toLocaleString("en-US")} parameters ${mib(e.trainable)}` +
       ` | gradients ${mib(e.gradients)} | optimizer ${mib(e.optimizer)}`,
     `  activations ${mib(e.activations)} | logits ${mib(e.logits)}`,
   ];
   return lines.join("\n");
+}
+
+/**
+ * Whether a run needs activation checkpointing to fit under the ceiling: its plain estimate does
+ * not fit (on the heap or in all) while the checkpointed one does. A run that fits either way
+ * does not need it; one that fits neither way is for `checkTrainingFits` to refuse.
+ */
+export function needsGradientCheckpointing(
+  config: LlamaConfig,
+  opts: MemoryEstimateInput,
+  ceiling: MemoryCeiling,
+): boolean {
+  const plain = estimateTrainingMemory(config, { ...opts, gradientCheckpointing: false });
+  const checkpointed = estimateTrainingMemory(config, { ...opts, gradientCheckpointing: true });
+  return !fitsUnder(plain, ceiling) && fitsUnder(checkpointed, ceiling);
+}
+
+/** Whether an estimate fits: its heap part under the heap's ceiling, the whole under the budget. */
+export function fitsUnder(e: MemoryEstimate, ceiling: MemoryCeiling): boolean {
+  return e.heap <= ceiling.heap && e.total <= ceiling.process;
+}
+
+/** A run refused before loading anything, with the numbers. */
+export class MemoryRefusal extends Error {}
+
+/**
+ * The estimate of a run, or a refusal naming the ceiling, the estimate and settings that would
+ * fit: activation checkpointing, a smaller batch with gradient accumulation keeping the
+ * effective batch, a shorter maximum length.
+ */
+export function checkTrainingFits(
+  config: LlamaConfig,
+  opts: MemoryEstimateInput,
+  ceiling: MemoryCeiling,
+): MemoryEstimate {
+  const e = estimateTrainingMemory(config, opts);
+  if (fitsUnder(e, ceiling)) return e;
+  const where =
+    e.heap > ceiling.heap
+      ? `${mib(e.heap)} on the ${ceiling.heapName}, which holds at most ${mib(ceiling.heap)}`
+      : `${mib(e.total)} in all, above the limit of ${mib(ceiling.process)}`;
+  const ideas = fittingAlternatives(config, opts, ceiling);
+  throw new MemoryRefusal(
+    `refusing to start: the run needs an estimated ${where}; ` +
+      (ideas.length > 0
+        ? `what would fit: ${ideas.join("; or ")}`
+        : "nothing smaller fits either (quantize the base, or use a smaller model)"),
+  );
+}
+
+/** Settings near `opts` that fit, as command-line options with their estimates. */
+function fittingAlternatives(
+  config: LlamaConfig,
+  opts: MemoryEstimateInput,
+  ceiling: MemoryCeiling,
+): string[] {
+  const ideas: string[] = [];
+  const tryOne = (label: string, o: MemoryEstimateInput): boolean => {
+    const e = estimateTrainingMemory(config, o);
+    if (!fitsUnder(e, ceiling)) return false;
+    ideas.push(`${label} (${mib(e.heap)})`);
+    return true;
+  };
+  const ckpt = opts.gradientCheckpointing ?? false;
+  if (!ckpt) tryOne("--gradient-checkpointing", { ...opts, gradientCheckpointing: true });
+  for (const gc of ckpt ? [true] : [false, true]) {
+    const flag = gc && !ckpt ? " --gradient-checkpointing" : "";
+    for (let b = Math.floor(opts.batchSize / 2); b >= 1; b = Math.floor(b / 2)) {
+      const accumulate = Math.ceil((opts.batchSize * (opts.gradAccum ?? 1)) / b);
+      const label = `--batch-size ${b} --grad-accum ${accumulate}${flag}`;
+      if (tryOne(label, { ...opts, batchSize: b, gradientCheckpointing: gc })) break;
+    }
+    for (let t = Math.floor(opts.seqLen / 2); t >= 16; t = Math.floor(t / 2)) {
+      if (tryOne(`--max-len ${t}${flag}`, { ...opts, seqLen: t, gradientCheckpointing: gc })) break;
+    }
+    if (ideas.length > 0) break;
+  }
+  return ideas;
 }
