@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { dims, type Dims, type LinearModule, type LlamaConfig } from "./config";
 import { frozenMatMul, trainableMatMul, type Linear } from "./linear";
 import { FrozenTable, TableHead } from "./frozen_table";
+import { checkpointedLayer } from "./layer_checkpoint";
 
 export interface DecoderLayer {
   inputNorm: tf.Tensor1D;
@@ -30,6 +31,11 @@ export interface ForwardOptions {
   cache?: KvCache;
   /** [B, past+T]: 1 for real tokens, 0 for padding (keys at padding positions are masked). */
   attentionMask?: tf.Tensor2D;
+  /**
+   * Activation checkpointing (training without a cache): each decoder layer keeps only its input
+   * for the backward pass and runs its forward again there (see `checkpointedLayer`).
+   */
+  checkpointLayers?: boolean;
 }
 
 export interface Weights {
@@ -63,18 +69,38 @@ export class Llama {
     const mask = attentionBias(B, T, past, opts.attentionMask);
     let x = this.embedTokens(ids);
     const next: KvCache | undefined = opts.cache ? { length: past + T, k: [], v: [] } : undefined;
+    const checkpoint = opts.checkpointLayers === true && !opts.cache;
     this.weights.layers.forEach((layer, i) => {
       // One scope per layer: its intermediates are freed as soon as it is done (what a
       // gradient needs is kept by the tape), so a forward pass holds one layer's at a time.
-      x = tf.tidy(() => {
-        const h = this.rmsNorm(x, layer.inputNorm);
-        const a = this.attention(h, layer, B, T, mask, cos, sin, opts.cache, i, next);
-        const y = tf.add(x, a) as tf.Tensor2D;
-        return tf.add(y, this.mlp(this.rmsNorm(y, layer.postNorm), layer)) as tf.Tensor2D;
-      });
+      const input = x;
+      x = checkpoint
+        ? checkpointedLayer(layer, input, [mask, cos, sin], (h, [m, c, s]) =>
+            this.decoderLayer(h, layer, B, T, m, c, s, undefined, i, undefined),
+          )
+        : tf.tidy(() => this.decoderLayer(input, layer, B, T, mask, cos, sin, opts.cache, i, next));
     });
     const hFinal = this.rmsNorm(x, this.weights.norm);
     return { logits: this.head(hFinal), cache: next };
+  }
+
+  /** One decoder layer: x + attention(norm(x)), then y + mlp(norm(y)). */
+  private decoderLayer(
+    x: tf.Tensor2D,
+    layer: DecoderLayer,
+    B: number,
+    T: number,
+    mask: tf.Tensor,
+    cos: tf.Tensor,
+    sin: tf.Tensor,
+    cache: KvCache | undefined,
+    i: number,
+    next: KvCache | undefined,
+  ): tf.Tensor2D {
+    const h = this.rmsNorm(x, layer.inputNorm);
+    const a = this.attention(h, layer, B, T, mask, cos, sin, cache, i, next);
+    const y = tf.add(x, a) as tf.Tensor2D;
+    return tf.add(y, this.mlp(this.rmsNorm(y, layer.postNorm), layer)) as tf.Tensor2D;
   }
 
   /** RMSNorm: x / sqrt(mean(x^2) + eps) * weight, over the last axis. */

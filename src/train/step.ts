@@ -11,6 +11,12 @@ import { clipGradNorm, type Optimizer } from "./optimizers";
 /** The batch shape the step reads, defined by the data layer that produces it. */
 export type { TokenBatch } from "../data/token_batch";
 
+/** How a step runs (not what it computes). */
+export interface StepOptions {
+  /** Recompute each decoder layer in the backward pass instead of keeping its activations. */
+  gradientCheckpointing?: boolean;
+}
+
 /**
  * Loss (as a tensor, so that a GPU backend can read it asynchronously) and gradients of the
  * parameters for one batch; the caller owns and disposes both.
@@ -19,6 +25,7 @@ export function lossAndGradTensors(
   model: Llama,
   params: Map<string, tf.Variable>,
   b: TokenBatch,
+  opts: StepOptions = {},
 ): { loss: tf.Scalar; tokens: number; grads: Map<string, tf.Tensor> } {
   const names = [...params.keys()];
   const vars = names.map((n) => params.get(n)!);
@@ -28,7 +35,10 @@ export function lossAndGradTensors(
     const attentionMask = b.attentionMask
       ? tf.tensor2d(b.attentionMask, [b.batch, b.seqLen])
       : undefined;
-    const { logits } = model.forward(ids, { attentionMask });
+    const { logits } = model.forward(ids, {
+      attentionMask,
+      checkpointLayers: opts.gradientCheckpointing,
+    });
     const { nll, mask } = tokenNll(logits, labels);
     // Token mean over the batch, or the caller's normalised per-position weights.
     return (
@@ -49,8 +59,9 @@ export function lossAndGrads(
   model: Llama,
   params: Map<string, tf.Variable>,
   b: TokenBatch,
+  opts: StepOptions = {},
 ): { loss: number; tokens: number; grads: Map<string, tf.Tensor> } {
-  const r = lossAndGradTensors(model, params, b);
+  const r = lossAndGradTensors(model, params, b, opts);
   const loss = r.loss.dataSync()[0];
   r.loss.dispose();
   return { loss, tokens: r.tokens, grads: r.grads };
