@@ -13,14 +13,14 @@
  * checkpoint holds the weights, AdamW's moments and step counts, the sampler's position and the
  * counters, so a resumed run ends with the weights and metrics of one never interrupted.
  */
-import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../backend/backend";
 import { initTensors, modelFromTensors, trainableParameters } from "../model/checkpoint";
-import { mib } from "../model/memory";
+import { memoryCeiling } from "../model/memory";
 import { writeJsonAtomic } from "../util/fs";
 import {
   openRunFolder,
+  planMemory,
   refuseOtherSettings,
   RESULT,
   runLoop,
@@ -29,7 +29,7 @@ import {
   type RunStatus,
   type StepRecord,
 } from "../train/loop";
-import { estimateTrainingMemory, formatEstimate, type MemoryEstimate } from "../train/memory";
+import type { MemoryEstimate } from "../train/memory";
 import { lrAtStep } from "../train/schedulers";
 import { provenance, type Provenance } from "../train/trainer";
 import {
@@ -84,7 +84,10 @@ export interface PretrainResult {
   continuedFrom: InitSource | null;
   corpus: { manifestHash: string; tokensKey: string; trainTokens: number; valTokens: number };
   trainWindows: number;
-  memory: MemoryEstimate & { limit: number };
+  /** The estimate, the budget in all (`limit`) and the ceiling of the backend's heap. */
+  memory: MemoryEstimate & { limit: number; heapLimit: number };
+  /** Whether each decoder layer was recomputed in the backward pass (needed to fit). */
+  gradientCheckpointing: boolean;
   /** Validation CE of the float32 weights before the first step and after the last. */
   initial: ValReport | null;
   final: ValReport | null;
@@ -121,24 +124,25 @@ export async function pretrain(
       `${data.val.tokens.length} val tokens; ${setup.valSample.length} val windows evaluated`,
   );
 
-  const memory = estimateTrainingMemory(modelConfig, {
-    full: true,
-    quant: "none",
-    doubleQuant: false,
-    loraR: 0,
-    loraDropout: 0,
-    targetModules: [],
-    optimizer: "adamw",
-    batchSize,
-    seqLen,
-  });
-  const limit = config.memoryLimit ?? 0.8 * os.totalmem();
-  log(formatEstimate(memory, limit));
-  if (memory.total > limit) {
-    throw new Error(
-      `refusing to start: estimated peak memory ${mib(memory.total)} exceeds the limit ${mib(limit)}; lower the batch size or sequence length`,
-    );
-  }
+  // Activation checkpointing turns on by itself when the run would not fit without it.
+  const ceiling = memoryCeiling(config.memoryLimit);
+  const { memory, gradientCheckpointing } = planMemory(
+    modelConfig,
+    {
+      full: true,
+      quant: "none",
+      doubleQuant: false,
+      loraR: 0,
+      loraDropout: 0,
+      targetModules: [],
+      optimizer: "adamw",
+      batchSize,
+      seqLen,
+    },
+    ceiling,
+    undefined,
+    log,
+  );
 
   const model = modelFromTensors(
     modelConfig,
@@ -177,6 +181,7 @@ export async function pretrain(
     evalEvery: config.evalEvery,
     checkpointEvery: config.checkpointEvery,
     evalAtStart: true,
+    gradientCheckpointing,
     model,
     params,
     optimizer,
@@ -230,7 +235,8 @@ export async function pretrain(
       valTokens: data.val.tokens.length,
     },
     trainWindows,
-    memory: { ...memory, limit },
+    memory: { ...memory, limit: ceiling.process, heapLimit: ceiling.heap },
+    gradientCheckpointing,
     initial: end.initial,
     final: end.final,
     shipped: shippedCe,

@@ -92,6 +92,11 @@ export const TrainConfigSchema = z
     bucketBatches: positiveInt.default(8),
     /** Refuse to start above this estimated peak memory (bytes); default 80% of physical memory. */
     memoryLimit: z.number().positive().optional(),
+    /**
+     * Activation checkpointing per decoder layer (recompute each layer in the backward pass):
+     * on or off; unset, on exactly when the run would not fit in memory without it.
+     */
+    gradientCheckpointing: z.boolean().optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -128,5 +133,7 @@ export function resumeKey(c: TrainConfig): string {
   delete rest.out;
   delete rest.data;
   delete rest.memoryLimit;
+  // How memory is spent, not what is computed: checkpointed gradients are the plain ones.
+  delete rest.gradientCheckpointing;
   return canonicalJson(rest);
 }

@@ -18,7 +18,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { sequenceTokens, type TokenBatch } from "../data/token_batch";
+import type { LlamaConfig } from "../model/config";
 import type { Llama } from "../model/llama";
+import { mib, type MemoryCeiling } from "../model/memory";
 import { readJson } from "../util/fs";
 import { round } from "../util/number";
 import type { Rng } from "../util/rng";
@@ -29,6 +31,14 @@ import {
   type Checkpoint,
   type RunState,
 } from "./checkpoint_state";
+import {
+  checkTrainingFits,
+  estimateTrainingMemory,
+  formatEstimate,
+  needsGradientCheckpointing,
+  type MemoryEstimate,
+  type MemoryEstimateInput,
+} from "./memory";
 import type { Optimizer } from "./optimizers";
 import type { LifecycleEvent } from "./progress";
 import { guardedUpdate, lossAndGrads } from "./step";
@@ -115,6 +125,37 @@ export function refuseOtherSettings(where: string, savedKey: string, key: string
   }
 }
 
+/** How a run will use memory: its estimate, and whether it checkpoints activations. */
+export interface MemoryPlan {
+  memory: MemoryEstimate;
+  gradientCheckpointing: boolean;
+}
+
+/**
+ * Estimate a run against the backend's memory ceiling before anything is loaded. Activation
+ * checkpointing is as `requested` says, or (unset) on exactly when the run fits with it and not
+ * without, which the log says; a run that fits neither way is refused with what would fit.
+ */
+export function planMemory(
+  model: LlamaConfig,
+  input: MemoryEstimateInput,
+  ceiling: MemoryCeiling,
+  requested: boolean | undefined,
+  log: (message: string) => void,
+): MemoryPlan {
+  const gradientCheckpointing = requested ?? needsGradientCheckpointing(model, input, ceiling);
+  if (requested === undefined && gradientCheckpointing) {
+    const plain = estimateTrainingMemory(model, { ...input, gradientCheckpointing: false });
+    log(
+      `activation checkpointing on (--gradient-checkpointing): without it the run needs an estimated ` +
+        `${mib(plain.heap)} of the ${ceiling.heapName}, which holds at most ${mib(ceiling.heap)}`,
+    );
+  }
+  const memory = checkTrainingFits(model, { ...input, gradientCheckpointing }, ceiling);
+  log(formatEstimate(memory, ceiling));
+  return { memory, gradientCheckpointing };
+}
+
 /** What a run plugs into the loop. */
 export interface LoopHooks<R> {
   /** The micro-batches of optimizer step `step` (0-based), in order; their gradients are averaged. */
@@ -149,6 +190,8 @@ export interface LoopRun<R> {
   checkpointEvery: number;
   /** Evaluate before the first step of a fresh start. */
   evalAtStart: boolean;
+  /** Recompute each decoder layer in the backward pass instead of keeping its activations. */
+  gradientCheckpointing: boolean;
   model: Llama;
   params: Map<string, tf.Variable>;
   optimizer: Optimizer;
@@ -254,7 +297,9 @@ export async function runLoop<R extends object>(run: LoopRun<R>): Promise<LoopEn
     }
     const t0 = Date.now();
     const { loss, tokens, seqTokens, grads } = accumulate(hooks.batches(step), (batch) => ({
-      ...lossAndGrads(run.model, params, batch),
+      ...lossAndGrads(run.model, params, batch, {
+        gradientCheckpointing: run.gradientCheckpointing,
+      }),
       seqTokens: sequenceTokens(batch),
     }));
     const lr = run.lrAt(step);

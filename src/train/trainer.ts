@@ -16,7 +16,6 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { backendInfo, initBackend } from "../backend/backend";
 import {
@@ -39,7 +38,7 @@ import {
 } from "../lora/model";
 import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
-import { mib } from "../model/memory";
+import { memoryCeiling, tablesOffHeapByDefault } from "../model/memory";
 import { tokenizerFor } from "../model/open";
 import { writeJsonAtomic } from "../util/fs";
 import { checkoutState } from "../util/git";
@@ -50,6 +49,7 @@ import { evaluateCe, type CeReport } from "./evaluate";
 import {
   endedRun,
   openRunFolder,
+  planMemory,
   refuseOtherSettings,
   RESULT,
   runLoop,
@@ -57,7 +57,7 @@ import {
   type LoopEvent,
   type RunStatus,
 } from "./loop";
-import { estimateTrainingMemory, formatEstimate, type MemoryEstimate } from "./memory";
+import type { MemoryEstimate } from "./memory";
 import { createOptimizer, type OptimizerConfig } from "./optimizers";
 import { lrAtStep, resolveWarmupSteps } from "./schedulers";
 import { loadTaskData } from "./task_data";
@@ -96,7 +96,10 @@ export interface TrainResult {
   valExamples: number;
   truncation: { train: TruncationStats; val: TruncationStats };
   trainableParameters: number;
-  memory: MemoryEstimate & { limit: number };
+  /** The estimate, the budget in all (`limit`) and the ceiling of the backend's heap. */
+  memory: MemoryEstimate & { limit: number; heapLimit: number };
+  /** Whether each decoder layer was recomputed in the backward pass (asked for, or needed to fit). */
+  gradientCheckpointing: boolean;
   /** Validation CE before the first step (when evaluated), and at the end (completed runs). */
   initial: CeReport | null;
   final: CeReport | null;
@@ -127,6 +130,7 @@ export async function train(
 ): Promise<TrainResult> {
   const config = parseTrainConfig(input);
   const emit = opts.onEvent ?? (() => undefined);
+  const log = (message: string) => emit({ type: "info", message });
   const startedAt = Date.now();
   await initBackend();
   const resume = opts.resume === true;
@@ -158,25 +162,25 @@ export async function train(
   const trainSet = encodeExamples(tok, data.train, encodeOpts);
   const valSet = encodeExamples(tok, data.val, encodeOpts);
   if (trainSet.examples.length === 0) throw new Error("no training examples");
-  emit({
-    type: "info",
-    message: `examples: ${trainSet.examples.length} train, ${valSet.examples.length} val; truncated to ${config.maxLen} tokens: ${describeTruncation(trainSet.stats)} (train), ${describeTruncation(valSet.stats)} (val)`,
-  });
+  log(
+    `examples: ${trainSet.examples.length} train, ${valSet.examples.length} val; truncated to ${config.maxLen} tokens: ${describeTruncation(trainSet.stats)} (train), ${describeTruncation(valSet.stats)} (val)`,
+  );
 
-  // Memory.
+  // Memory: the estimate against the backend's ceiling; activation checkpointing when needed.
+  const modelConfig = readLlamaConfig(config.model);
+  const ceiling = memoryCeiling(config.memoryLimit);
   const longest = Math.max(...trainSet.examples.map((e) => e.ids.length));
-  const memory = estimateTrainingMemory(readLlamaConfig(config.model), {
-    ...config,
-    seqLen: Math.min(config.maxLen, longest),
-  });
-  const limit = config.memoryLimit ?? 0.8 * os.totalmem();
-  emit({ type: "info", message: formatEstimate(memory, limit) });
-  if (memory.total > limit) {
-    throw new Error(
-      `refusing to start: estimated peak memory ${mib(memory.total)} exceeds the limit ${mib(limit)}; ` +
-        `lower the batch size or maximum length, quantize the base (nf4), or raise the memory limit`,
-    );
-  }
+  const { memory, gradientCheckpointing } = planMemory(
+    modelConfig,
+    {
+      ...config,
+      seqLen: Math.min(config.maxLen, longest),
+      tablesOffHeap: !config.full && tablesOffHeapByDefault(modelConfig, ceiling),
+    },
+    ceiling,
+    config.gradientCheckpointing,
+    log,
+  );
 
   // Model, trainable parameters, optimizer.
   const model = loadModel(config.model, {
@@ -250,6 +254,7 @@ export async function train(
     evalEvery: config.evalEvery,
     checkpointEvery: config.checkpointEvery,
     evalAtStart: config.evalAtStart,
+    gradientCheckpointing,
     model,
     params,
     optimizer,
@@ -295,7 +300,8 @@ export async function train(
     valExamples: valSet.examples.length,
     truncation: { train: trainSet.stats, val: valSet.stats },
     trainableParameters: trainCount,
-    memory: { ...memory, limit },
+    memory: { ...memory, limit: ceiling.process, heapLimit: ceiling.heap },
+    gradientCheckpointing,
     initial: end.initial,
     final: end.final,
     outputs,

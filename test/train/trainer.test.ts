@@ -233,6 +233,39 @@ test("a run estimated above the memory limit is refused before loading anything"
   );
 });
 
+test("activation checkpointing keeps the numbers; it turns on by itself, said and recorded, when only it fits", async () => {
+  const settings = { epochs: 2, gradAccum: 2, loraDropout: 0.1, evalEvery: 2 };
+  const plain = base(settings);
+  const a = await train(plain, { data });
+  assert.equal(a.gradientCheckpointing, false);
+  const forced = base({ ...settings, gradientCheckpointing: true });
+  const b = await train(forced, { data });
+  assert.equal(b.gradientCheckpointing, true);
+  assert.ok(b.memory.heap < a.memory.heap, `${b.memory.heap} vs ${a.memory.heap}`);
+  // A budget between the two estimates: the plain run does not fit, the checkpointed one does.
+  const messages: string[] = [];
+  const auto = base({ ...settings, memoryLimit: (a.memory.heap + b.memory.heap) / 2 });
+  const c = await train(auto, {
+    data,
+    onEvent: (e) => (e.type === "info" ? messages.push(e.message) : undefined),
+  });
+  assert.equal(c.gradientCheckpointing, true);
+  assert.ok(
+    messages.some((m) => /^activation checkpointing on \(--gradient-checkpointing\)/.test(m)),
+    messages.join("\n"),
+  );
+  const saved = JSON.parse(fs.readFileSync(path.join(auto.out, "result.json"), "utf8"));
+  assert.equal(saved.gradientCheckpointing, true);
+  const numbers = (out: string) =>
+    steps(out).map((r) => [r.step, r.lr, r.loss, r.grad_norm, r.tokens]);
+  assert.deepEqual(numbers(forced.out), numbers(plain.out));
+  assert.deepEqual(numbers(auto.out), numbers(plain.out));
+  assert.deepEqual(c.final, a.final);
+  const bytes = (out: string) =>
+    fs.readFileSync(path.join(out, "adapter", "adapter_model.safetensors"));
+  assert.ok(bytes(auto.out).equals(bytes(plain.out)));
+});
+
 test("memory estimate: the logits term is 10 x B x T x V float32 with plain kernels", () => {
   const config = parseLlamaConfig({
     vocab_size: 300,
@@ -277,6 +310,9 @@ test("train flags map to the config; bad values name the flag", () => {
   assert.equal(c.loraR, 16);
   assert.equal(c.full, true);
   assert.equal(c.optimizer, "adagrad");
+  assert.equal(c.gradientCheckpointing, undefined, "unset: decided by the memory estimate");
+  const ckpt = { model: "m", out: "o", task: "cocktail", "gradient-checkpointing": true };
+  assert.equal(trainConfigFromFlags(ckpt).gradientCheckpointing, true);
   assert.throws(() => trainConfigFromFlags({ model: "m", out: "o", task: "x" }), /--task/);
   assert.throws(
     () => trainConfigFromFlags({ model: "m", out: "o", task: "cocktail", "train-size": "1.5" }),
