@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmSegmentSum } from "./wasm_segment_sum";
+import { enableNativeKernels, nativeKernelsEnabled } from "../native/kernels";
 import { guardHeapAllocations, withoutAbortEcho } from "../native/wasm_heap";
 // tfjs-core's CommonJS build ships no gradients; the umbrella package registers all of them.
 require("@tensorflow/tfjs");
@@ -23,7 +24,13 @@ export interface BackendInfo {
   package: string;
 }
 
-let active: BackendInfo | undefined;
+/** The backend started, without its label (which follows the native kernels in force). */
+let active: Omit<BackendInfo, "label"> | undefined;
+
+/** `wasm+native` while native kernels replace wasm ones, else the backend's name. */
+function withLabel(b: Omit<BackendInfo, "label">): BackendInfo {
+  return { ...b, label: b.name === "wasm" && nativeKernelsEnabled() ? "wasm+native" : b.name };
+}
 
 interface Candidate {
   name: BackendName;
@@ -115,7 +122,7 @@ async function start(c: Candidate): Promise<boolean> {
 export async function initBackend(
   forced: string | undefined = process.env.NARRATOR_BACKEND,
 ): Promise<BackendInfo> {
-  if (active && (!forced || forced === active.name)) return active;
+  if (active && (!forced || forced === active.name)) return withLabel(active);
   if (forced && !BACKEND_NAMES.includes(forced as BackendName)) {
     throw new Error(
       `NARRATOR_BACKEND=${forced} is not a backend; expected one of ${BACKEND_NAMES.join(", ")}`,
@@ -127,12 +134,12 @@ export async function initBackend(
     : CANDIDATES.filter((c) => c.name !== "webgpu");
   for (const c of order) {
     if (await start(c)) {
-      active = { name: c.name, label: c.name, package: c.package };
+      active = { name: c.name, package: c.package };
       if (c.name === "wasm") {
         guardHeapAllocations(tf.backend() as unknown as Parameters<typeof guardHeapAllocations>[0]);
         useNativeKernels();
       }
-      return active;
+      return withLabel(active);
     }
   }
   const list =
@@ -156,9 +163,6 @@ export async function initBackend(
  * missing, one line on stderr says why and training runs on plain wasm; NARRATOR_NATIVE=0 is quiet.
  */
 function useNativeKernels(): void {
-  // Loaded lazily: the kernels module labels the backend through this module.
-  const { enableNativeKernels } =
-    require("../native/kernels") as typeof import("../native/kernels");
   const r = enableNativeKernels();
   if (!r.enabled && process.env.NARRATOR_NATIVE !== "0") {
     process.stderr.write(`narrator: native kernels off (${r.reason}); running on plain wasm\n`);
@@ -171,20 +175,13 @@ function useNativeKernels(): void {
  * slow path and explicit transposes win.
  */
 export function transposeFlagsAreFast(): boolean {
-  return (
-    active !== undefined &&
-    (active.label === "wasm+native" || active.name === "webgpu" || active.name === "tensorflow")
-  );
+  if (active === undefined) return false;
+  const { name, label } = withLabel(active);
+  return label === "wasm+native" || name === "webgpu" || name === "tensorflow";
 }
 
 /** The backend in use (after `initBackend`). */
 export function backendInfo(): BackendInfo {
   if (!active) throw new Error("initBackend() has not been called");
-  return active;
-}
-
-/** Mark an acceleration in the provenance label (e.g. native kernels on wasm). */
-export function setBackendLabel(label: string): void {
-  if (!active) throw new Error("initBackend() has not been called");
-  active = { ...active, label };
+  return withLabel(active);
 }

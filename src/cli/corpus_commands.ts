@@ -1,7 +1,8 @@
 /** `narrator corpus build | tokenizer | overlap`: the pretraining corpus and its tokenizer from the command line. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildCorpus, CORPUS_SPLITS, readCorpus, type CorpusManifest } from "../corpus/build";
+import { buildCorpus, type CorpusManifest } from "../corpus/build";
+import { CORPUS_SPLITS, readCorpus } from "../corpus/files";
 import { corpusOverlap, type OverlapReport } from "../corpus/overlap";
 import { bytesPerToken, trainCorpusTokenizer } from "../corpus/tokenizer";
 import { renderTable } from "../data/commands";

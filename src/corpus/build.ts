@@ -16,21 +16,9 @@ import { fetchPackage, listFiles } from "./fetch";
 import type { CorpusLimits, RemovalReason } from "./filters";
 import { DEFAULT_LIMITS, FILE_FILTERS, filterFile, normaliseSource } from "./filters";
 import { langOfPath } from "../data/langs";
+import { CORPUS_SPLITS, corpusFile, type CorpusRecord, type CorpusSplit } from "./files";
 import type { OverlapReport } from "./overlap";
 import { excluded, loadCorpusSpec, packageId, DEFAULT_SPEC_FILE } from "./spec";
-
-/** The corpus splits: train for pretraining, val held out to measure it. */
-export const CORPUS_SPLITS = ["train", "val"] as const;
-export type CorpusSplit = (typeof CORPUS_SPLITS)[number];
-
-/** One line of a corpus file. */
-export interface CorpusRecord {
-  /** Path inside the package, "/"-separated. */
-  path: string;
-  /** Package id, `debian:<name>` or `npm:<name>`. */
-  package: string;
-  text: string;
-}
 
 /** An unpacked package to take files from. */
 export interface PackageSource {
@@ -203,26 +191,6 @@ export function collectCorpus(
     }
   }
   return { files, stats, kept, contentHash: corpusContentHash(files) };
-}
-
-/** The corpus file of one language and split inside a corpus folder. */
-export function corpusFile(corpusDir: string, lang: Lang, split: CorpusSplit): string {
-  return path.join(corpusDir, `${lang}.${split}.jsonl.gz`);
-}
-
-/** Read one language and split of a built corpus (empty when the file is absent). */
-export function readCorpus(corpusDir: string, lang: Lang, split: CorpusSplit): CorpusRecord[] {
-  const file = corpusFile(corpusDir, lang, split);
-  if (!fs.existsSync(file)) return [];
-  const lines = zlib.gunzipSync(fs.readFileSync(file)).toString("utf8").split("\n");
-  return lines
-    .filter((l) => l !== "")
-    .map((l, i) => {
-      const r = JSON.parse(l) as CorpusRecord;
-      if (typeof r.text !== "string" || typeof r.path !== "string" || typeof r.package !== "string")
-        throw new Error(`${file}: line ${i + 1}: expected {path, package, text} strings`);
-      return r;
-    });
 }
 
 /** A package as the manifest records it. */

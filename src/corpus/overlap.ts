@@ -15,7 +15,7 @@ import type { Lang } from "../data/langs";
 import { LANGS } from "../data/langs";
 import { prepareDatasets } from "../data/prepare";
 import { datasetFiles, readRows } from "../data/sources";
-import { CORPUS_SPLITS, readCorpus } from "./build";
+import { CORPUS_SPLITS, readCorpus } from "./files";
 
 /** Normalised corpus texts of one language, searchable for normalised snippets. */
 export class CorpusIndex {

@@ -8,7 +8,7 @@ import { LANGS } from "../data/langs";
 import { BOS, SPECIAL_TOKENS } from "../tokenizer/special";
 import type { Tokenizer } from "../tokenizer/tokenizer";
 import { trainByteLevelBpe } from "../tokenizer/train";
-import { readCorpus } from "./build";
+import { readCorpus } from "./files";
 
 /** What training gave: the tokenizer and how long it took on how much text. */
 export interface CorpusTokenizerResult {

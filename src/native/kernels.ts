@@ -18,7 +18,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { GradConfig, KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 
-import { backendInfo, setBackendLabel } from "../backend/backend";
 import { type AddonStatus, type NativeAddon, loadAddon } from "./addon";
 import { ADDED_KERNELS } from "./cross_entropy";
 import { NATIVE_GRADIENTS } from "./gradients";
@@ -408,13 +407,17 @@ interface Active {
   added: string[];
   /** tfjs's gradients that NATIVE_GRADIENTS replaced. */
   gradients: GradConfig[];
-  previousLabel: string | undefined;
 }
 
 /** Every kernel running natively while `a` is in force. */
 const kernelNames = (a: Active) => [...a.originals.keys(), ...a.added];
 
 let active: Active | null = null;
+
+/** Whether native kernels are in force (the backend's provenance label then reads `wasm+native`). */
+export function nativeKernelsEnabled(): boolean {
+  return active !== null;
+}
 
 export interface NativeKernelsResult {
   enabled: boolean;
@@ -439,14 +442,6 @@ function probe(): { addon: NativeAddon; status: AddonStatus } | { reason: string
   return load.addon === null ? { reason: load.reason } : load;
 }
 
-function currentLabel(): string | undefined {
-  try {
-    return backendInfo().label;
-  } catch {
-    return undefined; // backend chosen without initBackend(): there is no label to keep
-  }
-}
-
 export interface NativeKernelsOptions {
   /**
    * Kernel names to leave as they are, and `"<kernel> gradient"` for the gradients replaced
@@ -456,8 +451,8 @@ export interface NativeKernelsOptions {
 }
 
 /**
- * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones, registers ADDED_KERNELS,
- * and labels the backend `wasm+native`. Registers nothing (and says why) when NARRATOR_NATIVE=0,
+ * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones and registers
+ * ADDED_KERNELS. Registers nothing (and says why) when NARRATOR_NATIVE=0,
  * when the backend is not wasm, or when the addon or OpenBLAS is missing. Calling it again is a
  * no-op (disable first to change `exclude`).
  */
@@ -496,13 +491,11 @@ export function enableNativeKernels(options: NativeKernelsOptions = {}): NativeK
     tf.registerGradient(grad);
     gradients.push(original);
   }
-  const previousLabel = currentLabel();
-  active = { ...found, originals, added, gradients, previousLabel };
-  if (previousLabel !== undefined) setBackendLabel("wasm+native");
+  active = { ...found, originals, added, gradients };
   return { enabled: true, kernels: kernelNames(active) };
 }
 
-/** Restores the original wasm kernels (and the backend label); a no-op when not enabled. */
+/** Restores the original wasm kernels; a no-op when not enabled. */
 export function disableNativeKernels(): void {
   if (!active) return;
   for (const [name, original] of active.originals) {
@@ -513,7 +506,6 @@ export function disableNativeKernels(): void {
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
   }
   for (const grad of active.gradients) tf.registerGradient(grad);
-  if (active.previousLabel !== undefined) setBackendLabel(active.previousLabel);
   active = null;
 }
 

@@ -11,7 +11,8 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CORPUS_SPLITS, readCorpus, type CorpusManifest, type CorpusSplit } from "../corpus/build";
+import type { CorpusManifest } from "../corpus/build";
+import { CORPUS_SPLITS, readCorpus, type CorpusSplit } from "../corpus/files";
 import { LANGS, type Lang } from "../data/langs";
 import { EOS } from "../tokenizer/special";
 import type { Tokenizer } from "../tokenizer/tokenizer";

@@ -7,13 +7,12 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import {
   collectCorpus,
-  corpusFile,
   isHeldOut,
-  readCorpus,
   resolveLimits,
   writeCorpus,
   type PackageSource,
 } from "../../src/corpus/build";
+import { corpusFile, readCorpus } from "../../src/corpus/files";
 import { DEFAULT_LIMITS, type CorpusLimits } from "../../src/corpus/filters";
 
 function tmpDir(): string {

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { corpusFile } from "../../src/corpus/build";
+import { corpusFile } from "../../src/corpus/files";
 import { corpusOverlap, countInCorpus, CorpusIndex } from "../../src/corpus/overlap";
 import { cpfRow, csnRow } from "../fixtures/data/rows";
 

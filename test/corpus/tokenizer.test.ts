@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { corpusTokenizer } from "../../src/cli/corpus_commands";
-import { corpusFile } from "../../src/corpus/build";
+import { corpusFile } from "../../src/corpus/files";
 import { bytesPerToken, trainCorpusTokenizer } from "../../src/corpus/tokenizer";
 import { BOS, SPECIAL_TOKENS } from "../../src/tokenizer/special";
 import { Tokenizer } from "../../src/tokenizer/tokenizer";
