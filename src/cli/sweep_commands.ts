@@ -1,7 +1,7 @@
 /** `narrator sweep` and `narrator runs list|show|diff`: run experiments, and look at their trials. */
 import * as path from "node:path";
-import { canonicalJson } from "../data/prepare";
-import { renderTable } from "../data/commands";
+import { canonicalJson } from "../util/canonical_json";
+import { renderTable } from "../util/text_table";
 import { resolveDataDir } from "../data/sources";
 import { formatEvaluation } from "../train/evaluate";
 import { formatDuration } from "../train/progress";

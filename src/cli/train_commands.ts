@@ -42,6 +42,7 @@ const NUMBER_FLAGS: Record<string, keyof TrainConfig> = {
   "eval-every": "evalEvery",
   "eval-batch-size": "evalBatchSize",
   "checkpoint-every": "checkpointEvery",
+  "attention-block": "attentionBlock",
 };
 
 /** Flags of `train` that carry a word, and the config field each sets. */
@@ -130,14 +131,16 @@ export const train: Command = {
        [--quant nf4|none] [--double-quant] [--full] [--seed N] [--eval-every N] [--checkpoint-every N]
        [--max-len N] [--loss token-mean|mftcoder] [--max-grad-norm X] [--weight-decay X]
        [--prompt deepseek|compact] [--commit-input ${COMMIT_INPUTS.join("|")}] [--data-seed N] [--lenient]
-       [--eval-batch-size N] [--no-eval-at-start] [--memory-limit GIB] [--gradient-checkpointing] [--resume] [--json]
+       [--eval-batch-size N] [--no-eval-at-start] [--memory-limit GIB] [--gradient-checkpointing] [--attention-block N]
+       [--resume] [--json]
 
 Defaults: the study's choices (adagrad, constant_with_warmup with warmup ratio 0.03, 1 epoch,
 batch 4, lr 2e-4) and QLoRA's (nf4, r 64, alpha 16, dropout 0.05, all linear layers,
 max grad norm 0.3); 2,100 train / 300 validation examples per language; max length 512.
 --gradient-checkpointing recomputes each decoder layer in the backward pass instead of keeping
 its activations (the same gradients, for a second forward pass of each layer); it turns on by
-itself when the run would not fit in memory otherwise.
+itself when the run would not fit in memory otherwise. --attention-block N computes attention N
+queries at a time, again in the backward pass, so no layer keeps every head's T x T scores.
 Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. Tokenizer: the model directory's tokenizer.json.
 Writes OUT/metrics.jsonl (a line per step and per evaluation), OUT/result.json, OUT/adapter
 (PEFT) or OUT/model (--full), and checkpoints (--checkpoint-every; --resume continues the last).

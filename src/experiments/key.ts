@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { canonicalJson } from "../data/prepare";
+import { canonicalJson } from "../util/canonical_json";
 import { datasetFiles } from "../data/sources";
 import { readJson, sha256OfFile, writeJsonAtomic } from "../util/fs";
 import { tasksRead, type TrialSpec } from "./trials";

@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { dims, type Dims, type LinearModule, type LlamaConfig } from "./config";
 import { frozenMatMul, trainableMatMul, type Linear } from "./linear";
 import { FrozenTable, TableHead } from "./frozen_table";
+import { chunkedAttention } from "./chunked_attention";
 import { checkpointedLayer } from "./layer_checkpoint";
 
 export interface DecoderLayer {
@@ -36,6 +37,11 @@ export interface ForwardOptions {
    * for the backward pass and runs its forward again there (see `checkpointedLayer`).
    */
   checkpointLayers?: boolean;
+  /**
+   * Attention computed this many queries at a time, recomputed in the backward pass, instead of
+   * holding every head's T x T scores (see chunked_attention.ts); without a cache only.
+   */
+  attentionBlock?: number;
 }
 
 export interface Weights {
@@ -74,11 +80,14 @@ export class Llama {
       // One scope per layer: its intermediates are freed as soon as it is done (what a
       // gradient needs is kept by the tape), so a forward pass holds one layer's at a time.
       const input = x;
+      const block = opts.cache ? undefined : opts.attentionBlock;
       x = checkpoint
         ? checkpointedLayer(layer, input, [mask, cos, sin], (h, [m, c, s]) =>
-            this.decoderLayer(h, layer, B, T, m, c, s, undefined, i, undefined),
+            this.decoderLayer(h, layer, B, T, m, c, s, undefined, i, undefined, block),
           )
-        : tf.tidy(() => this.decoderLayer(input, layer, B, T, mask, cos, sin, opts.cache, i, next));
+        : tf.tidy(() =>
+            this.decoderLayer(input, layer, B, T, mask, cos, sin, opts.cache, i, next, block),
+          );
     });
     const hFinal = this.rmsNorm(x, this.weights.norm);
     return { logits: this.head(hFinal), cache: next };
@@ -96,9 +105,10 @@ export class Llama {
     cache: KvCache | undefined,
     i: number,
     next: KvCache | undefined,
+    block: number | undefined,
   ): tf.Tensor2D {
     const h = this.rmsNorm(x, layer.inputNorm);
-    const a = this.attention(h, layer, B, T, mask, cos, sin, cache, i, next);
+    const a = this.attention(h, layer, B, T, mask, cos, sin, cache, i, next, block);
     const y = tf.add(x, a) as tf.Tensor2D;
     return tf.add(y, this.mlp(this.rmsNorm(y, layer.postNorm), layer)) as tf.Tensor2D;
   }
@@ -120,6 +130,7 @@ export class Llama {
     cache: KvCache | undefined,
     i: number,
     next: KvCache | undefined,
+    block: number | undefined,
   ): tf.Tensor2D {
     const { nHeads, nKv, headDim } = this.dims;
     // [B*T, heads*hd] -> [B, T, heads, hd]; RoPE; -> [B, heads, T, hd]
@@ -137,17 +148,10 @@ export class Llama {
       next.k.push(tf.keep(k));
       next.v.push(tf.keep(v));
     }
-    // GQA without copying keys: query heads h = j*g + r share kv head j (HF repeat_kv order), so
-    // [B, heads, T, hd] viewed as [B, kv, g*T, hd] multiplies each kv head's keys once.
-    const g = nHeads / nKv;
-    const S = k.shape[2];
-    const qGrouped = tf.reshape(tf.mul(q, 1 / Math.sqrt(headDim)), [B, nKv, g * T, headDim]);
-    const scores = tf.add(
-      tf.reshape(tf.matMul(qGrouped, k, false, true), [B, nHeads, T, S]),
-      mask,
-    ) as tf.Tensor4D;
-    const probs = tf.reshape(tf.softmax(scores), [B, nKv, g * T, S]);
-    const ctx = tf.reshape(tf.matMul(probs, v), [B, nHeads, T, headDim]);
+    const ctx =
+      block === undefined
+        ? plainAttention(q, k, v, mask)
+        : chunkedAttention(q, k, v, mask, 1 / Math.sqrt(headDim), block);
     const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, nHeads * headDim]);
     return layer.proj.o_proj.apply(merged as tf.Tensor2D);
   }
@@ -189,6 +193,29 @@ export class Llama {
       for (const p of Object.values(l.proj)) p.dispose();
     }
   }
+}
+
+/**
+ * softmax(q k^T / sqrt(hd) + bias) v for q [B, heads, T, hd] and k, v [B, kv, S, hd]. GQA without
+ * copying keys: query heads h = j*g + r share kv head j (HF repeat_kv order), so [B, heads, T, hd]
+ * viewed as [B, kv, g*T, hd] multiplies each kv head's keys once.
+ */
+function plainAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  bias: tf.Tensor,
+): tf.Tensor4D {
+  const [B, nHeads, T, headDim] = q.shape;
+  const [, nKv, S] = k.shape;
+  const g = nHeads / nKv;
+  const qGrouped = tf.reshape(tf.mul(q, 1 / Math.sqrt(headDim)), [B, nKv, g * T, headDim]);
+  const scores = tf.add(
+    tf.reshape(tf.matMul(qGrouped, k, false, true), [B, nHeads, T, S]),
+    bias,
+  ) as tf.Tensor4D;
+  const probs = tf.reshape(tf.softmax(scores), [B, nKv, g * T, S]);
+  return tf.reshape(tf.matMul(probs, v), [B, nHeads, T, headDim]);
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import type { TopLevelSpec } from "vega-lite";
-import { renderTable } from "../data/commands";
+import { renderTable } from "../util/text_table";
 import { escapeHtml, htmlTable, type Cell } from "../report/html";
 import { inlineSvg, renderSvg } from "../report/render";
 import { interactiveSpec } from "./interactive";

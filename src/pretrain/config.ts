@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
-import { canonicalJson } from "../data/prepare";
+import { canonicalJson } from "../util/canonical_json";
 import { parseLlamaConfig, type LlamaConfig } from "../model/config";
 import { PRESET_NAMES, presetConfig } from "../model/presets";
 import { BOS, EOS, PAD } from "../tokenizer/special";

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tf from "@tensorflow/tfjs-core";
-import { canonicalJson } from "../data/prepare";
+import { canonicalJson } from "../util/canonical_json";
 import type { LlamaConfig } from "../model/config";
 import { CHECKPOINT_POINTER, loadCheckpoint, restoreParams } from "../train/checkpoint_state";
 import type { Optimizer } from "../train/optimizers";

@@ -9,7 +9,7 @@ import { parseWithSchema } from "../util/schema";
 import { PROMPT_FORMATS } from "../data/prompts";
 import { LANGS } from "../data/langs";
 import { LINEAR_MODULES } from "../model/config";
-import { canonicalJson } from "../data/prepare";
+import { canonicalJson } from "../util/canonical_json";
 import { COMMIT_INPUTS } from "../data/commitpackft";
 
 /** What to train on: one task, or the cocktail of both. */
@@ -97,6 +97,12 @@ export const TrainConfigSchema = z
      * on or off; unset, on exactly when the run would not fit in memory without it.
      */
     gradientCheckpointing: z.boolean().optional(),
+    /**
+     * Attention computed this many queries at a time and recomputed in the backward pass, so no
+     * layer holds every head's T x T scores (unset: all queries at once). Same numbers to float
+     * rounding, so it is part of the resume key.
+     */
+    attentionBlock: positiveInt.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

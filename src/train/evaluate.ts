@@ -17,7 +17,7 @@ import {
   type TruncationStats,
 } from "../data/batches";
 import type { CommitInput } from "../data/commitpackft";
-import { renderTable } from "../data/commands";
+import { renderTable } from "../util/text_table";
 import type { Example, Task } from "../data/example";
 import type { Lang } from "../data/langs";
 import { endToken, type PromptFormat } from "../data/prompts";

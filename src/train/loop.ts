@@ -192,6 +192,8 @@ export interface LoopRun<R> {
   evalAtStart: boolean;
   /** Recompute each decoder layer in the backward pass instead of keeping its activations. */
   gradientCheckpointing: boolean;
+  /** Attention this many queries at a time, recomputed in the backward pass (unset: at once). */
+  attentionBlock?: number;
   model: Llama;
   params: Map<string, tf.Variable>;
   optimizer: Optimizer;
@@ -299,6 +301,7 @@ export async function runLoop<R extends object>(run: LoopRun<R>): Promise<LoopEn
     const { loss, tokens, seqTokens, grads } = accumulate(hooks.batches(step), (batch) => ({
       ...lossAndGrads(run.model, params, batch, {
         gradientCheckpointing: run.gradientCheckpointing,
+        attentionBlock: run.attentionBlock,
       }),
       seqTokens: sequenceTokens(batch),
     }));

@@ -15,6 +15,8 @@ export type { TokenBatch } from "../data/token_batch";
 export interface StepOptions {
   /** Recompute each decoder layer in the backward pass instead of keeping its activations. */
   gradientCheckpointing?: boolean;
+  /** Attention this many queries at a time, recomputed in the backward pass (unset: all at once). */
+  attentionBlock?: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export function lossAndGradTensors(
     const { logits } = model.forward(ids, {
       attentionMask,
       checkpointLayers: opts.gradientCheckpointing,
+      attentionBlock: opts.attentionBlock,
     });
     const { nll, mask } = tokenNll(logits, labels);
     // Token mean over the batch, or the caller's normalised per-position weights.

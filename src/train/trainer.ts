@@ -255,6 +255,7 @@ export async function train(
     checkpointEvery: config.checkpointEvery,
     evalAtStart: config.evalAtStart,
     gradientCheckpointing,
+    attentionBlock: config.attentionBlock,
     model,
     params,
     optimizer,

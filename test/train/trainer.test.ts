@@ -313,6 +313,11 @@ test("train flags map to the config; bad values name the flag", () => {
   assert.equal(c.gradientCheckpointing, undefined, "unset: decided by the memory estimate");
   const ckpt = { model: "m", out: "o", task: "cocktail", "gradient-checkpointing": true };
   assert.equal(trainConfigFromFlags(ckpt).gradientCheckpointing, true);
+  assert.equal(trainConfigFromFlags({ ...ckpt, "attention-block": "64" }).attentionBlock, 64);
+  assert.throws(
+    () => trainConfigFromFlags({ ...ckpt, "attention-block": "0" }),
+    /--attention-block/,
+  );
   assert.throws(() => trainConfigFromFlags({ model: "m", out: "o", task: "x" }), /--task/);
   assert.throws(
     () => trainConfigFromFlags({ model: "m", out: "o", task: "cocktail", "train-size": "1.5" }),
