@@ -5,7 +5,7 @@ import { buildCorpus, type CorpusManifest } from "../corpus/build";
 import { CORPUS_SPLITS, readCorpus } from "../corpus/files";
 import { corpusOverlap, type OverlapReport } from "../corpus/overlap";
 import { bytesPerToken, trainCorpusTokenizer } from "../corpus/tokenizer";
-import { renderTable } from "../data/commands";
+import { renderTable } from "../util/text_table";
 import { MissingDataError, resolveDataDir } from "../data/sources";
 import { writeJsonAtomic } from "../util/fs";
 import { languagesOpt, numberOpt, required, type Command } from "./args";

@@ -28,7 +28,8 @@ import { SPLITS, TASKS } from "./example";
 import type { Lang } from "./langs";
 import { LANGS } from "./langs";
 import type { ExamplesBySplit, PrepareOptions, PreparedDatasets, PrepareSettings } from "./prepare";
-import { cacheKey, canonicalJson, prepareDatasets, resolveSettings } from "./prepare";
+import { canonicalJson } from "../util/canonical_json";
+import { cacheKey, prepareDatasets, resolveSettings } from "./prepare";
 import type { SplitSize } from "./sampling";
 import { datasetFiles, resolveDataDir } from "./sources";
 

@@ -11,6 +11,7 @@ import type { SubsetSizes } from "./sampling";
 import { frameToJson, statsFrame } from "./frame";
 import type { StatsRow } from "./stats";
 import { countTokensRegex } from "./tokens";
+import { renderTable } from "../util/text_table";
 
 /** Options of `data stats`, as the CLI parses them. */
 export interface DataStatsOptions {
@@ -20,20 +21,6 @@ export interface DataStatsOptions {
   lenient?: boolean;
   languages?: readonly string[];
   commitInput?: CommitInput;
-}
-
-/** Lay out rows of cells as a table with padded columns (first column left-aligned, the others right-aligned). */
-export function renderTable(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
-      .join("  ")
-      .trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 function stageLabel(r: FunnelRecord): string {

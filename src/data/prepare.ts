@@ -4,6 +4,7 @@
  * and a hash of the raw input bytes and settings (for provenance and cache keys).
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../util/canonical_json";
 import * as path from "node:path";
 import type { Cocktail } from "./cocktail";
 import { mixCocktail } from "./cocktail";
@@ -81,20 +82,6 @@ export interface PreparedDatasets {
 
 /** The study's default seed for splits and subsets. */
 export const DEFAULT_SEED = 42;
-
-/** JSON with object keys sorted and non-finite numbers spelled out, so equal settings always serialise alike. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-    if (v && typeof v === "object" && !Array.isArray(v))
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
-          a < b ? -1 : a > b ? 1 : 0,
-        ),
-      );
-    return v;
-  });
-}
 
 /** sha256 (hex) of the canonical JSON of some settings: a cache key that changes whenever a setting does. */
 export function cacheKey(settings: unknown): string {
