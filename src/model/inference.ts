@@ -1,10 +1,13 @@
 /**
- * Inference on a decoder: per-token log-probabilities of a sequence, and sampling
- * (greedy, temperature, top-k, top-p, stop tokens) with a KV cache.
+ * Inference on a decoder: per-token log-probabilities of a sequence, and generation with a KV
+ * cache by any decoding of src/model/decoding.ts (greedy, sampling, beam search).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { beamSearch } from "./beam_search";
+import { checkDecoding, sampleDecode, type GenerateOptions, type TokenStepper } from "./decoding";
 import type { KvCache, Llama } from "./llama";
-import { Rng } from "../util/rng";
+
+export { repeatedNgramEnds, sample, type GenerateOptions } from "./decoding";
 
 /** logprobs[i] = log p(ids[i+1] | ids[0..i]): n-1 values for n ids. */
 export function sequenceLogprobs(model: Llama, ids: number[]): number[] {
@@ -20,75 +23,69 @@ export function sequenceLogprobs(model: Llama, ids: number[]): number[] {
   });
 }
 
-export interface GenerateOptions {
-  maxNewTokens?: number;
-  /** 0 = greedy. */
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  stopTokens?: number[];
-  seed?: number;
-  /**
-   * Never generate an n-gram of this size twice (0 or absent: no constraint), as Hugging Face's
-   * `no_repeat_ngram_size`, but over the generated tokens only, so an answer may still quote the
-   * prompt. Small models decoding greedily fall into loops that this cuts.
-   */
-  noRepeatNgramSize?: number;
-}
-
-/** Continue `prompt` token by token, reusing keys/values of earlier positions. */
-export function generate(model: Llama, prompt: number[], opts: GenerateOptions = {}): number[] {
+/**
+ * The rows of a decoding on a model with one KV cache for all rows ([rows, kvHeads, T, headDim]
+ * per layer): a step first reorders the cache to the rows' parents, then runs one token per row.
+ */
+export function modelStepper(model: Llama, prompt: number[]): TokenStepper {
   if (prompt.length === 0) throw new Error("generate: the prompt is empty");
   checkIds(model, prompt);
-  const max = opts.maxNewTokens ?? 64;
   const limit = model.config.max_position_embeddings;
-  const stop = new Set(opts.stopTokens ?? []);
-  const rng = new Rng(opts.seed ?? 0);
   let cache: KvCache = { length: 0, k: [], v: [] };
-  let input = prompt;
-  const out: number[] = [];
-  try {
-    for (let step = 0; step < max && cache.length + input.length <= limit; step++) {
-      const [last, ...kv] = tf.tidy(() => {
-        const r = model.forward(tf.tensor2d(input, [1, input.length], "int32"), { cache });
-        return [tf.slice(r.logits, [input.length - 1, 0], [1, -1]), ...r.cache!.k, ...r.cache!.v];
-      });
-      const logits = last.dataSync() as Float32Array;
-      last.dispose();
-      const n = kv.length / 2;
-      const next: KvCache = {
-        length: cache.length + input.length,
-        k: kv.slice(0, n) as tf.Tensor4D[],
-        v: kv.slice(n) as tf.Tensor4D[],
-      };
-      disposeCache(cache);
-      cache = next;
-      for (const t of repeatedNgramEnds(out, opts.noRepeatNgramSize ?? 0)) logits[t] = -Infinity;
-      const token = sample(logits, opts, rng);
-      out.push(token);
-      if (stop.has(token)) break;
-      input = [token];
-    }
-  } finally {
+  let rows = 1;
+  const run = (ids: number[], shape: [number, number]): Float32Array[] => {
+    const [last, ...kv] = tf.tidy(() => {
+      const r = model.forward(tf.tensor2d(ids, shape, "int32"), { cache });
+      // The logits of each row's last position.
+      const logits = tf.reshape(r.logits, [shape[0], shape[1], -1]);
+      const end = tf.slice(logits, [0, shape[1] - 1, 0], [-1, 1, -1]);
+      return [end, ...r.cache!.k, ...r.cache!.v];
+    });
+    const all = last.dataSync() as Float32Array;
+    last.dispose();
+    const n = kv.length / 2;
+    const next: KvCache = {
+      length: cache.length + shape[1],
+      k: kv.slice(0, n) as tf.Tensor4D[],
+      v: kv.slice(n) as tf.Tensor4D[],
+    };
     disposeCache(cache);
-  }
-  return out;
+    cache = next;
+    rows = shape[0];
+    const V = model.dims.vocab;
+    return Array.from({ length: shape[0] }, (_, r) => all.slice(r * V, (r + 1) * V));
+  };
+  return {
+    start: () => run(prompt, [1, prompt.length])[0],
+    step(parents, tokens) {
+      if (cache.length + 1 > limit) return null;
+      const same = parents.length === rows && parents.every((p, i) => p === i);
+      if (!same) {
+        const index = tf.tensor1d(Array.from(parents), "int32");
+        const reorder = (ts: tf.Tensor4D[]) => ts.map((t) => tf.gather(t, index, 0));
+        const next = { length: cache.length, k: reorder(cache.k), v: reorder(cache.v) };
+        index.dispose();
+        disposeCache(cache);
+        cache = next;
+      }
+      return run(Array.from(tokens), [tokens.length, 1]);
+    },
+    dispose: () => disposeCache(cache),
+  };
 }
 
 /**
- * Tokens that would complete an n-gram already in `tokens`: those that followed an earlier
- * occurrence of the last n-1 tokens.
+ * Continue `prompt`: greedy or sampled token by token, or by beam search (`beams` above 1),
+ * reusing keys/values of earlier positions.
  */
-export function repeatedNgramEnds(tokens: readonly number[], n: number): Set<number> {
-  const banned = new Set<number>();
-  if (n <= 0 || tokens.length < n - 1) return banned;
-  const start = tokens.length - (n - 1);
-  for (let i = 0; i + n - 1 < tokens.length; i++) {
-    let same = true;
-    for (let j = 0; j < n - 1 && same; j++) same = tokens[i + j] === tokens[start + j];
-    if (same) banned.add(tokens[i + n - 1]);
+export function generate(model: Llama, prompt: number[], opts: GenerateOptions = {}): number[] {
+  checkDecoding(opts);
+  const stepper = modelStepper(model, prompt);
+  try {
+    return (opts.beams ?? 1) > 1 ? beamSearch(stepper, opts) : sampleDecode(stepper, opts);
+  } finally {
+    stepper.dispose();
   }
-  return banned;
 }
 
 function disposeCache(c: KvCache): void {
@@ -105,34 +102,4 @@ function checkIds(model: Llama, ids: number[]): void {
       `${ids.length} tokens exceed max_position_embeddings (${model.config.max_position_embeddings})`,
     );
   }
-}
-
-/** Pick the next token from logits: greedy, or temperature + top-k + top-p sampling. */
-export function sample(logits: Float32Array, opts: GenerateOptions, rng: Rng): number {
-  const temperature = opts.temperature ?? 0;
-  if (temperature <= 0) {
-    let best = 0;
-    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-    return best;
-  }
-  let order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b);
-  if (opts.topK && opts.topK > 0) order = order.slice(0, opts.topK);
-  const maxLogit = logits[order[0]];
-  let probs = order.map((i) => Math.exp((logits[i] - maxLogit) / temperature));
-  let total = probs.reduce((a, b) => a + b, 0);
-  if (opts.topP !== undefined && opts.topP < 1) {
-    // keep the smallest prefix whose mass reaches top_p (at least one token)
-    let mass = 0;
-    let keep = 0;
-    while (keep < probs.length && (keep === 0 || mass / total < opts.topP)) mass += probs[keep++];
-    order = order.slice(0, keep);
-    probs = probs.slice(0, keep);
-    total = mass;
-  }
-  let u = rng.next() * total;
-  for (let j = 0; j < order.length; j++) {
-    u -= probs[j];
-    if (u <= 0) return order[j];
-  }
-  return order[order.length - 1];
 }

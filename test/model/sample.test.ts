@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { sample, type GenerateOptions } from "../../src/model/inference";
+import { sample, type GenerateOptions } from "../../src/model/decoding";
 import { Rng } from "../../src/util/rng";
 
 const LOGITS = Float32Array.from([1, 4, 2, 3].map(Math.log));
