@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { LANGS, parseLangs, type Lang } from "../data/langs";
 import { LINEAR_MODULES, type LinearModule } from "../model/config";
+import { parseDecimal, parseInteger } from "../util/number";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -42,8 +43,9 @@ export function required(values: Record<string, unknown>, name: string, usage: s
 }
 
 /**
- * What a number option accepts: integers only or any number, within bounds (`min`/`max`
- * inclusive, `above`/`below` exclusive). The description is what an error message shows.
+ * What a number option accepts: integers only (in decimal digits: 1e3 and 0x10 are refused) or
+ * any decimal number, within bounds (`min`/`max` inclusive, `above`/`below` exclusive). The
+ * description is what an error message shows.
  */
 export interface NumberRange {
   integer?: boolean;
@@ -51,16 +53,6 @@ export interface NumberRange {
   max?: number;
   above?: number;
   below?: number;
-}
-
-/** Plain decimal notation only: Number() would also take 0x10, 0b1, Infinity and " 1 ". */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/** A decimal number written out in full, or null (hex, "Infinity", "1e", overflow, ...). */
-export function parseDecimal(text: string): number | null {
-  if (!DECIMAL.test(text)) return null;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : null;
 }
 
 /** Whether `n` lies in `r`. */
@@ -74,9 +66,9 @@ export function inRange(n: number, r: NumberRange): boolean {
   );
 }
 
-/** `an integer >= 1`, `a number in (0, 1]`, `a decimal number`, ... */
+/** `a whole number >= 1`, `a number in (0, 1]`, `a decimal number`, ... */
 export function describeRange(r: NumberRange): string {
-  const kind = r.integer ? "an integer" : "a number";
+  const kind = r.integer ? "a whole number" : "a number";
   const low = r.min !== undefined ? `[${r.min}` : r.above !== undefined ? `(${r.above}` : null;
   const high = r.max !== undefined ? `${r.max}]` : r.below !== undefined ? `${r.below})` : null;
   if (low !== null && high !== null) return `${kind} in ${low}, ${high}`;
@@ -86,22 +78,20 @@ export function describeRange(r: NumberRange): string {
 }
 
 /**
- * An optional number option in decimal notation, within `range`; an error names the flag, what
- * it accepts and the value given. (A predicate instead of a range can only say "a valid number".)
+ * An optional number option within `range` (`fallback` when the flag is absent, which may be
+ * undefined); an error names the flag, what it accepts and the value given.
  */
-export function numberOpt(
+export function numberOpt<F extends number | undefined>(
   values: Record<string, unknown>,
   name: string,
-  fallback: number,
-  range: NumberRange | ((n: number) => boolean) = {},
-): number {
+  fallback: F,
+  range: NumberRange = {},
+): number | F {
   const v = values[name];
   if (v === undefined) return fallback;
-  const n = typeof v === "string" ? parseDecimal(v) : null;
-  const ok = n !== null && (typeof range === "function" ? range(n) : inRange(n, range));
-  if (!ok) {
-    const what = typeof range === "function" ? "a valid number" : describeRange(range);
-    throw new UsageError(`--${name} expects ${what}, got '${String(v)}'`);
+  const n = typeof v !== "string" ? null : range.integer ? parseInteger(v) : parseDecimal(v);
+  if (n === null || !inRange(n, range)) {
+    throw new UsageError(`--${name} expects ${describeRange(range)}, got '${String(v)}'`);
   }
   return n;
 }
@@ -109,9 +99,9 @@ export function numberOpt(
 /** Comma-separated integers (e.g. --ids 1,2,3). */
 export function intList(v: string, name: string): number[] {
   return v.split(",").map((s, i) => {
-    const n = parseDecimal(s.trim());
-    if (n === null || !Number.isInteger(n)) {
-      throw new UsageError(`--${name}: item ${i + 1} ('${s}') is not an integer`);
+    const n = parseInteger(s.trim());
+    if (n === null) {
+      throw new UsageError(`--${name}: item ${i + 1} ('${s}') is not a whole number`);
     }
     return n;
   });

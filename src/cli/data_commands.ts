@@ -93,16 +93,6 @@ function print(lines: readonly string[]): void {
   for (const line of lines) process.stdout.write(line + "\n");
 }
 
-/** An optional whole-number option of at least `min`; errors name the option. */
-function countOpt(v: Record<string, unknown>, name: string, min: number): number | undefined {
-  const raw = v[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (typeof raw !== "string" || raw.trim() === "" || !Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name} expects a whole number >= ${min}, got '${String(raw)}'`);
-  return n;
-}
-
 /** The first of several spellings of one string option that was given (`--data`, `--data-dir`, ...). */
 function firstOf(v: Record<string, unknown>, names: readonly string[]): string | undefined {
   for (const name of names) if (typeof v[name] === "string") return v[name] as string;
@@ -161,7 +151,7 @@ export function downloadOptions(
     languages: languageSet(v),
     endpoint: v.endpoint as string | undefined,
     revision: v.revision as string | undefined,
-    retries: countOpt(v, "retries", 0),
+    retries: numberOpt(v, "retries", undefined, { integer: true, min: 0 }),
   };
 }
 
@@ -197,7 +187,7 @@ export function mineOptions(v: Record<string, unknown>, positionals: string[]): 
     repos,
     outDir: firstOf(v, ["out", "data-dir"]) ?? "data",
     languages: languageSet(v),
-    maxFileBytes: countOpt(v, "max-file-bytes", 1),
+    maxFileBytes: numberOpt(v, "max-file-bytes", undefined, { integer: true, min: 1 }),
     force: v.force === true,
   };
 }

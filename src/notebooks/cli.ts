@@ -17,7 +17,7 @@ Executes notebooks (default: every notebooks/*.ipynb) on the tslab kernel and wr
 reports/<profile>/notebooks/<name>.html. A notebook is a path or a name ("data").
   --profile P        NARRATOR_PROFILE for the notebooks (default: $NARRATOR_PROFILE, else mini)
   --out DIR          where the HTML goes (default: reports/<profile>/notebooks)
-  --cell-timeout S   stop a cell after S seconds (default: no limit)`;
+  --cell-timeout S   stop a cell after S whole seconds (default: no limit)`;
 
 /** A path as the user reads it: relative inside the repository, absolute outside. */
 function shown(file: string): string {
@@ -54,10 +54,10 @@ export const notebooksCommand: Command = {
     "cell-timeout": { type: "string" },
   },
   async run(values, positionals) {
+    const cellTimeoutS = numberOpt(values, "cell-timeout", 0, { integer: true, min: 0 });
     const files = positionals.length ? positionals.map(resolveNotebook) : listNotebooks();
     if (files.length === 0) throw new UsageError(`no notebooks found\n\n${USAGE}`);
     const profile = resolveProfile(values.profile as string | undefined);
-    const cellTimeoutS = numberOpt(values, "cell-timeout", 0, (n) => n >= 0);
     console.log(`notebooks: ${files.length}, profile ${profile}`);
     const { done, failed } = await runNotebooks(files, {
       profile,

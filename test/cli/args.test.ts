@@ -5,11 +5,13 @@ import {
   describeRange,
   intList,
   numberOpt,
-  parseDecimal,
   targetModulesOpt,
   UsageError,
 } from "../../src/cli/args";
+import { downloadOptions, mineOptions } from "../../src/cli/data_commands";
 import { trainConfigFromFlags } from "../../src/cli/train_commands";
+import { notebooksCommand } from "../../src/notebooks/cli";
+import { parseDecimal, parseInteger } from "../../src/util/number";
 
 test("parseDecimal takes plain decimal notation only", () => {
   for (const [text, n] of [
@@ -43,6 +45,21 @@ test("parseDecimal takes plain decimal notation only", () => {
   }
 });
 
+test("parseInteger takes decimal digits only", () => {
+  for (const [text, n] of [
+    ["16", 16],
+    ["-1", -1],
+    ["+7", 7],
+    ["007", 7],
+    ["9007199254740991", 2 ** 53 - 1],
+  ] as const) {
+    assert.equal(parseInteger(text), n, text);
+  }
+  for (const text of ["1e3", "2.0", "0x10", "0b1", "", " 1", "1_000", "9007199254740993"]) {
+    assert.equal(parseInteger(text), null, text);
+  }
+});
+
 test("numberOpt: the message names the flag, the range and the value", () => {
   const fails = (value: string, range: Parameters<typeof numberOpt>[3], message: string) =>
     assert.throws(
@@ -56,22 +73,51 @@ test("numberOpt: the message names the flag, the range and the value", () => {
   fails("0", { above: 0, max: 1 }, "--x expects a number in (0, 1], got '0'");
   fails("1.5", { above: 0, max: 1 }, "--x expects a number in (0, 1], got '1.5'");
   fails("-1", { min: 0 }, "--x expects a number >= 0, got '-1'");
-  fails("0", { integer: true, min: 1 }, "--x expects an integer >= 1, got '0'");
-  fails("2.5", { integer: true, min: 1 }, "--x expects an integer >= 1, got '2.5'");
+  fails("0", { integer: true, min: 1 }, "--x expects a whole number >= 1, got '0'");
+  fails("2.5", { integer: true, min: 1 }, "--x expects a whole number >= 1, got '2.5'");
+  fails("1e3", { integer: true, min: 1 }, "--x expects a whole number >= 1, got '1e3'");
   fails("0x10", {}, "--x expects a decimal number, got '0x10'");
   fails("Infinity", { above: 0 }, "--x expects a number > 0, got 'Infinity'");
-  fails("1e", { integer: true }, "--x expects an integer, got '1e'");
+  fails("1e", { integer: true }, "--x expects a whole number, got '1e'");
   assert.equal(numberOpt({ x: "1" }, "x", 0, { above: 0, max: 1 }), 1);
   assert.equal(numberOpt({ x: "2e-5" }, "x", 0), 2e-5);
   assert.equal(numberOpt({}, "x", 7, { integer: true, min: 1 }), 7);
+  assert.equal(numberOpt({}, "x", undefined, { integer: true }), undefined);
+  assert.equal(numberOpt({ x: "1000" }, "x", undefined, { integer: true }), 1000);
   assert.equal(describeRange({ min: 0, below: 1 }), "a number in [0, 1)");
-  assert.equal(describeRange({ integer: true, max: 9 }), "an integer <= 9");
+  assert.equal(describeRange({ integer: true, max: 9 }), "a whole number <= 9");
 });
 
 test("intList takes decimal integers only", () => {
   assert.deepEqual(intList("1, 2,3", "ids"), [1, 2, 3]);
-  assert.throws(() => intList("1,0x10", "ids"), /--ids: item 2 \('0x10'\) is not an integer/);
-  assert.throws(() => intList("1,,2", "ids"), /--ids: item 2 \(''\) is not an integer/);
+  assert.throws(() => intList("1,0x10", "ids"), /--ids: item 2 \('0x10'\) is not a whole number/);
+  assert.throws(() => intList("1,1e3", "ids"), /--ids: item 2 \('1e3'\) is not a whole number/);
+  assert.throws(() => intList("1,,2", "ids"), /--ids: item 2 \(''\) is not a whole number/);
+});
+
+test("data download, data mine and notebooks refuse 0x10 and 1e3 for their whole-number flags, naming the flag", async () => {
+  const refused = (flag: string, value: string, expected: string) => (e: unknown) => {
+    assert.ok(e instanceof UsageError, String(e));
+    assert.equal(e.message, `--${flag} expects ${expected}, got '${value}'`);
+    return true;
+  };
+  for (const value of ["0x10", "1e3", "2.5", " 3"]) {
+    assert.throws(
+      () => downloadOptions({ retries: value }, []),
+      refused("retries", value, "a whole number >= 0"),
+    );
+    assert.throws(
+      () => mineOptions({ "max-file-bytes": value }, ["repo"]),
+      refused("max-file-bytes", value, "a whole number >= 1"),
+    );
+    await assert.rejects(
+      notebooksCommand.run({ "cell-timeout": value }, []),
+      refused("cell-timeout", value, "a whole number >= 0"),
+    );
+  }
+  assert.equal(downloadOptions({ retries: "16" }, []).retries, 16);
+  assert.equal(downloadOptions({}, []).retries, undefined);
+  assert.equal(mineOptions({ "max-file-bytes": "1000" }, ["repo"]).maxFileBytes, 1000);
 });
 
 test("--target-modules names the flag and the unknown module", () => {
@@ -101,7 +147,7 @@ test("narrator generate and eval: a number out of range is a usage error naming 
     [["generate", ...model, "--temperature=-1"], "--temperature expects a number >= 0, got '-1'"],
     [
       ["eval", "--model", "m", "--task", "cocktail", "--split", "val", "--size", "0"],
-      "--size expects an integer >= 1, got '0'",
+      "--size expects a whole number >= 1, got '0'",
     ],
   ] as const) {
     const r = cli([...args]);
