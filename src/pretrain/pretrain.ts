@@ -19,6 +19,7 @@ import { initTensors, modelFromTensors, trainableParameters } from "../model/che
 import { memoryCeiling } from "../model/memory";
 import { writeJsonAtomic } from "../util/fs";
 import {
+  endedRun,
   openRunFolder,
   planMemory,
   refuseOtherSettings,
@@ -35,12 +36,15 @@ import { provenance, type Provenance } from "../train/trainer";
 import {
   ADAMW_BETAS,
   parsePretrainConfig,
+  pretrainResumeKey,
+  resolveModelConfig,
   type PretrainConfig,
   type PretrainConfigInput,
 } from "./config";
 import { loadInitCheckpoint, type InitSource } from "./init_from";
 import { createPretrainOptimizer } from "./optimizer";
 import { prepareRun } from "./setup";
+import type { Tokenizer } from "../tokenizer/tokenizer";
 import { shipModel, trainLossSummary, type ShipOptions } from "./ship";
 import { validationCe, type ValReport } from "./validate";
 import { windowBatch, windowCount, WindowSampler } from "./windows";
@@ -111,6 +115,17 @@ export async function pretrain(
   const { checkpoint } = folder;
   const setup = prepareRun(config, log);
   if (checkpoint) refuseOtherSettings(checkpoint.dir, checkpoint.state.resumeKey, setup.resumeKey);
+  // As fine-tuning: a finished run is never overwritten by a resume with other settings, and a
+  // completed one is returned as it is.
+  const done = endedRun<PretrainResult>(folder, opts.resume === true);
+  if (done) {
+    const where = path.join(config.out, RESULT);
+    refuseOtherSettings(where, savedResumeKey(done, setup.tokenizer, where), setup.resumeKey);
+  }
+  if (done?.status === "completed") {
+    log(`${config.out} already holds a completed run; nothing to resume`);
+    return done;
+  }
   const { data, modelConfig } = setup;
   const { seqLen, batchSize } = config;
   const trainWindows = windowCount(data.train.tokens.length, seqLen);
@@ -247,4 +262,11 @@ export async function pretrain(
   optimizer.dispose();
   model.dispose();
   return result;
+}
+
+/** The resume key of the run a result.json records (its settings, model shape, corpus, start). */
+function savedResumeKey(done: PretrainResult, tok: Tokenizer, where: string): string {
+  const saved = parsePretrainConfig(done.config, where);
+  const model = resolveModelConfig(saved.model, tok, saved.tokenizer);
+  return pretrainResumeKey(saved, model, done.corpus.tokensKey, done.continuedFrom?.sha256);
 }

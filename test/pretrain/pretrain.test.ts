@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { initBackend } from "../../src/backend/backend";
-import { LANGS, type Lang } from "../../src/data/langs";
+import { TRAIN, writeCorpus } from "./corpus_fixture";
+import { LANGS } from "../../src/data/langs";
 import { initTensors, loadModel, modelTensors } from "../../src/model/checkpoint";
 import { parseLlamaConfig } from "../../src/model/config";
 import type { PretrainConfigInput } from "../../src/pretrain/config";
@@ -18,62 +18,11 @@ import { BOS, EOS, SPECIAL_TOKENS } from "../../src/tokenizer/special";
 import { Tokenizer } from "../../src/tokenizer/tokenizer";
 import { trainByteLevelBpe } from "../../src/tokenizer/train";
 
-// A hand-written corpus: a few short files in four languages, and two held out.
-const TRAIN: [Lang, string][] = [
-  ["python", "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"],
-  [
-    "python",
-    "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, x):\n        self.items.append(x)\n",
-  ],
-  ["python", "for i in range(10):\n    if i % 2 == 0:\n        print(i)\n"],
-  [
-    "java",
-    "public class Point {\n    private int x;\n    private int y;\n\n    public int getX() {\n        return x;\n    }\n}\n",
-  ],
-  [
-    "javascript",
-    "function add(a, b) {\n  return a + b;\n}\n\nconst items = [1, 2, 3].map((x) => x * 2);\n",
-  ],
-  ["javascript", "export function last(xs) {\n  return xs[xs.length - 1];\n}\n"],
-  [
-    "go",
-    "package main\n\nfunc Add(a int, b int) int {\n\treturn a + b\n}\n\nfunc Sub(a int, b int) int {\n\treturn a - b\n}\n",
-  ],
-];
-const VAL: [Lang, string][] = [
-  ["python", "def mul(a, b):\n    return a * b\n"],
-  ["go", "func Mul(a int, b int) int {\n\treturn a * b\n}\n"],
-];
-
 let root: string;
 let corpus: string;
 let tokenizerFile: string;
 let tiny: string;
 let tok: Tokenizer;
-
-function writeCorpus(dir: string, contentHash: string): void {
-  const corpusDir = path.join(dir, "corpus");
-  fs.mkdirSync(corpusDir, { recursive: true });
-  for (const [split, files] of [
-    ["train", TRAIN],
-    ["val", VAL],
-  ] as const) {
-    for (const lang of LANGS) {
-      const lines = files
-        .filter(([l]) => l === lang)
-        .map(([, text], i) => JSON.stringify({ path: `src/f${i}`, package: "npm:hand", text }));
-      if (lines.length === 0) continue;
-      fs.writeFileSync(
-        path.join(corpusDir, `${lang}.${split}.jsonl.gz`),
-        zlib.gzipSync(lines.join("\n") + "\n"),
-      );
-    }
-  }
-  fs.writeFileSync(
-    path.join(corpusDir, "MANIFEST.json"),
-    JSON.stringify({ format: 1, contentHash }),
-  );
-}
 
 before(async () => {
   await initBackend();
@@ -249,6 +198,25 @@ test("a run stopped after 7 steps and resumed ends with the weights and metrics 
     /saved with other settings/,
   );
   await assert.rejects(pretrain(split), /already holds a run/);
+});
+
+test("resuming a finished run returns it as it is; other settings are refused by name", async () => {
+  const c = base({ steps: 4 });
+  const r = await pretrain(c);
+  assert.equal(r.status, "completed");
+  const file = path.join(c.out as string, "result.json");
+  const before = fs.readFileSync(file);
+  const shipped = fs.readFileSync(path.join(c.out as string, "model", "model.safetensors"));
+  const again = await pretrain(c, { resume: true });
+  assert.deepEqual(again.final, JSON.parse(JSON.stringify(r.final)));
+  assert.ok(fs.readFileSync(file).equals(before));
+  const model = fs.readFileSync(path.join(c.out as string, "model", "model.safetensors"));
+  assert.ok(model.equals(shipped));
+  // No checkpoint to compare with (checkpointEvery 0): result.json's settings are.
+  await assert.rejects(
+    pretrain({ ...c, lr: 5e-3 }, { resume: true }),
+    /result\.json: saved with other settings than this run's \(lr: 0\.01 in the saved run, 0\.005 now\)/,
+  );
 });
 
 test("an abort signal stops the run at the next step boundary with a checkpoint", async () => {
