@@ -13,7 +13,9 @@ import { initBackend } from "../../src/backend/backend";
 import {
   declaredMaximum,
   HeapExhaustedError,
+  heapExhaustionLine,
   wasmHeapCeiling,
+  withoutAbortEcho,
   type WasmBackend,
 } from "../../src/native/wasm_heap";
 import { estimateInferenceMemory, memoryCeiling } from "../../src/model/memory";
@@ -144,4 +146,37 @@ test("an allocation the heap cannot make is an error, and the heap stays sound",
   for (const t of made) b.disposeData(t.dataId);
   // Before the guard, the refused tensor landed on address 0 and this sum came out wrong.
   assert.equal(tf.sum(tf.ones([10])).dataSync()[0], 10);
+});
+
+test("a trap of the heap becomes one line; emscripten's own Aborted() line is not printed", async () => {
+  const { RuntimeError } = (
+    globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }
+  ).WebAssembly;
+  for (const message of [
+    "Aborted(). Build with -sASSERTIONS for more info.",
+    "memory access out of bounds",
+  ]) {
+    assert.match(
+      heapExhaustionLine(new RuntimeError(message)) ?? "",
+      /^the wasm heap ran out of memory \(it holds at most 4095\.94 MiB/,
+    );
+  }
+  assert.equal(heapExhaustionLine(new RuntimeError("unreachable")), null);
+  assert.equal(heapExhaustionLine(new Error("memory access out of bounds")), null);
+
+  const printed: unknown[][] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => printed.push(args);
+  try {
+    let echo: (...args: unknown[]) => void = () => {};
+    // As emscripten does: bind console.warn while the module is being created, print later.
+    await withoutAbortEcho(async () => {
+      echo = console.warn.bind(console);
+    });
+    echo("Aborted()");
+    echo("a warning", 1);
+    assert.deepEqual(printed, [["a warning", 1]]);
+  } finally {
+    console.warn = warn;
+  }
 });
