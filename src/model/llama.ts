@@ -53,6 +53,24 @@ export interface Weights {
   lmHead?: Linear;
 }
 
+/** What every decoder layer of one forward pass shares. */
+interface LayerPass {
+  B: number;
+  T: number;
+  /** Keys/values of earlier positions, and where the new ones go (generation). */
+  cache: KvCache | undefined;
+  next: KvCache | undefined;
+  /** Queries per attention block (chunked attention), or undefined for all at once. */
+  block: number | undefined;
+}
+
+/** The pass's tensors a layer reads: the attention bias and the RoPE tables. */
+interface LayerTensors {
+  mask: tf.Tensor;
+  cos: tf.Tensor;
+  sin: tf.Tensor;
+}
+
 export class Llama {
   readonly dims: Dims;
   /** E^T [d, vocab], kept for a frozen tied head. */
@@ -75,40 +93,37 @@ export class Llama {
     const mask = attentionBias(B, T, past, opts.attentionMask);
     let x = this.embedTokens(ids);
     const next: KvCache | undefined = opts.cache ? { length: past + T, k: [], v: [] } : undefined;
+    const pass: LayerPass = {
+      B,
+      T,
+      cache: opts.cache,
+      next,
+      block: opts.cache ? undefined : opts.attentionBlock,
+    };
     const checkpoint = opts.checkpointLayers === true && !opts.cache;
     this.weights.layers.forEach((layer, i) => {
       // One scope per layer: its intermediates are freed as soon as it is done (what a
       // gradient needs is kept by the tape), so a forward pass holds one layer's at a time.
       const input = x;
-      const block = opts.cache ? undefined : opts.attentionBlock;
       x = checkpoint
         ? checkpointedLayer(layer, input, [mask, cos, sin], (h, [m, c, s]) =>
-            this.decoderLayer(h, layer, B, T, m, c, s, undefined, i, undefined, block),
+            this.decoderLayer(h, layer, i, { ...pass, mask: m, cos: c, sin: s }),
           )
-        : tf.tidy(() =>
-            this.decoderLayer(input, layer, B, T, mask, cos, sin, opts.cache, i, next, block),
-          );
+        : tf.tidy(() => this.decoderLayer(input, layer, i, { ...pass, mask, cos, sin }));
     });
     const hFinal = this.rmsNorm(x, this.weights.norm);
     return { logits: this.head(hFinal), cache: next };
   }
 
-  /** One decoder layer: x + attention(norm(x)), then y + mlp(norm(y)). */
+  /** Decoder layer i: x + attention(norm(x)), then y + mlp(norm(y)). */
   private decoderLayer(
     x: tf.Tensor2D,
     layer: DecoderLayer,
-    B: number,
-    T: number,
-    mask: tf.Tensor,
-    cos: tf.Tensor,
-    sin: tf.Tensor,
-    cache: KvCache | undefined,
     i: number,
-    next: KvCache | undefined,
-    block: number | undefined,
+    pass: LayerPass & LayerTensors,
   ): tf.Tensor2D {
     const h = this.rmsNorm(x, layer.inputNorm);
-    const a = this.attention(h, layer, B, T, mask, cos, sin, cache, i, next, block);
+    const a = this.attention(h, layer, i, pass);
     const y = tf.add(x, a) as tf.Tensor2D;
     return tf.add(y, this.mlp(this.rmsNorm(y, layer.postNorm), layer)) as tf.Tensor2D;
   }
@@ -122,16 +137,10 @@ export class Llama {
   private attention(
     h: tf.Tensor2D,
     layer: DecoderLayer,
-    B: number,
-    T: number,
-    mask: tf.Tensor,
-    cos: tf.Tensor,
-    sin: tf.Tensor,
-    cache: KvCache | undefined,
     i: number,
-    next: KvCache | undefined,
-    block: number | undefined,
+    pass: LayerPass & LayerTensors,
   ): tf.Tensor2D {
+    const { B, T, mask, cos, sin, cache, next, block } = pass;
     const { nHeads, nKv, headDim } = this.dims;
     // [B*T, heads*hd] -> [B, T, heads, hd]; RoPE; -> [B, heads, T, hd]
     const split = (y: tf.Tensor2D, heads: number) => tf.reshape(y, [B, T, heads, headDim]);
