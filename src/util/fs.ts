@@ -140,6 +140,15 @@ export function readJson<T = unknown>(file: string): T {
   }
 }
 
+/** A file's size in bytes; 0 when it does not exist. */
+export function fileSizeOrZero(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** sha256 of a file's bytes, streamed (hex). */
 export async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash("sha256");

@@ -13,10 +13,9 @@ import {
   downloadDatasets,
   downloadReport,
   type DownloadOptions,
-  type DownloadProgress,
-  readZipDirectory,
-  readZipEntry,
+  extractCodeSearchNetZip,
 } from "../../src/data/download";
+import type { DownloadProgress } from "../../src/data/hub";
 
 // ---------------------------------------------------------------------------------------------
 // Hand-made fixtures: a tiny zip writer and hand-written rows.
@@ -569,32 +568,47 @@ test("data download parses its arguments and reports each file", async () => {
   }
 });
 
-test("the zip reader rejects corrupt members and non-zip files", () => {
+test("a CodeSearchNet zip is read whole, and corrupt members and non-zip files are refused", async () => {
   const dir = tmpDir();
+  const file = path.join(dir, "python.zip");
+  const out = path.join(dir, "python.jsonl.gz");
+  const extract = () => extractCodeSearchNetZip(file, "python", out);
   try {
-    const good = makeZip([
-      { name: "x.txt", data: Buffer.from("hello hello hello"), deflate: true },
-    ]);
-    const file = path.join(dir, "a.zip");
-    fs.writeFileSync(file, good);
-    let fd = fs.openSync(file, "r");
-    const [entry] = readZipDirectory(fd, file);
-    assert.deepEqual([entry.name, entry.method, entry.size], ["x.txt", 8, 17]);
-    assert.equal(readZipEntry(fd, entry, file).toString(), "hello hello hello");
-    fs.closeSync(fd);
+    fs.writeFileSync(file, PYTHON_ZIP);
+    assert.deepEqual(await extract(), { rows: 6, bytes: fs.statSync(out).size });
+    assert.deepEqual(lines(out), PYTHON_ROWS);
 
+    // One member: its directory entry starts after the data (30 + name + body bytes).
+    const data = gz(row("x", "train") + "\n");
+    const name = "python/final/jsonl/train/python_train_0.jsonl.gz";
+    const good = makeZip([{ name, data, deflate: true }]);
+    const entry = good.length - 22 - 46 - name.length;
+    const crc = good.readUInt32LE(entry + 16);
     const bad = Buffer.from(good);
-    const dirStart = bad.length - 22 - 46 - 5;
-    bad.writeUInt32LE((entry.crc32 ^ 1) >>> 0, dirStart + 16);
+    bad.writeUInt32LE((crc ^ 1) >>> 0, entry + 16);
     fs.writeFileSync(file, bad);
-    fd = fs.openSync(file, "r");
-    assert.throws(() => readZipEntry(fd, readZipDirectory(fd, file)[0], file), /x\.txt is corrupt/);
-    fs.closeSync(fd);
+    await assert.rejects(extract(), {
+      message: `${file}: ${name} is corrupt (its CRC-32 does not match the directory)`,
+    });
+    // A directory that claims one byte more than the member inflates to.
+    const long = Buffer.from(good);
+    long.writeUInt32LE(data.length + 1, entry + 24);
+    fs.writeFileSync(file, long);
+    await assert.rejects(extract(), (e: Error) => e.message.startsWith(`${file}: ${name}: `));
 
     fs.writeFileSync(file, "just text, not a zip archive at all");
-    fd = fs.openSync(file, "r");
-    assert.throws(() => readZipDirectory(fd, file), /not a zip file/);
-    fs.closeSync(fd);
+    await assert.rejects(extract(), (e: Error) =>
+      e.message.startsWith(`${file}: not a readable zip file (`),
+    );
+    const other = makeZip([
+      { name: "go/final/jsonl/train/go_train_0.jsonl.gz", data, deflate: false },
+    ]);
+    fs.writeFileSync(file, other);
+    await assert.rejects(
+      extract(),
+      /no python\/final\/jsonl\/<split>\/python_<split>_<n>\.jsonl\.gz members/,
+    );
+    assert.ok(!fs.readdirSync(dir).some((f) => f.includes(".tmp-")), "no temporary file left");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -630,6 +644,12 @@ test("data download options: --flag=value and --flag value alike; unknown flags,
     () => downloadArgs(["--retries=-1"]),
     usage(/^--retries expects a whole number >= 0, got '-1'/),
   );
+  for (const value of ["0x10", "1e3"]) {
+    assert.throws(
+      () => downloadArgs([`--retries=${value}`]),
+      usage(new RegExp(`^--retries expects a whole number >= 0, got '${value}'`)),
+    );
+  }
   assert.throws(() => downloadArgs(["--retries", "two"]), usage(/--retries .*got 'two'/));
   assert.throws(() => downloadArgs(["python"]), usage(/takes no arguments, got 'python'/));
   assert.throws(
