@@ -5,6 +5,7 @@
  * - generation: greedy decoding of each target from its prompt, scored against the reference with
  *   the CodeXGLUE smoothed BLEU-4 and pycocoevalcap's ROUGE-L (the variants are named in the report).
  */
+import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../backend/backend";
 import {
@@ -47,6 +48,48 @@ export interface CeReport {
   overall: CeStat;
   byTask: Partial<Record<Task, CeStat>>;
   byTaskLanguage: Partial<Record<Task, Partial<Record<Lang, CeStat>>>>;
+  /** Each example's CE terms per task and language, when asked for (see evaluateCe). */
+  perExample?: PerExampleCe;
+}
+
+/**
+ * The CE terms of each example of one task and language, in the order the examples were given:
+ * what paired bootstrap intervals resample (CE of a set = sum of nll / sum of tokens).
+ */
+export interface ExampleTerms {
+  /** First 16 hex digits of the sha256 of the example ids in order: equal hashes, same examples. */
+  idsHash: string;
+  /** Summed NLL of each example's target tokens, nats. */
+  nll: number[];
+  /** Target tokens of each example. */
+  tokens: number[];
+}
+
+/** Per-example CE terms by task and language. */
+export type PerExampleCe = Partial<Record<Task, Partial<Record<Lang, ExampleTerms>>>>;
+
+/** Group per-example terms (indexed like `examples`) by task and language, keeping input order. */
+export function perExampleTerms(
+  examples: readonly Pick<EncodedExample, "id" | "task" | "language">[],
+  nll: ArrayLike<number>,
+  tokens: ArrayLike<number>,
+): PerExampleCe {
+  const groups = new Map<string, { ids: string[]; nll: number[]; tokens: number[] }>();
+  examples.forEach((e, i) => {
+    const key = `${e.task}/${e.language}`;
+    if (!groups.has(key)) groups.set(key, { ids: [], nll: [], tokens: [] });
+    const g = groups.get(key)!;
+    g.ids.push(e.id);
+    g.nll.push(nll[i]);
+    g.tokens.push(tokens[i]);
+  });
+  const out: PerExampleCe = {};
+  for (const [key, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const [task, lang] = key.split("/") as [Task, Lang];
+    const idsHash = createHash("sha256").update(g.ids.join("\n")).digest("hex").slice(0, 16);
+    (out[task] ??= {})[lang] = { idsHash, nll: g.nll, tokens: g.tokens };
+  }
+  return out;
 }
 
 /** Summed NLL and counted tokens of each row of a batch (forward only). */
@@ -93,12 +136,17 @@ function evalBatches(n: number, lengths: (i: number) => number, batchSize: numbe
   return out;
 }
 
-/** Cross-entropy of a model on encoded examples, per task and language. */
+/**
+ * Cross-entropy of a model on encoded examples, per task and language; with `perExample`, also
+ * each example's terms (report.perExample).
+ */
 export function evaluateCe(
   model: Llama,
   examples: readonly EncodedExample[],
-  opts: { batchSize: number; padId: number },
+  opts: { batchSize: number; padId: number; perExample?: boolean },
 ): CeReport {
+  const exampleNll = new Float64Array(examples.length);
+  const exampleTokens = new Float64Array(examples.length);
   const overall = new Totals();
   const byTask = new Map<Task, Totals>();
   const byPair = new Map<string, Totals>();
@@ -106,6 +154,8 @@ export function evaluateCe(
     const rows = idx.map((i) => examples[i]);
     const { nll, tokens } = rowNll(model, collate(rows, opts.padId));
     rows.forEach((r, k) => {
+      exampleNll[idx[k]] = nll[k];
+      exampleTokens[idx[k]] = tokens[k];
       overall.add(nll[k], tokens[k]);
       if (!byTask.has(r.task)) byTask.set(r.task, new Totals());
       byTask.get(r.task)!.add(nll[k], tokens[k]);
@@ -120,6 +170,7 @@ export function evaluateCe(
     const [task, lang] = key.split("/") as [Task, Lang];
     (report.byTaskLanguage[task] ??= {})[lang] = t.stat();
   }
+  if (opts.perExample) report.perExample = perExampleTerms(examples, exampleNll, exampleTokens);
   return report;
 }
 
@@ -246,6 +297,8 @@ export interface EvaluateModelOptions {
   /** Also decode each target greedily and score it. */
   generate: boolean;
   maxNewTokens: number;
+  /** Also keep each example's CE terms (ce.perExample). */
+  perExample?: boolean;
 }
 
 /** Evaluation of a model directory (+ adapter) on a split: CE/PPL, and generation scores. */
@@ -275,6 +328,7 @@ export async function evaluateModel(opts: EvaluateModelOptions): Promise<ModelEv
   const ce = evaluateCe(model, encoded.examples, {
     batchSize: opts.batchSize,
     padId: padIdOf(tok, opts.prompt),
+    perExample: opts.perExample,
   });
   const generation = opts.generate
     ? evaluateGeneration(model, tok, examples, encoded.examples, {

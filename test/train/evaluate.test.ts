@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend } from "../../src/backend/backend";
@@ -87,6 +88,40 @@ test("CE per task and language equals per-example log-probabilities summed indep
   assert.ok(Math.abs(report.overall.ppl - Math.exp(report.overall.ce)) < 1e-9);
   const table = formatEvaluation(report);
   assert.match(table, /commitpackft\s+go\s+2\s+/);
+});
+
+test("per-example CE terms: each example's NLL and tokens, in input order, ids hashed per language", () => {
+  const { examples: encoded } = encodeExamples(charTokenizer, EXAMPLES, {
+    format: "compact",
+    maxLen: 64,
+    start: [1],
+  });
+  const report = evaluateCe(model, encoded, { batchSize: 3, padId: 0, perExample: true });
+  assert.equal(evaluateCe(model, encoded, { batchSize: 3, padId: 0 }).perExample, undefined);
+  const per = report.perExample!;
+  assert.deepEqual(Object.keys(per).sort(), ["codesearchnet", "commitpackft"]);
+  assert.deepEqual(Object.keys(per.codesearchnet!).sort(), ["go", "python"]);
+  for (const [task, lang, ids] of [
+    ["codesearchnet", "python", ["1", "2"]],
+    ["codesearchnet", "go", ["3"]],
+    ["commitpackft", "go", ["4", "5"]],
+  ] as const) {
+    const terms = per[task]![lang]!;
+    // Independent path: one unpadded sequence per example.
+    ids.forEach((id, k) => {
+      const e = encoded.find((x) => x.id === id)!;
+      const lp = sequenceLogprobs(model, Array.from(e.ids)).slice(e.promptLength - 1);
+      const nll = -lp.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(terms.nll[k] - nll) < 1e-4, `${id}: ${terms.nll[k]} vs ${nll}`);
+      assert.equal(terms.tokens[k], lp.length);
+    });
+    const hash = createHash("sha256").update(ids.join("\n")).digest("hex").slice(0, 16);
+    assert.equal(terms.idsHash, hash);
+    // The terms add up to the language's CE.
+    const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+    const stat = report.byTaskLanguage[task]![lang]!;
+    assert.ok(Math.abs(sum(terms.nll) / sum(terms.tokens) - stat.ce) < 1e-9);
+  }
 });
 
 test("generation: greedy narrations scored per task and language, variants named", () => {
