@@ -1,8 +1,8 @@
 /**
  * Experiment definitions: experiments/<name>.json, one per experiment, data not code. A definition
  * names the figure or table it backs, the question it answers, the settings it holds fixed and the
- * grid it varies (every combination of the grid's values is a trial, for each seed), and how
- * trials are evaluated. Validated at load; an error names the file and the field.
+ * grid it varies (every combination of the grid's values is a trial, for each seed), how
+ * trials are evaluated, and the study's claims it tests. Validated at load; an error names the file and the field.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,6 +14,7 @@ import { EXPERIMENTS_DIR, shown } from "./paths";
 
 export { PROJECT_ROOT, EXPERIMENTS_DIR, shown } from "./paths";
 import { checkSettings } from "./settings";
+import { checkClaims, ClaimSchema } from "./claims";
 
 const settingsRecord = z.record(z.string(), z.unknown());
 
@@ -43,9 +44,12 @@ export const DefinitionSchema = z
         generate: z.boolean().default(false),
       })
       .strict(),
+    /** The study's claims this experiment tests (see ./claims.ts); reports judge each one. */
+    claims: z.array(ClaimSchema).default([]),
   })
   .strict()
   .superRefine((d, ctx) => {
+    checkClaims(d.claims, { fixed: d.fixed, grid: d.grid, tasks: d.evaluate.tasks }, ctx);
     checkSettings(d.fixed, ctx, ["fixed"]);
     const grid = Object.fromEntries(Object.entries(d.grid).filter(([, v]) => v !== "all"));
     checkSettings(grid, ctx, ["grid"]);

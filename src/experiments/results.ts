@@ -18,7 +18,7 @@ import { EXPERIMENTS_DIR } from "./paths";
 import { specId } from "./key";
 import { keyTrials } from "./plan";
 import { loadProfile, type Profile } from "./profile";
-import type { CurveRow, MetricRow, SampleRow, TrialRow, TrialStatus } from "./rows";
+import type { CurveRow, ExampleRow, MetricRow, SampleRow, TrialRow, TrialStatus } from "./rows";
 import { defaultStoreDir, RunStore, type ResultRecord } from "./store";
 import { pickWinner, STUDY_HYPERPARAMETERS, TRANSFER_SWEEPS, type Transfer } from "./transfer";
 import { expandTrials, type Hyperparameters, type TrialSpec } from "./trials";
@@ -52,6 +52,8 @@ export interface Rows {
   metrics: MetricRow[];
   curves: CurveRow[];
   samples: SampleRow[];
+  /** Per-example CE terms of completed trials (absent for results stored without them). */
+  examples: ExampleRow[];
 }
 
 /** An experiment's results: its definition and profile, the transfer it used, its rows. */
@@ -120,6 +122,32 @@ function metricRows(spec: TrialSpec, key: string, r: ResultRecord): MetricRow[] 
   return rows;
 }
 
+/** The per-example CE terms of a trial's evaluated tasks, per language (none when not stored). */
+function exampleRows(spec: TrialSpec, key: string, r: ResultRecord): ExampleRow[] {
+  const per = r.evaluation.ce.perExample;
+  if (!per) return [];
+  return spec.evaluate.tasks.flatMap((task) =>
+    LANGS.flatMap((language): ExampleRow[] => {
+      const t = per[task]?.[language];
+      if (!t) return [];
+      return [
+        {
+          experiment: spec.experiment,
+          key,
+          seed: spec.seed,
+          label: spec.label,
+          task,
+          language,
+          split: r.evaluation.split,
+          idsHash: t.idsHash,
+          nll: t.nll,
+          tokens: t.tokens,
+        },
+      ];
+    }),
+  );
+}
+
 /** One row per step; evaluations join their step's row (or stand alone, e.g. at step 0). */
 function curveRows(spec: TrialSpec, key: string, lines: readonly MetricsLine[]): CurveRow[] {
   const steps = new Map<number, CurveRow>();
@@ -149,7 +177,7 @@ function curveRows(spec: TrialSpec, key: string, lines: readonly MetricsLine[]):
 
 /** Rows of found trials (pure). */
 export function buildRows(found: readonly FoundTrial[]): Rows {
-  const rows: Rows = { trials: [], metrics: [], curves: [], samples: [] };
+  const rows: Rows = { trials: [], metrics: [], curves: [], samples: [], examples: [] };
   for (const { spec, key: current, stored } of found) {
     const key = stored?.key ?? current ?? specId(spec);
     const r = stored?.result ?? null;
@@ -163,6 +191,7 @@ export function buildRows(found: readonly FoundTrial[]): Rows {
     if (stored) rows.curves.push(...curveRows(spec, key, stored.metrics));
     if (!r || stored?.status !== "completed") continue;
     rows.metrics.push(...metricRows(spec, key, r));
+    rows.examples.push(...exampleRows(spec, key, r));
     for (const s of r.samples) {
       rows.samples.push({
         experiment: spec.experiment,

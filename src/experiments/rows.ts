@@ -91,3 +91,24 @@ export interface SampleRow {
   reference: string;
   generated: string;
 }
+
+/**
+ * The CE terms of each example of one trial on one task and language (examples in a stable order):
+ * what paired bootstrap intervals resample. Rows with equal `idsHash` hold the same examples in the
+ * same order, so settings are compared example by example. The CE of a set of examples is the sum
+ * of their `nll` over the sum of their `tokens`.
+ */
+export interface ExampleRow {
+  experiment: string;
+  /** The trial's key (joins TrialRow for settings and status). */
+  key: string;
+  seed: number;
+  label: string;
+  task: Task;
+  language: Lang;
+  split: "val" | "test";
+  idsHash: string;
+  /** Summed NLL of each example's target tokens (nats), and its target token count. */
+  nll: readonly number[];
+  tokens: readonly number[];
+}

@@ -14,7 +14,7 @@ import { train, type TrainEvent } from "../train/trainer";
 import { initBackend } from "../backend/backend";
 import { setNativeThreads } from "../native/kernels";
 import { PROJECT_ROOT } from "./paths";
-import { evaluatedByTraining, type EvalSpec, type TrialSpec } from "./trials";
+import type { EvalSpec, TrialSpec } from "./trials";
 
 /** A generated example kept for reports. */
 export interface SampleRecord {
@@ -137,43 +137,41 @@ export async function runTrial(spec: TrialSpec, ctx: TrialContext): Promise<Tria
     backend = r.provenance.backend;
   }
 
-  let evaluation: TrialOutcome["evaluation"];
+  // Always a pass of its own, even where the trainer's final validation covers the same examples:
+  // it keeps each example's CE terms, which paired bootstrap intervals in reports resample.
   let samples: SampleRecord[] = [];
-  if (evaluatedByTraining(spec) && training?.final) {
-    evaluation = { split: "val", ce: training.final, generation: null };
-  } else {
-    const ev = spec.evaluate;
-    ctx.log(
-      `evaluating on ${ev.tasks.join(" and ")} (${ev.split})${ev.generate ? " with generation" : ""}`,
-    );
-    const e = await evaluateModel({
-      model: modelDir,
-      adapter,
-      quant: ev.quant,
-      data: ctx.dataDir,
-      task: evalTask(ev.tasks),
-      split: ev.split,
-      languages: ev.languages,
-      size: ev.size,
-      dataSeed: ev.dataSeed,
-      mix: 0.5,
-      commitInput: ev.commitInput,
-      lenient: ev.lenient,
-      prompt: ev.prompt,
-      maxLen: ev.maxLen,
-      batchSize: ev.batchSize,
-      generate: ev.generate,
-      maxNewTokens: ev.maxNewTokens ?? 1,
-    });
-    backend = e.backend;
-    let generation: TrialOutcome["evaluation"]["generation"] = null;
-    if (e.generation) {
-      const { samples: generated, ...scores } = e.generation;
-      generation = scores;
-      samples = await keepSamples(generated, ev, ctx.dataDir);
-    }
-    evaluation = { split: ev.split, ce: e.ce, generation };
+  const ev = spec.evaluate;
+  ctx.log(
+    `evaluating on ${ev.tasks.join(" and ")} (${ev.split})${ev.generate ? " with generation" : ""}`,
+  );
+  const e = await evaluateModel({
+    model: modelDir,
+    adapter,
+    quant: ev.quant,
+    data: ctx.dataDir,
+    task: evalTask(ev.tasks),
+    split: ev.split,
+    languages: ev.languages,
+    size: ev.size,
+    dataSeed: ev.dataSeed,
+    mix: 0.5,
+    commitInput: ev.commitInput,
+    lenient: ev.lenient,
+    prompt: ev.prompt,
+    maxLen: ev.maxLen,
+    batchSize: ev.batchSize,
+    generate: ev.generate,
+    maxNewTokens: ev.maxNewTokens ?? 1,
+    perExample: true,
+  });
+  backend = e.backend;
+  let generation: TrialOutcome["evaluation"]["generation"] = null;
+  if (e.generation) {
+    const { samples: generated, ...scores } = e.generation;
+    generation = scores;
+    samples = await keepSamples(generated, ev, ctx.dataDir);
   }
+  const evaluation: TrialOutcome["evaluation"] = { split: ev.split, ce: e.ce, generation };
   return {
     wallTimeS: (Date.now() - started) / 1000,
     training,

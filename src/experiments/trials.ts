@@ -183,17 +183,3 @@ export function tasksRead(spec: TrialSpec): Task[] {
   if (spec.train) for (const t of tasksOf(spec.train.task)) tasks.add(t);
   return [...tasks].sort();
 }
-
-/**
- * Whether the trainer's final validation already is the trial's evaluation: same split (val),
- * same tasks, same size, no generation. Then no second pass over the data is needed.
- */
-export function evaluatedByTraining(spec: TrialSpec): boolean {
-  if (!spec.train || spec.evaluate.split !== "val" || spec.evaluate.generate) return false;
-  const trained = tasksOf(spec.train.task);
-  return (
-    spec.evaluate.size === spec.train.valSize &&
-    trained.length === spec.evaluate.tasks.length &&
-    trained.every((t) => spec.evaluate.tasks.includes(t))
-  );
-}

@@ -12,6 +12,24 @@ import { parseTrainConfig } from "../../src/train/config";
 import { experimentsDir, sweepDef, testProfile } from "./helpers";
 
 const good = sweepDef("optimizers", { optimizer: ["adamw", "sgd"] });
+const bestClaim = {
+  id: "adamw-best",
+  kind: "best",
+  text: "AdamW is lowest",
+  source: "Fig. 2",
+  setting: "optimizer",
+  study: "adamw",
+  task: "codesearchnet",
+};
+const changeClaim = {
+  id: "sgd-lower",
+  kind: "change",
+  text: "SGD is lower than AdamW",
+  source: "Fig. 2",
+  baseline: { task: "codesearchnet", where: { optimizer: "adamw" } },
+  treatment: { task: "codesearchnet", where: { optimizer: "sgd" } },
+  study: "lower",
+};
 
 test("a bad definition is an error naming the file and the field", () => {
   const bad = (over: Record<string, unknown>) => ({ ...good, ...over });
@@ -37,6 +55,42 @@ test("a bad definition is an error naming the file and the field", () => {
     [bad({ evaluate: { tasks: ["cobol"] } }), /evaluate\.tasks\.0: Invalid enum value/],
     [bad({ seeds: "many" }), /seeds: Invalid enum value/],
     [bad({ colour: "red" }), /Unrecognized key\(s\) in object: 'colour'/],
+    [
+      bad({ claims: [{ ...bestClaim, setting: "lr" }] }),
+      /claims\.0\.setting: "lr" is not varied by the grid/,
+    ],
+    [
+      bad({ claims: [{ ...bestClaim, study: "adagrad" }] }),
+      /claims\.0\.study: "adagrad" is not one of the grid's values of optimizer/,
+    ],
+    [
+      bad({ claims: [{ ...bestClaim, task: "commitpackft" }] }),
+      /claims\.0\.task: "commitpackft" is not evaluated by this experiment/,
+    ],
+    [
+      bad({ claims: [bestClaim, bestClaim] }),
+      /claims\.1\.id: "adamw-best" is used by another claim/,
+    ],
+    [
+      bad({ claims: [{ ...bestClaim, where: { colour: "red" } }] }),
+      /claims\.0\.where\.colour: neither fixed nor varied by this experiment/,
+    ],
+    [
+      bad({
+        claims: [
+          {
+            ...changeClaim,
+            treatment: { task: "codesearchnet", where: { optimizer: "adam" } },
+          },
+        ],
+      }),
+      /claims\.0\.treatment\.where\.optimizer: /,
+    ],
+    [
+      bad({ claims: [{ ...changeClaim, study: { baseline: 2, treatment: -1 } }] }),
+      /claims\.0\.study/,
+    ],
+    [bad({ claims: [{ ...bestClaim, kind: "guess" }] }), /claims\.0\.kind: Invalid discriminator/],
   ];
   for (const [raw, expected] of cases) {
     assert.throws(

@@ -48,6 +48,12 @@ function result(key: string, ceScale = 1): ResultRecord {
         byTaskLanguage: {
           codesearchnet: { python: stat(2 * ceScale, 10, 1), go: stat(4 * ceScale, 30, 1) },
         },
+        perExample: {
+          codesearchnet: {
+            python: { idsHash: "p", nll: [20 * ceScale], tokens: [10] },
+            go: { idsHash: "g", nll: [50 * ceScale, 70 * ceScale], tokens: [12, 18] },
+          },
+        },
       },
       generation: {
         metrics: { bleu4: "b", rougeL: "r", decoding: "greedy" },
@@ -169,6 +175,28 @@ test("loadResults on a hand-written store: trials, metrics, curves and samples",
     { ...row, step: 0, epoch: 0, lr: 0.1, loss: null, valCe: 5 },
     { ...row, step: 1, epoch: 0.5, lr: 0.1, loss: 4.5, valCe: null },
     { ...row, step: 2, epoch: 1, lr: 0.2, loss: 4, valCe: 3.5 },
+  ]);
+  // Per-example terms of the completed trial only, in language order.
+  const terms = { experiment: "optimizers", key: keyNew, seed: 0, label: "adamw" };
+  assert.deepEqual(r.examples, [
+    {
+      ...terms,
+      task: "codesearchnet",
+      language: "python",
+      split: "val",
+      idsHash: "p",
+      nll: [20],
+      tokens: [10],
+    },
+    {
+      ...terms,
+      task: "codesearchnet",
+      language: "go",
+      split: "val",
+      idsHash: "g",
+      nll: [50, 70],
+      tokens: [12, 18],
+    },
   ]);
   assert.deepEqual(r.samples, [
     {
