@@ -3,12 +3,11 @@
  * progress; exits 1 if any notebook fails, after printing each failing cell's error.
  * Run directly: node --import tsx src/notebooks/cli.ts [notebook...] [options]
  */
-import * as path from "node:path";
 import type { Command } from "../cli/args";
 import { numberOpt, parse, UsageError } from "../cli/args";
 import { formatDuration } from "../train/progress";
 import type { NotebookProgress } from "./runner";
-import { PROJECT_ROOT } from "../util/root";
+import { fromRoot } from "../util/root";
 import { listNotebooks, resolveNotebook, resolveProfile, runNotebooks } from "./runner";
 
 const USAGE = `usage: notebooks [notebook...] [--profile P] [--out DIR] [--cell-timeout S]
@@ -19,12 +18,6 @@ reports/<profile>/notebooks/<name>.html. A notebook is a path or a name ("data")
   --out DIR          where the HTML goes (default: reports/<profile>/notebooks)
   --cell-timeout S   stop a cell after S whole seconds (default: no limit)`;
 
-/** A path as the user reads it: relative inside the repository, absolute outside. */
-function shown(file: string): string {
-  const rel = path.relative(PROJECT_ROOT, file);
-  return rel && !rel.startsWith("..") ? rel : file;
-}
-
 /** Seconds as "3.2s" under a minute, else as formatDuration writes them. */
 function seconds(s: number): string {
   return s < 60 ? `${s.toFixed(1)}s` : formatDuration(s);
@@ -34,11 +27,11 @@ function seconds(s: number): string {
 export function formatProgress(event: NotebookProgress): string {
   switch (event.kind) {
     case "notebook":
-      return `[${event.position}/${event.total}] ${shown(event.notebook)}`;
+      return `[${event.position}/${event.total}] ${fromRoot(event.notebook)}`;
     case "cell":
       return `    cell ${event.cell}/${event.cells} (${seconds(event.seconds)})`;
     case "done":
-      return `    ok in ${seconds(event.seconds)} -> ${shown(event.html)}`;
+      return `    ok in ${seconds(event.seconds)} -> ${fromRoot(event.html)}`;
     case "failed":
       return `    FAILED: ${event.error.message.split("\n")[0]}`;
   }

@@ -8,6 +8,7 @@ import { LANG_NAMES, LANGS, type Lang } from "../data/langs";
 import type { LlamaConfig } from "../model/config";
 import { dims } from "../model/config";
 import { formatDuration } from "../train/progress";
+import { runName } from "../util/root";
 import { stageChain, type StageSummary } from "./init_from";
 import type { ValReport } from "./validate";
 import { ZERO_SHOT, type ZeroShotReport } from "./zero_shot";
@@ -97,13 +98,13 @@ export function modelCard(i: ModelCardInfo): string {
       ? [
           "",
           `Stage ${stage} of a continued run: it started from the float32 weights and AdamW moments of ` +
-            `the last checkpoint of ${earlier[earlier.length - 1].run} and followed its own schedule. Earlier stages:`,
+            `the last checkpoint of ${runName(earlier[earlier.length - 1].run)} and followed its own schedule. Earlier stages:`,
           "",
           "| stage | run | steps | tokens | held-out CE at its end | wall time |",
           "|---|---|---|---|---|---|",
           ...earlier.map(
             (s, k) =>
-              `| ${k + 1} | ${s.run} | ${int(s.steps)} | ${int(s.tokens)} | ` +
+              `| ${k + 1} | ${runName(s.run)} | ${int(s.steps)} | ${int(s.tokens)} | ` +
               `${s.valCe === null ? "not measured" : f4(s.valCe)} | ${formatDuration(s.wallTimeS)} |`,
           ),
           "",

@@ -13,6 +13,7 @@ import { PRESET_NAMES, presetConfig } from "../model/presets";
 import { BOS, EOS, PAD } from "../tokenizer/special";
 import type { Tokenizer } from "../tokenizer/tokenizer";
 import { readJson } from "../util/fs";
+import { runName } from "../util/root";
 import { parseWithSchema } from "../util/schema";
 
 const positiveInt = z.number().int().positive();
@@ -165,9 +166,17 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command line that runs `c` (every setting spelled out, defaults included), plus `extra` flags. */
+/**
+ * The command line that runs `c` from the repository root (every setting spelled out, defaults
+ * included), plus `extra` flags; run folders by their runName, so that cards name no machine's.
+ */
 export function pretrainCommand(c: PretrainConfig, extra: string[] = []): string {
-  const settings: Record<string, unknown> = { ...c, warmupSteps: warmupStepsOf(c) };
+  const settings: Record<string, unknown> = {
+    ...c,
+    out: runName(c.out),
+    initFrom: c.initFrom === undefined ? undefined : runName(c.initFrom),
+    warmupSteps: warmupStepsOf(c),
+  };
   const args = Object.entries(PRETRAIN_FLAGS)
     .filter(([field]) => settings[field] !== undefined)
     .flatMap(([field, flag]) => [`--${flag}`, shellQuote(String(settings[field]))]);
@@ -176,6 +185,7 @@ export function pretrainCommand(c: PretrainConfig, extra: string[] = []): string
 
 /** Start or continue `c` in the background (nohup), logging to OUT/pretrain.log. */
 export function backgroundCommand(c: PretrainConfig): string {
-  const log = shellQuote(`${c.out}/pretrain.log`);
-  return `mkdir -p ${shellQuote(c.out)} && nohup ${pretrainCommand(c, ["--resume"])} >> ${log} 2>&1 &`;
+  const out = runName(c.out);
+  const log = shellQuote(`${out}/pretrain.log`);
+  return `mkdir -p ${shellQuote(out)} && nohup ${pretrainCommand(c, ["--resume"])} >> ${log} 2>&1 &`;
 }

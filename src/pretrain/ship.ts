@@ -22,6 +22,7 @@ import {
 } from "../model/checkpoint";
 import type { Llama } from "../model/llama";
 import { loadCheckpoint, restoreParams } from "../train/checkpoint_state";
+import { checkoutPath, runName } from "../util/root";
 import { provenance } from "../train/trainer";
 import { modelCard, type ModelCardInfo } from "./card";
 import {
@@ -59,6 +60,12 @@ export interface ShipOptions {
   languages?: readonly Lang[];
 }
 
+/** The folder a card's commands ship to: a run's own model/ by the run's name, else by checkoutPath. */
+function shipTarget(dir: string, run: string): string {
+  const inRun = path.relative(path.resolve(run), path.resolve(dir));
+  return inRun === "model" ? `${runName(run)}/model` : checkoutPath(dir, "models");
+}
+
 /** Write `model` as a model folder at `dir` (replacing it); returns the CE of the shipped weights. */
 export async function shipModel(
   dir: string,
@@ -89,6 +96,7 @@ export async function shipModel(
       ...(opts.languages === undefined ? [] : ["--languages", opts.languages.join(",")]),
     ];
     const floor = info.kind === "random-floor";
+    const target = shipTarget(dir, config.out);
     const card: ModelCardInfo = {
       kind: info.kind,
       model: config.model,
@@ -132,10 +140,10 @@ export async function shipModel(
       backend: backendInfo().label,
       git: { commit: prov.gitCommit, dirty: prov.gitDirty },
       commands: floor
-        ? { floor: pretrainCommand(config, ["--random-floor", dir, ...dataFlag]) }
+        ? { floor: pretrainCommand(config, ["--random-floor", target, ...dataFlag]) }
         : {
             background: backgroundCommand(config),
-            ship: pretrainCommand(config, ["--ship", dir, ...dataFlag]),
+            ship: pretrainCommand(config, ["--ship", target, ...dataFlag]),
           },
     };
     fs.writeFileSync(path.join(tmp, "README.md"), modelCard(card));

@@ -150,15 +150,15 @@ test("a continued run starts from the first run's weights and moments and follow
   const ce1 = (end1.ce as number).toFixed(4);
   for (const dir of [r.outputs.model!, shipped.dir]) {
     assertCard(dir, [
-      `Stage 2 of a continued run: it started from the float32 weights and AdamW moments of the last checkpoint of ${stage1.out} `,
-      `| 1 | ${stage1.out} | 8 | 512 | ${ce1} | `,
+      `Stage 2 of a continued run: it started from the float32 weights and AdamW moments of the last checkpoint of runs/stage1 `,
+      `| 1 | runs/stage1 | 8 | 512 | ${ce1} | `,
       "| optimizer steps | 6 of 6 in this stage, after 8 in stage 1 |",
       "| tokens seen | 896 (",
       "over both stages: 512 in stage 1, 384 in this one |",
       "# stage 1, run to its end first",
-      `--out ${stage1.out} --steps 8 `,
+      `--out runs/stage1 --steps 8 `,
       "# stage 2: pretrain in the background",
-      `--init-from ${stage1.out} --steps 6 `,
+      `--init-from runs/stage1 --steps 6 `,
     ]);
   }
 
@@ -169,21 +169,24 @@ test("a continued run starts from the first run's weights and moments and follow
   const r3 = await pretrain(stage3);
   assert.equal(r3.status, "completed");
   assertCard(r3.outputs.model!, [
-    `Stage 3 of a continued run: it started from the float32 weights and AdamW moments of the last checkpoint of ${stage2.out} `,
-    `| 1 | ${stage1.out} | 8 | 512 | ${ce1} | `,
-    `| 2 | ${stage2.out} | 6 | 384 | ${(end2.ce as number).toFixed(4)} | `,
+    `Stage 3 of a continued run: it started from the float32 weights and AdamW moments of the last checkpoint of runs/stage2 `,
+    `| 1 | runs/stage1 | 8 | 512 | ${ce1} | `,
+    `| 2 | runs/stage2 | 6 | 384 | ${(end2.ce as number).toFixed(4)} | `,
     "| optimizer steps | 4 of 4 in this stage, after 14 in stages 1-2 |",
     "| tokens seen | 1,152 (",
     "over 3 stages: 896 in stages 1-2, 256 in this one |",
     "# stage 1, run to its end first",
     "# stage 2, run to its end first",
     "# stage 3: pretrain in the background",
-    `--init-from ${stage2.out} --steps 4 `,
+    `--init-from runs/stage2 --steps 4 `,
   ]);
 });
 
 function assertCard(dir: string, facts: string[]): void {
   const card = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+  // Run folders outside the checkout are named runs/<name>: the card holds no machine's run folders.
+  const runs = path.join(root, "stage");
+  assert.ok(!card.includes(runs), `the card names a run folder under ${root}`);
   for (const fact of facts) assert.ok(card.includes(fact), `card lacks: ${fact}\n${card}`);
 }
 

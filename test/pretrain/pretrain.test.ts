@@ -316,7 +316,9 @@ test("the shipped folder: HF names, bfloat16 of the final weights, config, token
     `**${r.shipped!.ce.toFixed(4)} nats/token**`,
     `| backend | wasm`,
     "--resume >> ",
-    `--ship ${dir}`,
+    // Run folders outside the checkout go by their name under runs/ (no machine's folders).
+    `--out runs/${path.basename(c.out as string)} `,
+    `--ship runs/${path.basename(c.out as string)}/model`,
   ])
     assert.ok(card.includes(fact), `card lacks: ${fact}\n${card}`);
   // The shipped CE is of the bfloat16 weights: close to the float32 evaluation, not necessarily equal.
@@ -389,7 +391,7 @@ test("with narration data, the card gives the shipped weights' zero-shot CE per 
     "| language | CodeSearchNet | CommitPackFT |",
     `| Python | ${csn.toFixed(4)} (1) | ${cpf.toFixed(4)} (1) |`,
     `| **all** | **${csn.toFixed(4)} (1)** | **${cpf.toFixed(4)} (1)** |`,
-    `--random-floor ${dir} --data ${data} --languages python`,
+    `--random-floor models/${path.basename(dir)} --data ${data} --languages python`,
   ])
     assert.ok(card.includes(fact), `card lacks: ${fact}\n${card}`);
 
