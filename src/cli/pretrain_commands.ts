@@ -26,6 +26,7 @@ export function pretrainConfigFromFlags(v: Values): PretrainConfig {
   if (v["memory-limit"] !== undefined) {
     raw.memoryLimit = numberOpt(v, "memory-limit", NaN, { above: 0 }) * GIB;
   }
+  if (v["gradient-checkpointing"] === true) raw.gradientCheckpointing = true;
   try {
     return parsePretrainConfig(raw, "narrator pretrain");
   } catch (e) {
@@ -77,6 +78,7 @@ function describeShipped(s: Shipped): string {
 const options: Options = {
   ...Object.fromEntries(Object.values(PRETRAIN_FLAGS).map((f) => [f, { type: "string" }])),
   "memory-limit": { type: "string" },
+  "gradient-checkpointing": { type: "boolean" },
   resume: { type: "boolean" },
   ship: { type: "string" },
   data: { type: "string" },
@@ -90,7 +92,7 @@ export const pretrain: Command = {
   usage: `usage: narrator pretrain --preset narrator-2m|narrator-8m|CONFIG.json --tokenizer FILE --corpus DIR --out DIR
        [--init-from RUN_DIR] [--steps N] [--seq-len N] [--batch-size N] [--lr X] [--scheduler cosine|linear] [--warmup-steps N]
        [--weight-decay X] [--max-grad-norm X] [--seed N] [--eval-every N] [--eval-windows N]
-       [--checkpoint-every N] [--memory-limit GIB] [--resume] [--ship DIR] [--random-floor DIR] [--data DIR [--languages python,go,...]] [--json]
+       [--checkpoint-every N] [--memory-limit GIB] [--gradient-checkpointing] [--attention-block N] [--resume] [--ship DIR] [--random-floor DIR] [--data DIR [--languages python,go,...]] [--json]
 
 Trains every parameter from a seeded random initialisation on windows of --seq-len tokens cut from
 the corpus (each file followed by <|eos|>, all languages shuffled together; the encoded corpus is
@@ -103,6 +105,8 @@ Writes OUT/metrics.jsonl, OUT/checkpoint-<step>/, OUT/result.json and, at the en
 (same model config) instead of random weights, then follows this run's own schedule and seed.
 --resume continues OUT's last checkpoint (or starts when there is none) with the same settings;
 SIGINT/SIGTERM stop at the next step with a checkpoint.
+--gradient-checkpointing recomputes each decoder layer in the backward pass (turned on by itself
+when the run would not fit otherwise); --attention-block N computes attention N queries at a time.
 --ship DIR writes a model folder from OUT's latest checkpoint instead of training (same settings).
 --random-floor DIR writes the untrained model of the same shape and seed instead of training.
 --data DIR (the folder of codesearchnet/ and commitpackft/) adds the shipped weights' zero-shot CE

@@ -53,6 +53,10 @@ export const PretrainConfigSchema = z
     checkpointEvery: nonNegativeInt.default(250),
     /** Refuse to start above this estimated peak memory (bytes); default 80% of physical memory. */
     memoryLimit: z.number().positive().optional(),
+    /** Activation checkpointing per decoder layer; unset, on exactly when only it fits. */
+    gradientCheckpointing: z.boolean().optional(),
+    /** Attention this many queries at a time, recomputed in the backward pass (unset: at once). */
+    attentionBlock: positiveInt.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -133,6 +137,7 @@ export function pretrainResumeKey(
     model: _m,
     initFrom: _i,
     memoryLimit: _l,
+    gradientCheckpointing: _g,
     checkpointEvery: _k,
     ...rest
   } = c;
@@ -160,6 +165,7 @@ export const PRETRAIN_FLAGS = {
   evalEvery: "eval-every",
   evalWindows: "eval-windows",
   checkpointEvery: "checkpoint-every",
+  attentionBlock: "attention-block",
 } as const satisfies Partial<Record<keyof PretrainConfig, string>>;
 
 function shellQuote(s: string): string {

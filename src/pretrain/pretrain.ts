@@ -90,7 +90,7 @@ export interface PretrainResult {
   trainWindows: number;
   /** The estimate, the budget in all (`limit`) and the ceiling of the backend's heap. */
   memory: MemoryEstimate & { limit: number; heapLimit: number };
-  /** Whether each decoder layer was recomputed in the backward pass (needed to fit). */
+  /** Whether each decoder layer was recomputed in the backward pass (asked for, or needed to fit). */
   gradientCheckpointing: boolean;
   /** Validation CE of the float32 weights before the first step and after the last. */
   initial: ValReport | null;
@@ -139,7 +139,7 @@ export async function pretrain(
       `${data.val.tokens.length} val tokens; ${setup.valSample.length} val windows evaluated`,
   );
 
-  // Activation checkpointing turns on by itself when the run would not fit without it.
+  // Activation checkpointing as asked, or by itself when the run would not fit without it.
   const ceiling = memoryCeiling(config.memoryLimit);
   const { memory, gradientCheckpointing } = planMemory(
     modelConfig,
@@ -155,7 +155,7 @@ export async function pretrain(
       seqLen,
     },
     ceiling,
-    undefined,
+    config.gradientCheckpointing,
     log,
   );
 
@@ -197,6 +197,7 @@ export async function pretrain(
     checkpointEvery: config.checkpointEvery,
     evalAtStart: true,
     gradientCheckpointing,
+    attentionBlock: config.attentionBlock,
     model,
     params,
     optimizer,

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../src/backend/backend";
+import { parseLlamaConfig } from "../../src/model/config";
 import {
   epochOrder,
   evenlySpaced,
@@ -12,7 +13,12 @@ import {
 } from "../../src/pretrain/windows";
 import { encodeStream, languageAt } from "../../src/pretrain/stream";
 import { createPretrainOptimizer } from "../../src/pretrain/optimizer";
-import { parsePretrainConfig, pretrainCommand, warmupStepsOf } from "../../src/pretrain/config";
+import {
+  parsePretrainConfig,
+  pretrainCommand,
+  pretrainResumeKey,
+  warmupStepsOf,
+} from "../../src/pretrain/config";
 import { pretrain as pretrainCmd, pretrainConfigFromFlags } from "../../src/cli/pretrain_commands";
 import { c, charTokenizer, SPECIAL_IDS } from "../data/char_tokenizer";
 
@@ -123,6 +129,26 @@ test("AdamW groups: a zero gradient decays a matrix by (1 - lr * wd) and leaves 
     /gradient for unknown parameter 'x'/,
   );
   opt.dispose();
+});
+
+test("--gradient-checkpointing and --attention-block: how memory is spent leaves the resume key alone", () => {
+  const flags = { preset: "p", tokenizer: "t", corpus: "c", out: "o" };
+  const plain = pretrainConfigFromFlags(flags);
+  const ckpt = pretrainConfigFromFlags({ ...flags, "gradient-checkpointing": true });
+  const blocks = pretrainConfigFromFlags({ ...flags, "attention-block": "64" });
+  assert.equal(plain.gradientCheckpointing, undefined);
+  assert.equal(ckpt.gradientCheckpointing, true);
+  assert.equal(blocks.attentionBlock, 64);
+  const model = parseLlamaConfig({
+    vocab_size: 64,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+  });
+  const key = (c: typeof plain) => pretrainResumeKey(c, model, "data");
+  assert.equal(key(ckpt), key(plain));
+  assert.notEqual(key(blocks), key(plain));
 });
 
 test("the reproduce command parses back to the same config, and bad flags are named", () => {
