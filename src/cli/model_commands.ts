@@ -2,11 +2,13 @@
 import { initBackend } from "../backend/backend";
 import { tokenizerFor } from "../model/open";
 import { openModel } from "../lora/open";
+import { describeDecoding, type GenerateOptions } from "../model/decoding";
 import { sequenceLogprobs, generate } from "../model/inference";
 import { quantizeModelDir } from "../model/quantize_dir";
 import { PRESET_NAMES, presetConfig } from "../model/presets";
 import { writeRandomCheckpoint, type FloatDtype } from "../model/random_checkpoint";
 import { intList, numberOpt, required, UsageError, type Command } from "./args";
+import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
 
 const modelOptions = {
   model: { type: "string" },
@@ -58,10 +60,12 @@ export const generateCmd: Command = {
   summary: "continue a text with a model (+ adapter): greedy or sampled, with a KV cache",
   usage: `usage: narrator generate --model DIR [--adapter DIR] [--quant none|nf4] (--text STR | --ids 1,2,3)
        [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N]
-       [--no-repeat-ngram N] [--json]
+       [--no-repeat-ngram N] [--beams N [--length-penalty X]] [--json]
 
 Greedy when --temperature is 0 (the default). Stops at the tokenizer's end tokens.
---no-repeat-ngram N: never generate the same N-token sequence twice (default 0: off).`,
+Prints the text, or with --json (or --ids) {"ids", "text", "decoding"}.
+--no-repeat-ngram N: never generate the same N-token sequence twice (default 0: off; per beam).
+${BEAM_HELP}`,
   options: {
     ...modelOptions,
     text: { type: "string" },
@@ -72,6 +76,7 @@ Greedy when --temperature is 0 (the default). Stops at the tokenizer's end token
     "top-p": { type: "string" },
     seed: { type: "string" },
     "no-repeat-ngram": { type: "string" },
+    ...BEAM_OPTIONS,
     json: { type: "boolean" },
   },
   async run(v) {
@@ -92,7 +97,7 @@ Greedy when --temperature is 0 (the default). Stops at the tokenizer's end token
         what: `generating ${maxNewTokens} tokens after ${prompt.length}`,
       },
     });
-    const out = generate(model, prompt, {
+    const decoding: GenerateOptions = {
       maxNewTokens,
       temperature: numberOpt(v, "temperature", 0, { min: 0 }),
       topK: numberOpt(v, "top-k", 0, { integer: true, min: 0 }),
@@ -100,10 +105,15 @@ Greedy when --temperature is 0 (the default). Stops at the tokenizer's end token
       seed: numberOpt(v, "seed", 0, { integer: true }),
       stopTokens: tok ? tok.stopIds() : [],
       noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 0, { integer: true, min: 0 }),
-    });
+      ...beamOptions(v),
+    };
+    const out = generate(model, prompt, decoding);
     const text = tok ? tok.decode(out, { skipSpecial: true }) : undefined;
-    if (v.json || !tok) process.stdout.write(JSON.stringify({ ids: out, text }) + "\n");
-    else process.stdout.write(text + "\n");
+    if (v.json || !tok) {
+      process.stdout.write(
+        JSON.stringify({ ids: out, text, decoding: describeDecoding(decoding) }) + "\n",
+      );
+    } else process.stdout.write(text + "\n");
   },
 };
 

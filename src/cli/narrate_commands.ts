@@ -10,6 +10,7 @@ import { digestPage } from "../narrate/page";
 import type { SettingsOverrides } from "../narrate/settings";
 import { writeFileAtomic } from "../util/fs";
 import { numberOpt, required, UsageError, type Command } from "./args";
+import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -19,6 +20,8 @@ const NARRATOR_OPTIONS = {
   "max-new-tokens": { type: "string" },
   "max-input-tokens": { type: "string" },
   "no-repeat-ngram": { type: "string" },
+  "max-files": { type: "string" },
+  ...BEAM_OPTIONS,
   lang: { type: "string" },
   prompt: { type: "string" },
   "commit-input": { type: "string" },
@@ -30,12 +33,16 @@ const NARRATOR_HELP = `Model:
   --adapter DIR             LoRA adapter; when it is OUT/adapter of \`narrator train\`, OUT/result.json
                             gives the prompt format, commit input, quantization and length it was
                             trained with
-  --max-new-tokens N        tokens generated per explanation (default 64; greedy decoding)
-  --no-repeat-ngram N       never repeat an N-token sequence within an explanation (default 3;
-                            0 turns it off): small models decoding greedily fall into loops
+  --max-new-tokens N        tokens generated per explanation (default 64)
+${BEAM_HELP}
+  --no-repeat-ngram N       never repeat an N-token sequence within an explanation (in each beam;
+                            default 3; 0 turns it off): small models decoding greedily fall into loops
   --max-input-tokens N      input tokens kept; default: what fits the adapter's training length
                             (or the model's context) with the prompt frame and the new tokens.
                             A longer input is cut, and a note says so in every format
+  --max-files N             a change of several files longer than that is narrated file by file
+                            (at most N files alone, the most changed first; default 8), then as a
+                            whole with each file cut to its share; notes say what was left out
   --lang LANG               language named in the prompt when no file of a change is in one of
                             ${LANGS.join(", ")} (default javascript; a note says so)
   --prompt deepseek|compact, --commit-input diff|files|both, --quant none|nf4
@@ -65,6 +72,8 @@ async function openNarrator(v: Values, usage: string): Promise<Narrator> {
         ? undefined
         : numberOpt(v, "max-input-tokens", 0, { integer: true, min: 0 }),
     noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 3, { integer: true, min: 0 }),
+    maxFiles: numberOpt(v, "max-files", 8, { integer: true, min: 0 }),
+    ...beamOptions(v),
     overrides,
   });
 }
@@ -100,6 +109,7 @@ export const explain: Command = {
   usage: `usage: narrator explain --model DIR [--adapter DIR]
          (--file PATH[:function] | --diff | --git REPO --range A..B)
          [--format text|markdown|json] [--max-new-tokens N] [--max-input-tokens N] [--lang LANG]
+         [--beams N [--length-penalty X]] [--no-repeat-ngram N] [--max-files N]
 
 What to explain (one of):
   --file PATH[:function]    a file (language from its extension), or one function or method of
@@ -112,11 +122,13 @@ Output:
   --format text|markdown|json  (default text). JSON for --git:
       {"commits": [{"sha", "subject", "explanation", "author", "email", "date", "language",
                     "files": [{"path", "insertions", "deletions"}], "insertions", "deletions",
-                    "notes", "inputTokens", "keptInputTokens"}], "digest"}
+                    "notes", "inputTokens", "keptInputTokens", "fileNarrations"}], "digest"}
     for --file: {"kind": "file", "file", "function", "qualifiedName", "language", "startLine",
                  "endLine", "explanation", "notes", "inputTokens", "keptInputTokens"}
     for --diff: {"kind": "diff", "files", "language", "explanation", "notes", "inputTokens",
-                 "keptInputTokens"}
+                 "keptInputTokens", "fileNarrations"}
+    fileNarrations: [{"path", "explanation", "notes", "inputTokens", "keptInputTokens"}], the
+    files of a change too long for the window narrated alone (empty otherwise)
 
 ${NARRATOR_HELP}`,
   options: {
@@ -164,7 +176,7 @@ ${NARRATOR_HELP}`,
 export const digest: Command = {
   summary: "write a self-contained HTML page explaining each commit of a git range for a manager",
   usage: `usage: narrator digest --model DIR [--adapter DIR] --git REPO --range A..B --out FILE.html
-         [--max-new-tokens N] [--max-input-tokens N] [--lang LANG]
+         [--max-new-tokens N] [--max-input-tokens N] [--lang LANG] [--beams N [--length-penalty X]]
 
 Writes one HTML file (atomically) with the range's digest, its activity as a chart (commits and
 lines changed per day) and per commit the narration, author, date, size of the change and the

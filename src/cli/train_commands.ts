@@ -1,5 +1,6 @@
 /** `narrator train | eval`: fine-tune a model on the narration tasks, and measure one. */
 import { PROMPT_FORMATS } from "../data/prompts";
+import { narrationSettings, trainingDefaults } from "../narrate/settings";
 import { COMMIT_INPUTS } from "../data/commitpackft";
 import { parseTrainConfig, TRAIN_TASKS, type TrainConfig, type TrainTask } from "../train/config";
 import { evaluateModel, fixed, formatEvaluation } from "../train/evaluate";
@@ -14,6 +15,7 @@ import {
   type Command,
   type Options,
 } from "./args";
+import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
 import { stopOnSignal } from "./stop_signal";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -184,11 +186,19 @@ export const evalCmd: Command = {
        --split val|test [--generate] [--json] [--languages python,go,...] [--size N]
        [--quant none|nf4] [--prompt deepseek|compact] [--max-len N] [--batch-size N]
        [--max-new-tokens N] [--data-seed N] [--commit-input ${COMMIT_INPUTS.join("|")}] [--lenient]
+       [--beams N [--length-penalty X]] [--no-repeat-ngram N]
 
 CE is the mean NLL per target token (nats), PPL = exp(CE), per task and language.
---generate decodes each target greedily and scores it with the CodeXGLUE smoothed BLEU-4 and
-pycocoevalcap ROUGE-L (variants named in the output). --size: examples per language
-(default: the study's 300 validation / 600 test).`,
+--generate decodes each target (greedily by default) and scores it with the CodeXGLUE smoothed
+BLEU-4 and pycocoevalcap ROUGE-L (variants and decoding named in the output). --size: examples
+per language (default: the study's 300 validation / 600 test).
+With an adapter written by \`narrator train\` (OUT/adapter beside OUT/result.json), the prompt
+format, commit input, quantization and max length are the run's; a flag that disagrees is used
+as given, with a warning naming both values. Otherwise the flags, else the training defaults
+(prompt ${trainingDefaults().prompt}, commit input ${trainingDefaults().commitInput}, quant none for a bare model and ${trainingDefaults().quant} with an adapter,
+max length ${trainingDefaults().maxLen}).
+${BEAM_HELP}
+  --no-repeat-ngram N       never generate an N-token sequence twice (default 0: off; per beam)`,
   options: {
     model: { type: "string" },
     adapter: { type: "string" },
@@ -207,9 +217,26 @@ pycocoevalcap ROUGE-L (variants named in the output). --size: examples per langu
     "data-seed": { type: "string" },
     "commit-input": { type: "string" },
     lenient: { type: "boolean" },
+    "no-repeat-ngram": { type: "string" },
+    ...BEAM_OPTIONS,
   },
   async run(v) {
     const model = required(v, "model", evalCmd.usage);
+    const int = { integer: true, min: 1 };
+    const given = <T extends string>(name: string, allowed: readonly T[]) =>
+      v[name] === undefined ? undefined : oneOf(v[name], name, allowed, allowed[0]);
+    const settings = narrationSettings(
+      v.adapter as string | undefined,
+      {
+        prompt: given("prompt", PROMPT_FORMATS),
+        commitInput: given("commit-input", COMMIT_INPUTS),
+        quant: given("quant", ["none", "nf4"] as const),
+        maxLen: numberOpt(v, "max-len", undefined, int),
+      },
+      { kind: "warn", warn: (m) => process.stderr.write(`narrator eval: warning: ${m}\n`) },
+    );
+    const maxLen = settings.maxLen ?? trainingDefaults().maxLen;
+    const noRepeatNgramSize = numberOpt(v, "no-repeat-ngram", 0, { integer: true, min: 0 });
     const task = oneOf<TrainTask>(
       required(v, "task", evalCmd.usage),
       "task",
@@ -222,11 +249,10 @@ pycocoevalcap ROUGE-L (variants named in the output). --size: examples per langu
       ["val", "test"] as const,
       "val",
     );
-    const int = { integer: true, min: 1 };
     const result = await evaluateModel({
       model,
       adapter: v.adapter as string | undefined,
-      quant: oneOf(v.quant, "quant", ["none", "nf4"] as const, "none"),
+      quant: settings.quant,
       data: v.data as string | undefined,
       task,
       split,
@@ -234,18 +260,27 @@ pycocoevalcap ROUGE-L (variants named in the output). --size: examples per langu
       size: numberOpt(v, "size", split === "val" ? 300 : 600, int),
       dataSeed: numberOpt(v, "data-seed", 42, { integer: true }),
       mix: 0.5,
-      commitInput: oneOf(v["commit-input"], "commit-input", COMMIT_INPUTS, "diff"),
+      commitInput: settings.commitInput,
       lenient: v.lenient === true,
-      prompt: oneOf(v.prompt, "prompt", PROMPT_FORMATS, "deepseek"),
-      maxLen: numberOpt(v, "max-len", 512, int),
+      prompt: settings.prompt,
+      maxLen,
       batchSize: numberOpt(v, "batch-size", 8, int),
       generate: v.generate === true,
       maxNewTokens: numberOpt(v, "max-new-tokens", 64, int),
+      decoding: { noRepeatNgramSize, ...beamOptions(v) },
     });
-    if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    const used = {
+      prompt: settings.prompt,
+      commitInput: settings.commitInput,
+      quant: settings.quant,
+      maxLen,
+      source: settings.source,
+    };
+    if (v.json) process.stdout.write(JSON.stringify({ ...result, settings: used }, null, 2) + "\n");
     else {
       const head = `${result.model}${result.adapter ? ` + ${result.adapter}` : ""} on ${split} (${result.examples} examples, backend ${result.backend})`;
-      process.stdout.write(`${head}\n${formatEvaluation(result.ce, result.generation)}\n`);
+      const how = `prompt ${used.prompt}, commit input ${used.commitInput}, quant ${used.quant}, max length ${maxLen} (from ${used.source})`;
+      process.stdout.write(`${head}\n${how}\n${formatEvaluation(result.ce, result.generation)}\n`);
     }
   },
 };

@@ -3,6 +3,7 @@
  * (with the range's digest). Results are plain data; src/narrate/format.ts renders them.
  */
 import type { Lang } from "../data/langs";
+import { narrateChange, type ChangeNarration, type FileNarration } from "./change";
 import { rangeDigest } from "./digest";
 import { readCommits, readFileChanges, type CommitFile, type CommitRecord } from "./git";
 import { commitRequest, diffRequest, fileRequest, type FileSubject } from "./inputs";
@@ -16,15 +17,20 @@ export interface FileExplanation extends FileSubject, Explained {
   kind: "file";
 }
 
+/** A change's explanation: with its files' own narrations when it was too long to read at once. */
+interface ChangeExplained extends Explained {
+  fileNarrations: FileNarration[];
+}
+
 /** `--diff`: a unified diff. */
-export interface DiffExplanation extends Explained {
+export interface DiffExplanation extends ChangeExplained {
   kind: "diff";
   files: string[];
   language: Lang;
 }
 
 /** One commit of `--git`. */
-export interface CommitExplanation extends Explained {
+export interface CommitExplanation extends ChangeExplained {
   sha: string;
   subject: string;
   author: string;
@@ -52,6 +58,11 @@ const explained = (n: Narration, notes: (string | null)[] = []): Explained => ({
   keptInputTokens: n.keptInputTokens,
 });
 
+const changeExplained = (n: ChangeNarration, notes: (string | null)[]): ChangeExplained => ({
+  ...explained(n, notes),
+  fileNarrations: n.files,
+});
+
 /** Explain `PATH[:function]`. */
 export function explainFile(narrator: Narrator, spec: string, lang?: Lang): FileExplanation {
   const { request, subject } = fileRequest(spec, lang);
@@ -60,12 +71,12 @@ export function explainFile(narrator: Narrator, spec: string, lang?: Lang): File
 
 /** Explain a unified diff as a commit; `fallback` is the language when no file names one. */
 export function explainDiff(narrator: Narrator, diff: string, fallback: Lang): DiffExplanation {
-  const { request, files, note } = diffRequest(diff, narrator.settings.commitInput, fallback);
+  const change = diffRequest(diff, narrator.settings.commitInput, fallback);
   return {
     kind: "diff",
-    files,
-    language: request.language,
-    ...explained(narrator.narrate(request), [note]),
+    files: change.files,
+    language: change.request.language,
+    ...changeExplained(narrateChange(narrator, change, narrator.options.maxFiles), [change.note]),
   };
 }
 
@@ -77,13 +88,7 @@ export function explainCommit(
   fallback: Lang,
 ): CommitExplanation {
   const changes = readFileChanges(repo, commit).filter((c) => c.oldContents !== c.newContents);
-  const { request, note } = commitRequest(
-    commit,
-    changes,
-    narrator.settings.commitInput,
-    repo,
-    fallback,
-  );
+  const change = commitRequest(commit, changes, narrator.settings.commitInput, repo, fallback);
   const empty =
     changes.length === 0 ? "the commit changes no text file: the model read no change" : null;
   return {
@@ -92,11 +97,14 @@ export function explainCommit(
     author: commit.author,
     email: commit.email,
     date: commit.date,
-    language: request.language,
+    language: change.request.language,
     files: commit.files,
     insertions: commit.insertions,
     deletions: commit.deletions,
-    ...explained(narrator.narrate(request), [note, empty]),
+    ...changeExplained(narrateChange(narrator, change, narrator.options.maxFiles), [
+      change.note,
+      empty,
+    ]),
   };
 }
 

@@ -1,16 +1,19 @@
 /**
  * `explain` results as text, Markdown or JSON. Every format shows each explanation's notes
- * (truncation above all), never drops one. JSON shapes:
+ * (truncation above all), never drops one, and a long change's narrations file by file. JSON shapes:
  * - `--git`: {"commits": [{"sha", "subject", "explanation", "author", "email", "date", "language",
  *   "files": [{"path", "insertions", "deletions"}], "insertions", "deletions", "notes",
- *   "inputTokens", "keptInputTokens"}], "digest"};
+ *   "inputTokens", "keptInputTokens", "fileNarrations"}], "digest"};
  * - `--file`: {"kind": "file", "file", "function", "qualifiedName", "language", "startLine",
  *   "endLine", "explanation", "notes", "inputTokens", "keptInputTokens"} (function and
  *   qualifiedName null for a whole file);
  * - `--diff`: {"kind": "diff", "files", "language", "explanation", "notes", "inputTokens",
- *   "keptInputTokens"}.
+ *   "keptInputTokens", "fileNarrations"};
+ * where "fileNarrations" is [{"path", "explanation", "notes", "inputTokens", "keptInputTokens"}]
+ * (empty unless the change was narrated file by file, see src/narrate/change.ts).
  */
 import { LANG_NAMES } from "../data/langs";
+import type { FileNarration } from "./change";
 import { int, plural } from "./digest";
 import type {
   CommitExplanation,
@@ -19,19 +22,11 @@ import type {
   FileExplanation,
   RangeExplanation,
 } from "./explain";
+import type { Provenance } from "./narrator";
 
 /** Output formats of `explain`. */
 export const EXPLAIN_FORMATS = ["text", "markdown", "json"] as const;
 export type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
-
-/** Who wrote the explanations, for the line that says so. */
-export interface Provenance {
-  model: string;
-  adapter: string | null;
-  prompt: string;
-  /** How the text was decoded, e.g. "greedy decoding, no repeated 3-grams". */
-  decoding: string;
-}
 
 /** "3 files, +10/-2". */
 export function changeSize(c: Pick<CommitExplanation, "files" | "insertions" | "deletions">) {
@@ -53,6 +48,14 @@ function subjectOf(e: FileExplanation): string {
 
 const isRange = (e: Explanation): e is RangeExplanation => "commits" in e;
 
+/** A long change's narrations file by file, as "- path: text" lines (notes after each). */
+function fileLines(files: readonly FileNarration[], indent: string): string[] {
+  return files.flatMap((f) => [
+    `${indent}- ${f.path}: ${f.explanation === "" ? "(no text)" : f.explanation.replace(/\n/g, " ")}`,
+    ...f.notes.map((n) => `${indent}  note: ${n}`),
+  ]);
+}
+
 function text(e: Explanation, p: Provenance): string {
   const notes = (n: string[], indent = "") => n.map((x) => `${indent}note: ${x}`);
   const body = (x: string, indent = "") =>
@@ -68,6 +71,7 @@ function text(e: Explanation, p: Provenance): string {
         `  ${c.author}, ${c.date}, ${changeSize(c)}`,
         ...notes(c.notes, "  "),
         body(c.explanation, "  "),
+        ...fileLines(c.fileNarrations, "  "),
         "",
       );
     }
@@ -75,7 +79,12 @@ function text(e: Explanation, p: Provenance): string {
   } else if (e.kind === "file") {
     out.push(subjectOf(e), ...notes(e.notes), body(e.explanation));
   } else {
-    out.push(`Change to ${e.files.join(", ")}`, ...notes(e.notes), body(e.explanation));
+    out.push(
+      `Change to ${e.files.join(", ")}`,
+      ...notes(e.notes),
+      body(e.explanation),
+      ...fileLines(e.fileNarrations, ""),
+    );
   }
   out.push("", provenanceLine(p));
   return out.join("\n");
@@ -93,6 +102,19 @@ function markdown(e: Explanation, p: Provenance): string {
   const notes = (n: string[]) =>
     n.length ? [n.map((x) => `> **Note:** ${markdownText(x)}`).join("\n>\n")] : [];
   const body = (x: string) => (x === "" ? "*(no text)*" : markdownText(x));
+  const files = (fs: readonly FileNarration[]) =>
+    fs.length
+      ? [
+          "",
+          "File by file:",
+          "",
+          ...fs.map(
+            (f) =>
+              `- \`${f.path.replace(/`/g, "'")}\`: ${body(f.explanation.replace(/\n/g, " "))}` +
+              f.notes.map((n) => ` (note: ${markdownText(n)})`).join(""),
+          ),
+        ]
+      : [];
   const out: string[] = [];
   if (isRange(e)) {
     out.push("# Commits", "");
@@ -104,6 +126,7 @@ function markdown(e: Explanation, p: Provenance): string {
         "",
         ...(c.notes.length ? [...notes(c.notes), ""] : []),
         body(c.explanation),
+        ...files(c.fileNarrations),
         "",
         ...c.files.map(
           (f) =>
@@ -119,6 +142,7 @@ function markdown(e: Explanation, p: Provenance): string {
       "",
       ...(e.notes.length ? [...notes(e.notes), ""] : []),
       body(e.explanation),
+      ...(e.kind === "diff" ? files(e.fileNarrations) : []),
     );
   }
   out.push("", `*${markdownText(provenanceLine(p))}*`);
@@ -140,6 +164,7 @@ function commitJson(c: CommitExplanation) {
     notes: c.notes,
     inputTokens: c.inputTokens,
     keptInputTokens: c.keptInputTokens,
+    fileNarrations: c.fileNarrations,
   };
 }
 
@@ -170,6 +195,7 @@ function json(e: Explanation): unknown {
     notes: d.notes,
     inputTokens: d.inputTokens,
     keptInputTokens: d.keptInputTokens,
+    fileNarrations: d.fileNarrations,
   };
 }
 

@@ -17,7 +17,7 @@ import { stripPythonDocstring } from "../data/docstring";
 import { LANG_EXTENSIONS, LANG_NAMES, LANGS, langOfPath, type Lang } from "../data/langs";
 import type { CommitPackFtRow } from "../data/schemas";
 import { withPath } from "../util/fs";
-import { findFunction } from "./functions";
+import { findFunction } from "../source/functions";
 import type { CommitRecord, FileChange } from "./git";
 import type { NarrationRequest } from "./prompt";
 
@@ -114,10 +114,29 @@ export function changeLanguage(
 const unprefixed = (name: string, prefix: string): string =>
   name.startsWith(prefix) ? name.slice(prefix.length) : name;
 
+/** One changed file's part of a change's model input. */
+export interface FileInput {
+  path: string;
+  /** The file's input as training built it (its diff, or its files). */
+  input: string;
+  /** Lines added and deleted. */
+  changed: number;
+}
+
+/** A change to explain: the request for the whole change, and each file's part of its input. */
+export interface ChangeRequest {
+  request: NarrationRequest;
+  /** The files' inputs, in the change's order; joined with `joiner` they are the request's input. */
+  inputs: FileInput[];
+  joiner: string;
+}
+
 /** A unified diff re-laid out as training's diffs (file headers only), with the files it touches. */
 export function normaliseDiff(text: string): {
   diff: string;
   files: { path: string; changed: number }[];
+  /** Each file's re-laid-out diff, in the order of `files`. */
+  parts: string[];
 } {
   let patches;
   try {
@@ -161,7 +180,7 @@ export function normaliseDiff(text: string): {
       "stdin holds no unified diff with changes (expected '--- a/file', '+++ b/file' and '@@ -1,2 +1,2 @@' hunks)",
     );
   }
-  return { diff: parts.join(""), files };
+  return { diff: parts.join(""), files, parts };
 }
 
 /** The request for `--diff`: a unified diff explained as a commit. */
@@ -169,16 +188,18 @@ export function diffRequest(
   text: string,
   commitInput: CommitInput,
   fallback: Lang,
-): { request: NarrationRequest; files: string[]; note: string | null } {
+): ChangeRequest & { files: string[]; note: string | null } {
   if (commitInput !== "diff") {
     throw new Error(
       `the adapter was trained on commit input '${commitInput}' (whole files), which a diff alone cannot give; explain the commit with --git instead`,
     );
   }
-  const { diff, files } = normaliseDiff(text);
+  const { diff, files, parts } = normaliseDiff(text);
   const { language, note } = changeLanguage(files, fallback);
   return {
     request: { task: "commitpackft", language, input: diff },
+    inputs: files.map((f, i) => ({ ...f, input: parts[i] })),
+    joiner: "",
     files: files.map((f) => f.path),
     note,
   };
@@ -191,13 +212,14 @@ export function commitRequest(
   commitInput: CommitInput,
   repo: string,
   fallback: Lang,
-): { request: NarrationRequest; note: string | null } {
+): ChangeRequest & { note: string | null } {
   const changed = commit.files.map((f) => ({
     path: f.path,
     changed: (f.insertions ?? 0) + (f.deletions ?? 0),
   }));
   const { language, note } = changeLanguage(changed, fallback);
-  const inputs = changes.map((c) => {
+  const lines = new Map(changed.map((f) => [f.path, f.changed]));
+  const inputs = changes.map((c): FileInput => {
     const row: CommitPackFtRow = {
       commit: commit.sha,
       old_file: c.path,
@@ -209,14 +231,21 @@ export function commitRequest(
       lang: LANG_NAMES[langOfPath(c.path) ?? language],
       repos: path.basename(path.resolve(repo)),
     };
-    return commitModelInput(row, commitInput);
+    return {
+      path: c.path,
+      input: commitModelInput(row, commitInput),
+      changed: lines.get(c.path) ?? 0,
+    };
   });
+  const joiner = commitInput === "diff" ? "" : "\n";
   return {
     request: {
       task: "commitpackft",
       language,
-      input: inputs.join(commitInput === "diff" ? "" : "\n"),
+      input: inputs.map((i) => i.input).join(joiner),
     },
+    inputs,
+    joiner,
     note,
   };
 }

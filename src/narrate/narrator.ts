@@ -1,20 +1,28 @@
 /**
  * A narrator: a base model (+ adapter) that explains one request at a time, decoding as the
- * evaluation does (greedy, stopping at the format's end token, special tokens dropped, trimmed).
- * The input budget keeps prompt + explanation within the training sequence length of the
- * adapter's run (or the model's context for a bare base model), and never beyond the context.
+ * evaluation does (greedy or beam search, stopping at the format's end token, special tokens
+ * dropped, trimmed). The input budget keeps prompt + explanation within the training sequence
+ * length of the adapter's run (or the model's context for a bare base model), and never beyond
+ * the context.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../backend/backend";
 import { endToken } from "../data/prompts";
+import { checkDecoding, describeDecoding, type GenerateOptions } from "../model/decoding";
 import { generate } from "../model/inference";
 import type { Llama } from "../model/llama";
 import { tokenizerFor } from "../model/open";
 import { openModel } from "../lora/open";
 import type { Tokenizer } from "../tokenizer/tokenizer";
-import type { Provenance } from "./format";
-import { fitPrompt, promptParts, truncationNote, type NarrationRequest } from "./prompt";
+import {
+  fitPrompt,
+  promptParts,
+  truncationNote,
+  type NarrationPrompt,
+  type NarrationRequest,
+  type PromptParts,
+} from "./prompt";
 import { narrationSettings, type NarrationSettings, type SettingsOverrides } from "./settings";
 
 /** How a narrator is opened and how it decodes. */
@@ -27,7 +35,22 @@ export interface NarratorOptions {
   maxInputTokens?: number;
   /** No n-gram of this size twice in an explanation (default 3; 0: plain greedy decoding). */
   noRepeatNgramSize?: number;
+  /** Files of a long change narrated alone at most (default 8; see src/narrate/change.ts). */
+  maxFiles?: number;
+  /** Beam search with this many beams (default 1: greedy decoding). */
+  beams?: number;
+  /** Beam search's length penalty (default 1). */
+  lengthPenalty?: number;
   overrides?: SettingsOverrides;
+}
+
+/** Who wrote the explanations, for the line that says so. */
+export interface Provenance {
+  model: string;
+  adapter: string | null;
+  prompt: string;
+  /** How the text was decoded, e.g. "greedy decoding, no repeated 3-grams". */
+  decoding: string;
 }
 
 /** One explanation, with what the reader must know about how it was made. */
@@ -49,6 +72,7 @@ export class Narrator {
     readonly options: Readonly<NarratorOptions> & {
       maxNewTokens: number;
       noRepeatNgramSize: number;
+      maxFiles: number;
     },
   ) {}
 
@@ -65,6 +89,11 @@ export class Narrator {
     if (opts.adapter !== undefined && !fs.existsSync(opts.adapter)) {
       throw new Error(`adapter directory not found: ${opts.adapter}`);
     }
+    const maxFiles = opts.maxFiles ?? 8;
+    if (!(Number.isInteger(maxFiles) && maxFiles >= 0)) {
+      throw new Error(`maxFiles must be a non-negative integer, got ${maxFiles}`);
+    }
+    checkDecoding({ beams: opts.beams, lengthPenalty: opts.lengthPenalty });
     const settings = narrationSettings(opts.adapter, opts.overrides);
     await initBackend();
     const model = openModel(opts.model, {
@@ -77,7 +106,12 @@ export class Narrator {
       throw new Error(`${opts.model}: no tokenizer.json; a narrator needs the model's tokenizer`);
     }
     const tokenizer = tokenizerFor(opts.model);
-    return new Narrator(model, tokenizer, settings, { ...opts, maxNewTokens, noRepeatNgramSize });
+    return new Narrator(model, tokenizer, settings, {
+      ...opts,
+      maxNewTokens,
+      noRepeatNgramSize,
+      maxFiles,
+    });
   }
 
   /** Input tokens a prompt with this frame may keep (errors name the limits when nothing fits). */
@@ -104,19 +138,34 @@ export class Narrator {
     return budget;
   }
 
-  /** Explain one request. */
+  /** The frame and input ids of a request in the narrator's prompt format. */
+  promptParts(req: NarrationRequest): PromptParts {
+    return promptParts(this.tokenizer, req, this.settings.prompt);
+  }
+
+  /** Explain one request, its input cut to what fits. */
   narrate(req: NarrationRequest): Narration {
-    const fmt = this.settings.prompt;
-    const parts = promptParts(this.tokenizer, req, fmt);
-    const prompt = fitPrompt(parts, this.inputBudget(parts.head.length + parts.tail.length));
-    const end = this.tokenizer.tokenToId(endToken(fmt));
+    const parts = this.promptParts(req);
+    return this.complete(fitPrompt(parts, this.inputBudget(parts.head.length + parts.tail.length)));
+  }
+
+  /** How the narrator decodes: the format's end token and the tokenizer's stop tokens end a text. */
+  decoding(): GenerateOptions {
+    const end = this.tokenizer.tokenToId(endToken(this.settings.prompt));
     const stop = [...new Set([...(end === undefined ? [] : [end]), ...this.tokenizer.stopIds()])];
-    const out = generate(this.model, prompt.ids, {
+    const beams = this.options.beams ?? 1;
+    return {
       maxNewTokens: this.options.maxNewTokens,
       temperature: 0,
       stopTokens: stop,
       noRepeatNgramSize: this.options.noRepeatNgramSize,
-    });
+      ...(beams > 1 ? { beams, lengthPenalty: this.options.lengthPenalty ?? 1 } : {}),
+    };
+  }
+
+  /** Explain a prompt already built within the budget. */
+  complete(prompt: NarrationPrompt): Narration {
+    const out = generate(this.model, prompt.ids, this.decoding());
     const explanation = this.tokenizer.decode(out, { skipSpecial: true }).trim();
     const notes = [truncationNote(prompt), explanation === "" ? "the model wrote no text" : null];
     return {
@@ -130,12 +179,11 @@ export class Narrator {
 
   /** What wrote the explanations, for the line every output ends with. */
   provenance(): Provenance {
-    const n = this.options.noRepeatNgramSize;
     return {
       model: this.options.model,
       adapter: this.options.adapter ?? null,
       prompt: this.settings.prompt,
-      decoding: n > 0 ? `greedy decoding, no repeated ${n}-grams` : "greedy decoding",
+      decoding: describeDecoding(this.decoding()),
     };
   }
 

@@ -14,7 +14,8 @@ import { embedBundles, inlineSvg, renderSvg } from "../report/render";
 import { PALETTE, THEME, type Figure } from "../report/figures/style";
 import { activityByDay, int, plural, type CommitFacts } from "./digest";
 import type { CommitExplanation, RangeExplanation } from "./explain";
-import { changeSize, provenanceLine, type Provenance } from "./format";
+import { changeSize, provenanceLine } from "./format";
+import type { Provenance } from "./narrator";
 
 /** What the page says about where its content came from. */
 export interface DigestSource extends Provenance {
@@ -100,6 +101,14 @@ function commitSection(c: CommitExplanation): string {
           .split(/\n{2,}/)
           .map((p) => `<p>${escapeHtml(p).replace(/\n/g, "<br>")}</p>`)
           .join("\n");
+  const byFile = c.fileNarrations.length
+    ? `<ul>\n${c.fileNarrations
+        .map(
+          (f) =>
+            `<li><code>${escapeHtml(f.path)}</code>: ${escapeHtml(f.explanation === "" ? "(no text)" : f.explanation)}${f.notes.map((n) => ` <span class="note">(${escapeHtml(n)})</span>`).join("")}</li>`,
+        )
+        .join("\n")}\n</ul>`
+    : "";
   const files = c.files
     .map((f) => {
       const size =
@@ -113,6 +122,7 @@ function commitSection(c: CommitExplanation): string {
     `<p class="lead">${escapeHtml(c.author)} · ${escapeHtml(c.date)} · ${escapeHtml(changeSize(c))} · ${escapeHtml(LANG_NAMES[c.language])}</p>`,
     ...notes,
     narration,
+    ...(byFile ? [byFile] : []),
     `<details>\n<summary>${escapeHtml(`${plural(c.files.length, "file")} touched`)}</summary>\n<ul>\n${files}\n</ul>\n</details>`,
     `</section>`,
   ].join("\n");
@@ -140,6 +150,7 @@ export async function digestPage(result: RangeExplanation, source: DigestSource)
       ["model", source.model],
       ["adapter", source.adapter ?? "none"],
       ["prompt format", source.prompt],
+      ["decoding", source.decoding],
       ["prompt settings from", source.settings],
       ["digest", "counted from git's commit data (not generated)"],
     ]),

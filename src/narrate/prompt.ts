@@ -78,3 +78,18 @@ export function truncationNote(p: Pick<NarrationPrompt, "inputTokens" | "keptInp
     ? `input truncated: kept ${p.keptInputTokens} of ${p.inputTokens} tokens`
     : null;
 }
+
+/**
+ * Split `budget` input tokens among inputs of these lengths as evenly as they allow: each short
+ * input is kept whole, and what the short ones leave is shared equally by the long ones.
+ */
+export function shareBudget(lengths: readonly number[], budget: number): number[] {
+  const kept = lengths.map(() => 0);
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  let left = budget;
+  order.forEach((i, k) => {
+    kept[i] = Math.min(lengths[i], Math.floor(left / (order.length - k)));
+    left -= kept[i];
+  });
+  return kept;
+}

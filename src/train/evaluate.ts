@@ -2,7 +2,7 @@
  * Evaluation of a model (+ adapter) on examples, split per task and per language:
  * - cross-entropy: mean NLL in nats over target tokens (token mean within each group, so a group's
  *   CE weighs its examples by their target lengths), and PPL = exp(CE); batched, no gradients;
- * - generation: greedy decoding of each target from its prompt, scored against the reference with
+ * - generation: decoding of each target from its prompt (greedy, or beam search), scored against the reference with
  *   the CodeXGLUE smoothed BLEU-4 and pycocoevalcap's ROUGE-L (the variants are named in the report).
  */
 import { createHash } from "node:crypto";
@@ -23,6 +23,7 @@ import type { Example, Task } from "../data/example";
 import type { Lang } from "../data/langs";
 import { endToken, type PromptFormat } from "../data/prompts";
 import { corpusRougeLCoco, corpusSmoothedBleu4, type NarrationPair } from "../eval/metrics";
+import { describeDecoding, type GenerateOptions } from "../model/decoding";
 import { generate } from "../model/inference";
 import type { Llama } from "../model/llama";
 import { tokenizerFor } from "../model/open";
@@ -220,15 +221,15 @@ function scorePairs(pairs: readonly NarrationPair[]): GenerationStat {
 }
 
 /**
- * Greedy-decode the target of each example from its prompt (encoded[i] must encode examples[i])
- * and score the decoded text against the example's target.
+ * Decode the target of each example from its prompt (encoded[i] must encode examples[i]), greedily
+ * unless `decoding` says otherwise, and score the decoded text against the example's target.
  */
 export function evaluateGeneration(
   model: Llama,
   tok: GenerationTokenizer,
   examples: readonly Example[],
   encoded: readonly EncodedExample[],
-  opts: { format: PromptFormat; maxNewTokens: number },
+  opts: { format: PromptFormat; maxNewTokens: number; decoding?: GenerateOptions },
 ): GenerationReport {
   if (examples.length !== encoded.length) {
     throw new Error(
@@ -236,16 +237,17 @@ export function evaluateGeneration(
     );
   }
   const stop = tok.tokenToId(endToken(opts.format));
+  const decoding: GenerateOptions = {
+    ...opts.decoding,
+    maxNewTokens: opts.maxNewTokens,
+    stopTokens: stop === null || stop === undefined ? [] : [stop],
+  };
   const samples: GenerationSample[] = examples.map((ex, i) => {
     const e = encoded[i];
     if (e.id !== ex.id)
       throw new Error(`evaluateGeneration: row ${i} encodes ${e.id}, not ${ex.id}`);
     const prompt = Array.from(e.ids.subarray(0, e.promptLength));
-    const out = generate(model, prompt, {
-      maxNewTokens: opts.maxNewTokens,
-      temperature: 0,
-      stopTokens: stop === null || stop === undefined ? [] : [stop],
-    });
+    const out = generate(model, prompt, decoding);
     const hypothesis = tok.decode(out, { skipSpecial: true }).trim();
     return { id: ex.id, task: ex.task, language: ex.language, reference: ex.target, hypothesis };
   });
@@ -261,7 +263,7 @@ export function evaluateGeneration(
   const report: GenerationReport = {
     metrics: {
       ...GENERATION_METRICS,
-      decoding: `greedy, at most ${opts.maxNewTokens} new tokens, stop at ${endToken(opts.format)}`,
+      decoding: `${describeDecoding(decoding)}, at most ${opts.maxNewTokens} new tokens, stop at ${endToken(opts.format)}`,
     },
     overall: scorePairs(samples),
     byTask: {},
@@ -294,9 +296,10 @@ export interface EvaluateModelOptions {
   prompt: PromptFormat;
   maxLen: number;
   batchSize: number;
-  /** Also decode each target greedily and score it. */
+  /** Also decode each target (greedily unless `decoding` says otherwise) and score it. */
   generate: boolean;
   maxNewTokens: number;
+  decoding?: GenerateOptions;
   /** Also keep each example's CE terms (ce.perExample). */
   perExample?: boolean;
 }
@@ -334,6 +337,7 @@ export async function evaluateModel(opts: EvaluateModelOptions): Promise<ModelEv
     ? evaluateGeneration(model, tok, examples, encoded.examples, {
         format: opts.prompt,
         maxNewTokens: opts.maxNewTokens,
+        decoding: opts.decoding,
       })
     : null;
   model.dispose();

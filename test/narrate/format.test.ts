@@ -27,6 +27,7 @@ const range: RangeExplanation = {
       notes: [NOTE],
       inputTokens: 12,
       keptInputTokens: 3,
+      fileNarrations: [],
     },
   ],
   digest: "1 commit on 2024-03-01 by Ada.",

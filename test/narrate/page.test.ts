@@ -26,6 +26,15 @@ const range: RangeExplanation = {
       notes: ["input truncated: kept 3 of 12 tokens"],
       inputTokens: 12,
       keptInputTokens: 3,
+      fileNarrations: [
+        {
+          path: "<b>bold</b>.js",
+          explanation: "Adds <script>alert(2)</script> here.",
+          notes: ["input truncated: kept 3 of 9 tokens"],
+          inputTokens: 9,
+          keptInputTokens: 3,
+        },
+      ],
     },
     {
       sha: "fedcba9876543210fedcba9876543210fedcba98",
@@ -41,6 +50,7 @@ const range: RangeExplanation = {
       notes: [],
       inputTokens: 4,
       keptInputTokens: 4,
+      fileNarrations: [],
     },
   ],
   digest: `2 commits; "${EVIL_SUBJECT}" is the largest.`,
@@ -63,6 +73,9 @@ test("the digest page escapes every text from data and loads nothing from elsewh
   assert.ok(!html.includes("<img src=x"));
   assert.ok(html.includes("Eve &quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
   assert.ok(!html.includes("<iframe"));
+  // A long change's narrations file by file are shown, escaped, with their notes.
+  assert.ok(html.includes("Adds &lt;script&gt;alert(2)&lt;/script&gt; here."));
+  assert.ok(html.includes("(input truncated: kept 3 of 9 tokens)"));
   assert.ok(html.includes("&lt;b&gt;bold&lt;/b&gt;.js"));
   assert.ok(html.includes("/tmp/&lt;repo&gt;"));
   // ... so the only script elements are the page's own: the vega bundles, the embedding code
