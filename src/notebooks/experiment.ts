@@ -13,7 +13,7 @@ import type { MetricRow } from "../experiments/rows";
 import { defaultStoreDir, RunStore } from "../experiments/store";
 import { runSweep, type SweepEvent } from "../experiments/sweep";
 import { LANGUAGE_ORDER, languageName } from "../report/figures/style";
-import { formatSpread } from "../report/pages";
+import { formatSpread } from "../util/number";
 import { groupBy, mean } from "../report/stats";
 import { statusCounts, sweepTable, table1 } from "../report/tables";
 import { resolveProfile } from "./runner";

@@ -1,16 +1,23 @@
 /**
- * Build a profile's reports: render every page's figures (static SVG inlined, spec embedded for
- * vega-embed), assemble the self-contained pages, and write them, with each figure as SVG (and
- * PNG where rsvg-convert is installed), atomically under <out>/<profile>/.
+ * Build a profile's reports: judge the study's claims, render every page's figures (static SVG
+ * inlined, spec embedded for vega-embed, data as CSV), assemble the self-contained pages, and write
+ * them, with claims.json and each figure as SVG and CSV (and PNG where rsvg-convert is installed),
+ * atomically under <out>/<profile>/.
  */
 import * as path from "node:path";
 import { writeFileAtomic } from "../util/fs";
 import { PROJECT_ROOT } from "../experiments/definition";
 import type { ReportInput } from "./inputs";
 import { loadReportInput, type LoadReportOptions } from "./load";
-import { reportPages, PAGES, type PageContent } from "./pages";
+import { judgeClaims, reportPages } from "./pages";
+import { PAGES, type PageContent } from "./catalog";
 import { embedBundles, inlineSvg, renderSvg, svgToPng } from "./render";
-import { figureBlock, page } from "./html";
+import { figureBlock, page, stableJson } from "./html";
+import { claimsRecord } from "./claims";
+import { figureCsv } from "./csv";
+
+/** The judged claims beside the pages (see claims.ts for the fields). */
+export const CLAIMS_JSON = "claims.json";
 
 /** One file of a report, relative to the report folder. */
 export interface ReportFile {
@@ -25,8 +32,8 @@ const NAV = PAGES.map((p) => ({ href: p.file, title: p.title }));
 async function renderPage(
   content: PageContent,
   profile: string,
-): Promise<{ html: string; svgs: { id: string; svg: string }[] }> {
-  const svgs: { id: string; svg: string }[] = [];
+): Promise<{ html: string; svgs: { id: string; svg: string; csv: string }[] }> {
+  const svgs: { id: string; svg: string; csv: string }[] = [];
   const body: string[] = [];
   for (const block of content.blocks) {
     if (typeof block === "string") {
@@ -34,7 +41,7 @@ async function renderPage(
       continue;
     }
     const svg = await renderSvg(block.spec);
-    svgs.push({ id: block.id, svg });
+    svgs.push({ id: block.id, svg, csv: figureCsv(block.spec) });
     body.push(figureBlock(block, inlineSvg(svg, block.id)));
   }
   const html = page({
@@ -48,8 +55,9 @@ async function renderPage(
 }
 
 /**
- * Every file of a profile's report, in a fixed order: the pages, then figures/<id>.svg and, when
- * `png` and rsvg-convert is installed, figures/<id>.png. Same input, same bytes.
+ * Every file of a profile's report, in a fixed order: the pages, claims.json (the judged claims,
+ * keys sorted, numbers rounded), then figures/<id>.svg, figures/<id>.csv (the rows behind it) and,
+ * when `png` and rsvg-convert is installed, figures/<id>.png. Same input, same bytes.
  */
 export async function renderReport(
   input: ReportInput,
@@ -57,15 +65,21 @@ export async function renderReport(
 ): Promise<ReportFile[]> {
   const files: ReportFile[] = [];
   const figures: ReportFile[] = [];
-  for (const content of reportPages(input)) {
+  const claims = judgeClaims(input);
+  for (const content of reportPages(input, claims)) {
     const { html, svgs } = await renderPage(content, input.profile);
     files.push({ path: content.file, content: html });
-    for (const { id, svg } of svgs) {
+    for (const { id, svg, csv } of svgs) {
       figures.push({ path: `figures/${id}.svg`, content: svg });
+      figures.push({ path: `figures/${id}.csv`, content: csv });
       const png = opts.png === false ? null : svgToPng(svg);
       if (png) figures.push({ path: `figures/${id}.png`, content: png });
     }
   }
+  files.push({
+    path: CLAIMS_JSON,
+    content: `${stableJson(claimsRecord(input.profile, claims))}\n`,
+  });
   return [...files, ...figures];
 }
 

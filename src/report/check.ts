@@ -1,6 +1,7 @@
 /**
  * Check a built report folder: every page of PAGES exists and shows each of its figures (static
- * SVG and spec), nothing loads from outside the file (no http(s) URL in any attribute or CSS url(),
+ * SVG, spec and a CSV download of its data), claims.json holds a verdict and a reason for every
+ * claim and each has its row on the claims page, nothing loads from outside the file (no http(s) URL in any attribute or CSS url(),
  * no external script, stylesheet or frame), and, with a browser, each page renders in headless
  * Chromium with every chart embedded by vega-embed; a screenshot of each page is saved.
  */
@@ -8,12 +9,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { PAGES } from "./pages";
+import { PAGES } from "./catalog";
+import { VERDICTS } from "./claims";
+import { CLAIMS_JSON } from "./build";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** Flags that work here (no sandbox, GPU, network, first-run or sync); see STACK.md. */
+/** Flags that let headless Chromium run in a container: no sandbox, GPU, network, first-run or sync. */
 const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -88,6 +91,50 @@ export function checkPageHtml(html: string, figureIds: readonly string[], name =
   return problems;
 }
 
+/** Problems of figures whose data is not downloadable as CSV from the page (a data: URI link). */
+export function checkFigureCsv(
+  html: string,
+  figureIds: readonly string[],
+  name = "page",
+): string[] {
+  const markup = markupOnly(html);
+  return figureIds.flatMap((id) => {
+    const m = new RegExp(`<figure class="chart" id="${id}">([\\s\\S]*?)</figure>`).exec(markup);
+    return m && !/<a [^>]*download="[^"]+\.csv" href="data:text\/csv[;,]/.test(m[1])
+      ? [`${name}: figure ${id} has no CSV download of its data`]
+      : [];
+  });
+}
+
+/**
+ * Problems of claims.json beside the claims page: it parses, every claim has an id, a known
+ * verdict and a reason, and every claim has its row on the page.
+ */
+export function checkClaimsJson(json: string, claimsHtml: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (e) {
+    return [`${CLAIMS_JSON}: not JSON (${(e as Error).message})`];
+  }
+  const claims = (parsed as { claims?: unknown }).claims;
+  if (!Array.isArray(claims)) return [`${CLAIMS_JSON}: no "claims" list`];
+  return claims.flatMap((c: Record<string, unknown>, i) => {
+    const name = `${CLAIMS_JSON}: claim ${i} (${String(c.experiment)}: ${String(c.id)})`;
+    const problems: string[] = [];
+    if (typeof c.id !== "string" || typeof c.experiment !== "string")
+      problems.push(`${name}: no id`);
+    if (!(VERDICTS as readonly unknown[]).includes(c.verdict))
+      problems.push(
+        `${name}: verdict ${JSON.stringify(c.verdict)} is not one of ${VERDICTS.join(", ")}`,
+      );
+    if (typeof c.reason !== "string" || c.reason === "") problems.push(`${name}: no reason`);
+    if (!claimsHtml.includes(` id="claim-${String(c.experiment)}-${String(c.id)}"`))
+      problems.push(`${name}: not on claims.html`);
+    return problems;
+  });
+}
+
 /** The outcome of checking a report folder. */
 export interface CheckResult {
   problems: string[];
@@ -152,7 +199,14 @@ export function checkReports(dir: string, opts: { browser?: boolean } = {}): Che
         problems.push(`${p.file}: missing`);
         continue;
       }
-      problems.push(...checkPageHtml(fs.readFileSync(file, "utf8"), p.figures, p.file));
+      const html = fs.readFileSync(file, "utf8");
+      problems.push(...checkPageHtml(html, p.figures, p.file));
+      problems.push(...checkFigureCsv(html, p.figures, p.file));
+      if (p.file === "claims.html") {
+        const json = path.join(dir, CLAIMS_JSON);
+        if (!fs.existsSync(json)) problems.push(`${CLAIMS_JSON}: missing`);
+        else problems.push(...checkClaimsJson(fs.readFileSync(json, "utf8"), html));
+      }
       if (!browser) continue;
       const dom = chromium(file, ["--dump-dom"], profileDir);
       if (!dom.ok)

@@ -4,6 +4,7 @@
  * comes from data passes through escapeHtml; the same inputs give the same bytes.
  */
 import type { Figure } from "./figures/style";
+import { csvDataUri, figureCsv } from "./csv";
 
 /** Escape text for HTML element content and quoted attribute values (& < > " '). */
 export function escapeHtml(text: string): string {
@@ -43,7 +44,10 @@ export function scriptJson(value: unknown): string {
   );
 }
 
-/** A table cell: text (escaped); emphasised, right-aligned (numbers), muted, long (wraps), or a link. */
+/**
+ * A table cell: text (escaped); emphasised, right-aligned (numbers), muted, long (wraps), a link,
+ * with an extra class, or an id (a link target).
+ */
 export type Cell =
   | string
   | {
@@ -53,6 +57,8 @@ export type Cell =
       muted?: boolean;
       long?: boolean;
       href?: string;
+      className?: string;
+      id?: string;
     };
 
 /** An HTML table from a header and rows of cells; every cell's text is escaped. */
@@ -62,16 +68,17 @@ export function htmlTable(
   caption?: string,
 ): string {
   const cell = (tag: "th" | "td", c: Cell) => {
-    const { text, strong, numeric, muted, long, href }: Exclude<Cell, string> =
+    const { text, strong, numeric, muted, long, href, className, id }: Exclude<Cell, string> =
       typeof c === "string" ? { text: c } : c;
-    const cls = [numeric ? "num" : "", muted ? "muted" : "", long ? "long" : ""]
+    const cls = [numeric ? "num" : "", muted ? "muted" : "", long ? "long" : "", className ?? ""]
       .filter(Boolean)
       .join(" ");
     const linked = href
       ? `<a href="${escapeHtml(href)}">${escapeHtml(text)}</a>`
       : escapeHtml(text);
     const body = strong ? `<strong>${linked}</strong>` : linked;
-    return `<${tag}${cls ? ` class="${cls}"` : ""}>${body}</${tag}>`;
+    const attrs = `${id ? ` id="${escapeHtml(id)}"` : ""}${cls ? ` class="${escapeHtml(cls)}"` : ""}`;
+    return `<${tag}${attrs}>${body}</${tag}>`;
   };
   return [
     "<table>",
@@ -86,25 +93,37 @@ export function htmlTable(
 
 /**
  * A figure block: the static SVG (shown without JavaScript, and until the chart is embedded), the
- * spec as JSON for vega-embed, and the caption. `svg` is already inlined (see render.inlineSvg).
+ * spec as JSON for vega-embed, the caption, and the rows behind the figure as a CSV download (a
+ * data: URI, so the page stays one file). `svg` is already inlined (see render.inlineSvg).
  */
 export function figureBlock(figure: Figure, svg: string): string {
+  const id = escapeHtml(figure.id);
   return [
-    `<figure class="chart" id="${escapeHtml(figure.id)}">`,
+    `<figure class="chart" id="${id}">`,
     `<div class="chart-static">${svg}</div>`,
     `<div class="chart-live" hidden></div>`,
     `<script type="application/json" class="chart-spec">${scriptJson(figure.spec)}</script>`,
     `<figcaption>${escapeHtml(figure.caption)}</figcaption>`,
+    `<p class="figure-data"><a class="csv" download="${id}.csv" href="${escapeHtml(csvDataUri(figureCsv(figure.spec)))}">Data behind this figure (CSV)</a></p>`,
     `</figure>`,
   ].join("\n");
 }
 
-/** Embeds every figure's spec with vega-embed; on failure the static SVG stays. */
+/**
+ * Embeds every figure's spec with vega-embed; on failure the static SVG stays. Of vega-embed's
+ * actions only export (SVG or PNG made in the page) is offered: the others open the online editor.
+ */
 const EMBED_SCRIPT = `
 document.querySelectorAll("figure.chart").forEach(function (fig) {
   var spec = JSON.parse(fig.querySelector("script.chart-spec").textContent);
   var live = fig.querySelector(".chart-live");
-  vegaEmbed(live, spec, { actions: false, renderer: "svg", mode: "vega-lite" }).then(function () {
+  var options = {
+    actions: { export: true, source: false, compiled: false, editor: false },
+    downloadFileName: fig.id,
+    renderer: "svg",
+    mode: "vega-lite"
+  };
+  vegaEmbed(live, spec, options).then(function () {
     fig.querySelector(".chart-static").hidden = true;
     live.hidden = false;
   }).catch(function (e) { console.error(fig.id + ": " + e); });
@@ -125,6 +144,11 @@ p.lead { color: var(--muted); margin-top: 0; }
 figure.chart { margin: 16px 0 24px; overflow-x: auto; }
 figure.chart svg { max-width: none; }
 figcaption { color: var(--muted); font-size: 13px; max-width: 1000px; }
+p.figure-data { font-size: 13px; margin: 4px 0 0; }
+p.figure-data a, td a { color: var(--accent); }
+.verdict-agrees { color: #00734d; font-weight: bold; }
+.verdict-disagrees { color: #b34700; font-weight: bold; }
+.verdict-not-resolved { color: var(--muted); font-weight: bold; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
 caption { text-align: left; font-weight: bold; padding: 4px 0; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; white-space: nowrap; }

@@ -2,7 +2,15 @@
  * What a report is built from: each experiment's results as long rows (the Results API's output
  * satisfies `ExperimentResults` structurally), the data preparation summary, and provenance.
  */
-import type { CurveRow, MetricRow, SampleRow, SettingValue, TrialRow } from "../experiments/rows";
+import type {
+  CurveRow,
+  ExampleRow,
+  MetricRow,
+  SampleRow,
+  SettingValue,
+  TrialRow,
+} from "../experiments/rows";
+import type { Claim } from "../experiments/claims";
 import type { FunnelRecord } from "../data/example";
 
 /** The experiments a report covers, in the order pages list them. */
@@ -33,9 +41,15 @@ export type SweepName = (typeof SWEEPS)[number];
 
 /** One experiment's results: trials (every status), metrics, curves and kept generations. */
 export interface ExperimentResults {
-  /** The experiment's definition and profile as resolved (shown as the page's configuration). */
-  definition?: unknown;
-  profile?: unknown;
+  /**
+   * The experiment's definition and profile as resolved (shown as the page's configuration); the
+   * claims it tests, the settings it fixes and the profile's base model are read by the claims page.
+   */
+  definition?: Readonly<Record<string, unknown>> & {
+    readonly claims?: readonly Claim[];
+    readonly fixed?: Readonly<Record<string, unknown>>;
+  };
+  profile?: Readonly<Record<string, unknown>> & { readonly baseModel?: string };
   /** The hyperparameters a transfer experiment trained with, and where they came from. */
   transfer?: { mode: Transfer; hyperparameters: Readonly<Record<string, SettingValue>> } | null;
   /** Keys of results that ran with other sources, data or models than the current ones. */
@@ -44,6 +58,8 @@ export interface ExperimentResults {
   metrics: readonly MetricRow[];
   curves: readonly CurveRow[];
   samples: readonly SampleRow[];
+  /** Per-example CE terms of completed trials, for the claims' bootstrap intervals. */
+  examples?: readonly ExampleRow[];
 }
 
 /** The data preparation summary (the output of `narrator data stats --json` fits it). */

@@ -1,22 +1,15 @@
 /**
- * The report's pages as content: which figures each page shows (PAGES, also what the checker
- * expects), and the text, tables and figures of every page, built from a ReportInput. Pure: the
- * figures are returned as specs; build.ts renders them and writes the files.
+ * The report's pages as content: the text, tables and figures of every page of PAGES
+ * (./catalog.ts), built from a ReportInput. Pure: the figures are returned as specs; build.ts
+ * renders them and writes the files.
  */
 import type { MetricRow, SampleRow, SettingValue, TrialRow } from "../experiments/rows";
 import { TASKS, type Task, TASK_NAMES } from "../data/example";
 import { LANGS } from "../data/langs";
-import type {
-  ExperimentName,
-  ExperimentResults,
-  ReportInput,
-  RunProvenance,
-  SweepName,
-} from "./inputs";
+import type { ExperimentName, ExperimentResults, ReportInput, SweepName } from "./inputs";
 import { EXPERIMENTS, SWEEPS } from "./inputs";
 import { STUDY_HYPERPARAMETERS } from "../experiments/transfer";
 import { formatNumber } from "../experiments/settings";
-import type { Spread } from "./stats";
 import {
   LANGUAGE_ORDER,
   TRAINED_ON_NAMES,
@@ -24,7 +17,6 @@ import {
   compareText,
   languageName,
   settingOrder,
-  type Figure,
 } from "./figures/style";
 import { baselinesFigure } from "./figures/baselines";
 import { curvesFigure, sweepCeFigure, sweepLanguagesFigure, type SweepView } from "./figures/sweep";
@@ -33,74 +25,12 @@ import { ratioFigure } from "./figures/ratio";
 import { funnelFigure } from "./figures/funnel";
 import { overviewFigure } from "./figures/overview";
 import { qualityTable, sortTrials, statusCounts, sweepTable, sweepWinners, table1 } from "./tables";
-import { definitionList, escapeHtml, htmlTable, jsonDetails, type Cell } from "./html";
-
-/** A page's content: its file name, title, and blocks (HTML strings, or figures to render). */
-export interface PageContent {
-  file: string;
-  title: string;
-  blocks: (string | Figure)[];
-}
-
-/** How each sweep is shown: figure id prefix, title and the swept setting's name. */
-const SWEEP_VIEWS: Readonly<Record<SweepName, Omit<SweepView, "order">>> = {
-  optimizers: { id: "fig2-optimizers", title: "Figure 2 · Optimizers", setting: "optimizer" },
-  schedulers: {
-    id: "fig3-schedulers",
-    title: "Figure 3 · Learning-rate schedulers",
-    setting: "scheduler",
-  },
-  epochs: { id: "fig4-epochs", title: "Figure 4 · Epochs", setting: "epochs" },
-  "batch-size": { id: "fig5-batch-size", title: "Figure 5 · Batch size", setting: "batch size" },
-  "learning-rate": {
-    id: "fig6-learning-rate",
-    title: "Figure 6 · Learning rate",
-    setting: "learning rate",
-  },
-  "cocktail-ratios": {
-    id: "cocktail-ratios",
-    title: "Cocktail ratios",
-    setting: "CodeSearchNet share",
-  },
-  "diff-vs-files": {
-    id: "diff-vs-files",
-    title: "Commit input · diff vs files",
-    setting: "commit input",
-  },
-};
-
-/** Page titles by experiment. */
-const TITLES: Readonly<Record<ExperimentName, string>> = {
-  baselines: "Baselines (Figure 1)",
-  optimizers: "Optimizers (Figure 2)",
-  schedulers: "Schedulers (Figure 3)",
-  epochs: "Epochs (Figure 4)",
-  "batch-size": "Batch size (Figure 5)",
-  "learning-rate": "Learning rate (Figure 6)",
-  cocktail: "Cocktail (Figure 7, Table 1)",
-  "cocktail-ratios": "Cocktail ratios",
-  "diff-vs-files": "Commit input: diff vs files",
-};
-
-/** Every page: file, title and the ids of the figures it must show (what the checker expects). */
-export const PAGES: readonly { file: string; title: string; figures: readonly string[] }[] = [
-  { file: "index.html", title: "Overview", figures: ["overview"] },
-  { file: "data.html", title: "Data", figures: ["data-funnel"] },
-  ...EXPERIMENTS.map((name) => ({
-    file: `${name}.html`,
-    title: TITLES[name],
-    figures: experimentFigureIds(name),
-  })),
-];
-
-function experimentFigureIds(name: ExperimentName): string[] {
-  if (name === "baselines") return ["fig1-baselines"];
-  if (name === "cocktail") return ["fig7-cocktail", "cocktail-languages", "cocktail-curves"];
-  const id = SWEEP_VIEWS[name].id;
-  if (name === "cocktail-ratios")
-    return ["cocktail-ratio-curve", `${id}-languages`, `${id}-curves`];
-  return [id, `${id}-languages`, `${id}-curves`];
-}
+import { escapeHtml, htmlTable, jsonDetails, type Cell } from "./html";
+import { reportClaims, type ClaimResult } from "./claims";
+import { claimsPage, claimsSummary, experimentClaimsBlock } from "./claims_page";
+import { claimFigure, PAGES, SWEEP_VIEWS, TITLES, type PageContent } from "./catalog";
+import { provenanceBlock } from "./provenance";
+import { formatSpread, groupDigits } from "../util/number";
 
 /** The split figures and tables use: sweeps select on validation; the cocktail reports test where evaluated on it. */
 function reportSplit(
@@ -111,23 +41,6 @@ function reportSplit(
 }
 
 const EMPTY: ExperimentResults = { trials: [], metrics: [], curves: [], samples: [] };
-
-/** An integer with comma thousands separators (locale-independent). */
-export function groupDigits(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-}
-
-/** Numbers as the tables print them. */
-function fixed(x: number, digits: number): string {
-  return x.toFixed(digits);
-}
-
-/** "mean ± sd (n=k)" (without the count when `withN` is false), or "—" when there is nothing to summarise. */
-export function formatSpread(s: Spread | null, digits: number, withN = true): string {
-  if (s === null) return "—";
-  const sd = s.sd === null ? "" : ` ± ${fixed(s.sd, digits)}`;
-  return `${fixed(s.mean, digits)}${sd}${withN ? ` (n=${s.n})` : ""}`;
-}
 
 /** A string field of an unknown object (definition files), or null. */
 function textField(value: unknown, field: string): string | null {
@@ -227,57 +140,6 @@ function trialsTable(trials: readonly TrialRow[], order: readonly string[]): str
   );
 }
 
-/** Distinct values joined, or "unknown". */
-function list(values: readonly string[] | undefined): string {
-  return values && values.length ? values.join(", ") : "unknown";
-}
-
-/**
- * Provenance of a page: the checkout and packages that built the report, and what the run store
- * recorded of the page's trials (data, models, code, backend), their models and seeds.
- */
-function provenanceBlock(
-  input: ReportInput,
-  trials: readonly TrialRow[],
-  runs: readonly (RunProvenance | undefined)[],
-): string {
-  const p = input.provenance;
-  const models = [...new Set(trials.map((t) => t.model))].sort(compareText);
-  const seeds = [...new Set(trials.map((t) => t.seed))].sort((a, b) => a - b);
-  const distinct = (field: keyof RunProvenance) =>
-    [...new Set(runs.flatMap((r) => r?.[field] ?? []))].sort(compareText);
-  const packages = Object.keys(p.packages)
-    .sort(compareText)
-    .map((k) => `${k} ${p.packages[k]}`)
-    .join(", ");
-  const build: [string, string][] = [
-    ["profile", input.profile],
-    [
-      "git commit (report)",
-      `${p.gitCommit ?? "unknown"}${p.gitDirty ? " (with uncommitted changes)" : ""}`,
-    ],
-  ];
-  const data: [string, string][] = [
-    [
-      "data hash",
-      list(input.data && runs.length === 0 ? [input.data.dataHash] : distinct("dataHashes")),
-    ],
-  ];
-  const trialEntries: [string, string][] = [
-    ["code version (trials)", list(distinct("codeVersions"))],
-    ["models", models.join(", ") || "—"],
-    ["model hash", list(distinct("modelHashes"))],
-    ["backend (trials)", list(distinct("backends"))],
-    ["seeds", seeds.join(", ") || "—"],
-  ];
-  const tools: [string, string][] = [
-    ["node", p.node ?? "unknown"],
-    ["packages", packages || "—"],
-  ];
-  const entries = [...build, ...data, ...(runs.length ? trialEntries : []), ...tools];
-  return `<h2>Provenance</h2>\n${definitionList(entries)}`;
-}
-
 /** The resolved configuration of an experiment (definition and profile) as sorted JSON. */
 function configBlock(results: ExperimentResults | undefined): string {
   if (!results || (results.definition === undefined && results.profile === undefined)) return "";
@@ -290,11 +152,12 @@ function configBlock(results: ExperimentResults | undefined): string {
   )}`;
 }
 
-/** The head of an experiment page: title, the definition's question, status and transfer. */
+/** The head of an experiment page: title, the definition's question, status, transfer, claims. */
 function pageHead(
   input: ReportInput,
   name: ExperimentName,
   results: ExperimentResults | undefined,
+  claims: readonly ClaimResult[],
 ): string {
   const question = textField(results?.definition, "question");
   return [
@@ -302,13 +165,14 @@ function pageHead(
     question ? `<p class="lead">${escapeHtml(question)}</p>` : "",
     statusBlock(input, name, results),
     transferBlock(input, results),
+    experimentClaimsBlock(claims.filter((c) => c.experiment === name)),
   ]
     .filter(Boolean)
     .join("\n");
 }
 
 /** The baselines page: Figure 1 and its numbers. */
-function baselinesPage(input: ReportInput): PageContent {
+function baselinesPage(input: ReportInput, claims: readonly ClaimResult[]): PageContent {
   const results = input.experiments.baselines;
   const metrics = (results ?? EMPTY).metrics.filter(
     (r) => r.split === "val" && r.trainedOn === "base",
@@ -326,7 +190,7 @@ function baselinesPage(input: ReportInput): PageContent {
           (r) => r.model === model && r.task === task && languageName(r.language) === lang,
         );
         return {
-          text: ces.length ? fixed(ces.reduce((s, r) => s + r.ce, 0) / ces.length, 3) : "—",
+          text: ces.length ? (ces.reduce((s, r) => s + r.ce, 0) / ces.length).toFixed(3) : "—",
           numeric: true,
         };
       }),
@@ -336,7 +200,7 @@ function baselinesPage(input: ReportInput): PageContent {
     file: "baselines.html",
     title: TITLES.baselines,
     blocks: [
-      pageHead(input, "baselines", results),
+      pageHead(input, "baselines", results, claims),
       baselinesFigure(metrics),
       htmlTable(
         ["base model", "task", ...languages.map((l) => ({ text: l, numeric: true }))],
@@ -380,7 +244,11 @@ function sweepTableBlock(
 }
 
 /** A sweep page (Figures 2-6, diff vs files, cocktail ratios). */
-function sweepPage(input: ReportInput, name: SweepName): PageContent {
+function sweepPage(
+  input: ReportInput,
+  name: SweepName,
+  claims: readonly ClaimResult[],
+): PageContent {
   const results = input.experiments[name];
   const r = results ?? EMPTY;
   const view: SweepView = { ...SWEEP_VIEWS[name], order: settingOrder(r.trials) };
@@ -389,7 +257,7 @@ function sweepPage(input: ReportInput, name: SweepName): PageContent {
     file: `${name}.html`,
     title: TITLES[name],
     blocks: [
-      pageHead(input, name, results),
+      pageHead(input, name, results, claims),
       main,
       sweepTableBlock(r, view, "val"),
       sweepLanguagesFigure(r.metrics, view),
@@ -408,7 +276,7 @@ function table1Block(metrics: readonly MetricRow[], split: MetricRow["split"]): 
     const ourDelta = t.baseCe && t.cocktailCe ? t.cocktailCe.mean - t.baseCe.mean : null;
     // Signed change and relative change; the sign comes from the rounded text, so no "-0.000".
     const signed = (x: number, digits: number) => {
-      const text = fixed(x, digits);
+      const text = x.toFixed(digits);
       if (/^-?0(\.0*)?$/.test(text)) return text.replace("-", "");
       return x > 0 ? `+${text}` : text;
     };
@@ -418,11 +286,11 @@ function table1Block(metrics: readonly MetricRow[], split: MetricRow["split"]): 
       [
         TASK_NAMES[t.task],
         "study (reported)",
-        { text: fixed(t.study.baseCe, 2), numeric: true },
-        { text: fixed(t.study.cocktailCe, 2), numeric: true },
+        { text: t.study.baseCe.toFixed(2), numeric: true },
+        { text: t.study.cocktailCe.toFixed(2), numeric: true },
         { text: pct(studyDelta, t.study.baseCe, 2), numeric: true },
-        { text: fixed(t.study.basePpl, 2), numeric: true },
-        { text: fixed(t.study.cocktailPpl, 2), numeric: true },
+        { text: t.study.basePpl.toFixed(2), numeric: true },
+        { text: t.study.cocktailPpl.toFixed(2), numeric: true },
       ],
       [
         TASK_NAMES[t.task],
@@ -538,7 +406,7 @@ function samplesBlock(samples: readonly SampleRow[]): string {
 }
 
 /** The cocktail page: Figure 7, Table 1 beside the study, narration quality, examples. */
-function cocktailPage(input: ReportInput): PageContent {
+function cocktailPage(input: ReportInput, claims: readonly ClaimResult[]): PageContent {
   const results = input.experiments.cocktail;
   const r = results ?? EMPTY;
   const split = reportSplit(results, true);
@@ -552,7 +420,7 @@ function cocktailPage(input: ReportInput): PageContent {
     file: "cocktail.html",
     title: TITLES.cocktail,
     blocks: [
-      pageHead(input, "cocktail", results),
+      pageHead(input, "cocktail", results, claims),
       cocktailFigure(r.metrics, split),
       table1Block(r.metrics, split),
       cocktailLanguagesFigure(r.metrics, split),
@@ -653,7 +521,7 @@ function dataPage(input: ReportInput): PageContent {
 }
 
 /** The index: every page with its trial counts and headline, the all-sweeps overview, provenance. */
-function indexPage(input: ReportInput): PageContent {
+function indexPage(input: ReportInput, claims: readonly ClaimResult[]): PageContent {
   const rows = EXPERIMENTS.map((name): Cell[] => {
     const r = input.experiments[name];
     const c = statusCounts(r?.trials ?? []);
@@ -684,6 +552,7 @@ function indexPage(input: ReportInput): PageContent {
         "QLoRA adapters on small code models, reproducing the study's experiments (Figures 1-7, Table 1) and its follow-ups. Every page is self-contained: figures, tables, configuration and provenance.",
       )}</p>`,
       transferBlock(input, undefined),
+      claimsSummary(claims),
       `<h2>Experiments</h2>`,
       htmlTable(
         [
@@ -714,7 +583,7 @@ function headline(name: ExperimentName, r: ExperimentResults | undefined): strin
     const all = r.metrics.filter((m) => m.split === "val" && m.language === "all");
     const best = [...all].sort((a, b) => a.ce - b.ce)[0];
     return best
-      ? `lowest zero-shot CE: ${best.model} on ${TASK_NAMES[best.task]} (${fixed(best.ce, 3)})`
+      ? `lowest zero-shot CE: ${best.model} on ${TASK_NAMES[best.task]} (${best.ce.toFixed(3)})`
       : "no results";
   }
   if (name === "cocktail") {
@@ -722,7 +591,7 @@ function headline(name: ExperimentName, r: ExperimentResults | undefined): strin
     return table1(r.metrics, split)
       .map((t) =>
         t.baseCe && t.cocktailCe
-          ? `${TASK_NAMES[t.task]}: ${fixed(t.baseCe.mean, 3)} → ${fixed(t.cocktailCe.mean, 3)}`
+          ? `${TASK_NAMES[t.task]}: ${t.baseCe.mean.toFixed(3)} → ${t.cocktailCe.mean.toFixed(3)}`
           : `${TASK_NAMES[t.task]}: —`,
       )
       .join("; ");
@@ -732,16 +601,25 @@ function headline(name: ExperimentName, r: ExperimentResults | undefined): strin
   return `lowest validation CE: ${winners.join(" = ")}${winners.length > 1 ? " (tied)" : ""}`;
 }
 
-/** Every page's content, in PAGES order. */
-export function reportPages(input: ReportInput): PageContent[] {
+/** Every claim of the report's experiments, judged (see ./claims.ts). */
+export function judgeClaims(input: ReportInput): ClaimResult[] {
+  return reportClaims(input, claimFigure);
+}
+
+/** Every page's content, in PAGES order (`claims`: the judged claims, when already computed). */
+export function reportPages(
+  input: ReportInput,
+  claims: readonly ClaimResult[] = judgeClaims(input),
+): PageContent[] {
   const pages = [
-    indexPage(input),
+    indexPage(input, claims),
+    claimsPage(input, claims),
     dataPage(input),
-    baselinesPage(input),
-    ...SWEEPS.slice(0, 5).map((name) => sweepPage(input, name)),
-    cocktailPage(input),
-    sweepPage(input, "cocktail-ratios"),
-    sweepPage(input, "diff-vs-files"),
+    baselinesPage(input, claims),
+    ...SWEEPS.slice(0, 5).map((name) => sweepPage(input, name, claims)),
+    cocktailPage(input, claims),
+    sweepPage(input, "cocktail-ratios", claims),
+    sweepPage(input, "diff-vs-files", claims),
   ];
   return PAGES.map((p) => {
     const content = pages.find((c) => c.file === p.file);

@@ -37,3 +37,22 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(1)} ${units[u]}`;
 }
+
+/** An integer with comma thousands separators (locale-independent). */
+export function groupDigits(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** A mean with its sample sd over n values (sd null when n < 2). */
+export interface MeanSd {
+  mean: number;
+  sd: number | null;
+  n: number;
+}
+
+/** "mean ± sd (n=k)" (without the count when `withN` is false), or "—" when there is nothing to summarise. */
+export function formatSpread(s: MeanSd | null, digits: number, withN = true): string {
+  if (s === null) return "—";
+  const sd = s.sd === null ? "" : ` ± ${s.sd.toFixed(digits)}`;
+  return `${s.mean.toFixed(digits)}${sd}${withN ? ` (n=${s.n})` : ""}`;
+}

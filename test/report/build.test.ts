@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { renderReport } from "../../src/report/build";
-import { PAGES } from "../../src/report/pages";
+import { PAGES } from "../../src/report/catalog";
+import { checkFigureCsv } from "../../src/report/check";
 import { reportInput, MALICIOUS } from "./fixtures";
 
 /** Attribute values of a page's markup, outside <script> and <style> contents (an independent scan). */
@@ -61,4 +62,32 @@ test("pages: every figure present, no URL in attributes, data escaped, same byte
   );
   assert.ok(cocktail.includes("&lt;b&gt;x&lt;/b&gt;"), "generated text escaped");
   assert.ok(pages.get("index.html")!.includes("transfer = &quot;study&quot;"), "transfer stated");
+
+  // Claims: every shipped claim judged, on the claims page and in claims.json. The fixture's
+  // offsets make 2e-4 the lowest learning rate (agrees), 3 epochs the lowest (disagrees), and
+  // leave the optimizers open (a failed and a pending sgd trial).
+  const record = JSON.parse(String(first.find((f) => f.path === "claims.json")!.content)) as {
+    claims: { experiment: string; id: string; verdict: string; interval: number[] | null }[];
+  };
+  const verdict = (id: string) => record.claims.find((c) => c.id === id)?.verdict;
+  assert.equal(verdict("lr-2e-4-best"), "agrees");
+  assert.equal(verdict("one-epoch-best"), "disagrees");
+  assert.equal(verdict("adagrad-best"), "not resolved");
+  assert.equal(verdict("cocktail-lowers-codesearchnet"), "agrees");
+  assert.equal(verdict("commits-harder-zero-shot"), "agrees");
+  const claimsHtml = pages.get("claims.html")!;
+  for (const c of record.claims)
+    assert.ok(claimsHtml.includes(`id="claim-${c.experiment}-${c.id}"`), `${c.id} on the page`);
+  assert.match(pages.get("index.html")!, /\d+ claims: \d+ agree, \d+ disagree, \d+ not resolved/);
+  assert.match(
+    pages.get("learning-rate.html")!,
+    /href="claims\.html#claim-learning-rate-lr-2e-4-best"/,
+  );
+  // Every figure's data beside it as CSV, and as a download on its page.
+  for (const p of PAGES)
+    for (const id of p.figures) {
+      assert.ok(pages.has(`figures/${id}.csv`), `figures/${id}.csv`);
+      assert.ok(pages.get(p.file)!.includes(`download="${id}.csv"`), `${p.file}: ${id}.csv link`);
+    }
+  assert.deepEqual(checkFigureCsv(pages.get("optimizers.html")!, ["fig2-optimizers"]), []);
 });

@@ -5,6 +5,7 @@
  */
 import type {
   CurveRow,
+  ExampleRow,
   MetricRow,
   SampleRow,
   SettingValue,
@@ -14,6 +15,7 @@ import type { ExperimentName, ExperimentResults, ReportInput } from "../../src/r
 import type { FunnelRecord } from "../../src/data/example";
 import { LANGS, type Lang } from "../../src/data/langs";
 import type { Task } from "../../src/data/example";
+import { loadDefinition } from "../../src/experiments/definition";
 
 export const MALICIOUS = `<script>alert("x")</script> & 'quotes' <img src=https://evil.example/x.png onerror=alert(1)>`;
 
@@ -39,6 +41,7 @@ function experiment(
   const metrics: MetricRow[] = [];
   const curves: CurveRow[] = [];
   const samples: SampleRow[] = [];
+  const examples: ExampleRow[] = [];
   for (const plan of plans)
     for (const seed of opts.seeds ?? SEEDS) {
       const key = `${name}-${plan.label}-${seed}`.replace(/[^a-z0-9-]/gi, "_").padEnd(16, "0");
@@ -77,6 +80,28 @@ function experiment(
             rougeL: opts.generate ? 20 + li - plan.offset * 10 + seed : null,
           });
         }
+      // Four examples per language on python and go, the same for every setting; their CE is the
+      // setting's CE plus a per-example deviation.
+      for (const task of tasks)
+        for (const language of ["python", "go"] as const) {
+          const li = LANGS.indexOf(language);
+          const ce =
+            3 + plan.offset + (task === "commitpackft" ? 0.25 : 0) + 0.04 * li + 0.01 * seed;
+          const tokens = [10, 12, 8, 10];
+          const deviation = [0.05, -0.03, 0.02, -0.04];
+          examples.push({
+            experiment: name,
+            key,
+            seed,
+            label: plan.label,
+            task,
+            language,
+            split: "val",
+            idsHash: `${task}-${language}`,
+            nll: tokens.map((t, i) => t * (ce + deviation[i])),
+            tokens,
+          });
+        }
       if (opts.curves !== false && plan.trainedOn !== "base")
         for (let step = 1; step <= 20; step++)
           curves.push({
@@ -102,12 +127,16 @@ function experiment(
             generated: `Returns <b>x</b> ${MALICIOUS}`,
           });
     }
+  // The shipped definition's claims and fixed settings, so the claims page judges the real claims.
+  const { claims, fixed } = loadDefinition(name);
   return {
-    definition: { name, question: `What does ${name} change?` },
+    definition: { name, question: `What does ${name} change?`, claims, fixed },
+    profile: { baseModel: "narrator-2m" },
     trials,
     metrics,
     curves,
     samples,
+    examples,
   };
 }
 

@@ -1,0 +1,209 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Claim } from "../../src/experiments/claims";
+import type { ExampleRow, TrialRow } from "../../src/experiments/rows";
+import { claimsRecord, reportClaims, verdictCounts } from "../../src/report/claims";
+import type { ExperimentName, ExperimentResults, ReportInput } from "../../src/report/inputs";
+
+const close = (got: number | undefined, want: number, what: string) =>
+  assert.ok(got !== undefined && Math.abs(got - want) < 1e-12, `${what}: ${got} vs ${want}`);
+
+const BEST: Claim = {
+  id: "adagrad-best",
+  kind: "best",
+  text: "Adagrad is lowest",
+  source: "Fig. 2",
+  metric: "ce",
+  setting: "optimizer",
+  study: "adagrad",
+  task: "codesearchnet",
+  where: {},
+};
+
+const CHANGE: Claim = {
+  id: "cocktail-lowers",
+  kind: "change",
+  text: "The cocktail lowers CE by 14%",
+  source: "Table 1",
+  metric: "ce",
+  baseline: { task: "codesearchnet", where: { trainedOn: "base" } },
+  treatment: { task: "codesearchnet", where: { trainedOn: "cocktail" } },
+  study: { baseline: 2, treatment: 1.72 },
+};
+
+/** One trial per setting (seed 1), evaluated on three python examples of one token each. */
+function results(
+  experiment: ExperimentName,
+  claim: Claim,
+  settings: { label: string; trainedOn: TrialRow["trainedOn"]; over: Record<string, string> }[],
+  nll: Record<string, number[]>,
+  idsHash: (label: string) => string = () => "same",
+): ExperimentResults {
+  const trials: TrialRow[] = settings.map((s) => ({
+    experiment,
+    key: `${s.label}-key`,
+    model: "narrator-2m",
+    trainedOn: s.trainedOn,
+    seed: 1,
+    label: s.label,
+    status: "completed",
+    settings: s.over,
+    wallTimeS: 1,
+    error: null,
+  }));
+  const examples: ExampleRow[] = settings
+    .filter((s) => nll[s.label])
+    .map((s) => ({
+      experiment,
+      key: `${s.label}-key`,
+      seed: 1,
+      label: s.label,
+      task: "codesearchnet",
+      language: "python",
+      split: "val",
+      idsHash: idsHash(s.label),
+      nll: nll[s.label],
+      tokens: [1, 1, 1],
+    }));
+  return {
+    definition: { name: experiment, claims: [claim], fixed: {} },
+    trials,
+    metrics: [],
+    curves: [],
+    samples: [],
+    examples,
+  };
+}
+
+const input = (name: ExperimentName, r: ExperimentResults): ReportInput => ({
+  profile: "test",
+  transfer: "study",
+  experiments: { [name]: r },
+  provenance: { gitCommit: null, gitDirty: null, node: null, packages: {} },
+});
+
+const optimizers = (adamw: number[], adagrad: number[]) =>
+  reportClaims(
+    input(
+      "optimizers",
+      results(
+        "optimizers",
+        BEST,
+        [
+          { label: "adamw", trainedOn: "codesearchnet", over: { optimizer: "adamw" } },
+          { label: "adagrad", trainedOn: "codesearchnet", over: { optimizer: "adagrad" } },
+        ],
+        { adamw, adagrad },
+      ),
+    ),
+    (name) => `${name}.html#fig`,
+  )[0];
+
+test("best setting: the verdict follows the paired interval, worked by hand", () => {
+  // Differences adamw − adagrad per example: 1, 1.5, 2. Three examples: 10 distinct resamples;
+  // the extremes (all of one example) have probability 1/27 > 0.025 each, so the 95% interval
+  // runs from the smallest to the largest mean difference: [1, 2]; the estimate is 1.5.
+  const agrees = optimizers([2, 2.5, 3], [1, 1, 1]);
+  assert.equal(agrees.verdict, "agrees");
+  close(agrees.estimate!, 1.5, "estimate");
+  assert.deepEqual(agrees.interval, [1, 2]);
+  assert.deepEqual(agrees.n, { examples: 3, seeds: 1 });
+  assert.match(agrees.method!, /all 10 distinct resamples enumerated/);
+  assert.equal(agrees.figure, "optimizers.html#fig");
+
+  // The data turns: adamw is lower on every example. The verdict flips.
+  const disagrees = optimizers([1, 1, 1], [2, 2.5, 3]);
+  assert.equal(disagrees.verdict, "disagrees");
+  assert.deepEqual(disagrees.interval, [-2, -1]);
+  assert.match(disagrees.reason, /adamw is lower than adagrad/);
+
+  // Differences −0.5, 0, 0.5: the interval [−0.5, 0.5] holds zero.
+  const open = optimizers([0.5, 1, 1.5], [1, 1, 1]);
+  assert.equal(open.verdict, "not resolved");
+  assert.deepEqual(open.interval, [-0.5, 0.5]);
+  assert.match(open.reason, /holds zero/);
+});
+
+const cocktail = (base: number[], treated: number[], idsHash?: (label: string) => string) =>
+  reportClaims(
+    input(
+      "cocktail",
+      results(
+        "cocktail",
+        CHANGE,
+        [
+          { label: "base", trainedOn: "base", over: { trainedOn: "base" } },
+          { label: "cocktail", trainedOn: "cocktail", over: { trainedOn: "cocktail" } },
+        ],
+        { base, cocktail: treated },
+        idsHash,
+      ),
+    ),
+    () => "cocktail.html#fig",
+  )[0];
+
+test("relative change: agrees, flips to disagrees, and needs the same examples", () => {
+  // Base CE 2 on every example; treated 1, 1.5, 1.8: the change is mean(treated) / 2 − 1 =
+  // −0.28333; its interval runs from 1/2 − 1 = −0.5 to 1.8/2 − 1 = −0.1 (the extremes again).
+  const lower = cocktail([2, 2, 2], [1, 1.5, 1.8]);
+  assert.equal(lower.verdict, "agrees");
+  close(lower.estimate!, 4.3 / 3 / 2 - 1, "estimate");
+  close(lower.interval![0], -0.5, "lo");
+  close(lower.interval![1], -0.1, "hi");
+  // The study's 1.72 / 2 − 1 = −14% lies inside [−50%, −10%].
+  assert.equal(lower.study.value, 1.72 / 2 - 1);
+  assert.match(lower.reason, /the study's −14\.0% is inside our interval/);
+
+  const higher = cocktail([2, 2, 2], [2.2, 2.5, 3]);
+  assert.equal(higher.verdict, "disagrees");
+  close(higher.interval![0], 0.1, "lo");
+  close(higher.interval![1], 0.5, "hi");
+
+  // Treated 1, 1.5, 2: the largest resample reaches 2 / 2 − 1 = 0, so zero is inside.
+  assert.equal(cocktail([2, 2, 2], [1, 1.5, 2]).verdict, "not resolved");
+
+  const other = cocktail([2, 2, 2], [1, 1.5, 1.8], (label) => label);
+  assert.equal(other.verdict, "not resolved");
+  assert.equal(other.interval, null);
+  assert.match(other.reason, /evaluated on different CodeSearchNet python examples/i);
+});
+
+test("unfinished trials and results without per-example terms leave a claim open, with the reason", () => {
+  const r = results(
+    "optimizers",
+    BEST,
+    [
+      { label: "adamw", trainedOn: "codesearchnet", over: { optimizer: "adamw" } },
+      { label: "adagrad", trainedOn: "codesearchnet", over: { optimizer: "adagrad" } },
+    ],
+    { adamw: [1, 1, 1] },
+  );
+  const missing = reportClaims(input("optimizers", r), () => "x")[0];
+  assert.equal(missing.verdict, "not resolved");
+  assert.match(
+    missing.reason,
+    /per-example data missing.*narrator sweep optimizers --profile test/,
+  );
+  const failed = {
+    ...r,
+    trials: r.trials.map((t) => (t.label === "adagrad" ? { ...t, status: "failed" as const } : t)),
+  };
+  const open = reportClaims(input("optimizers", failed), () => "x")[0];
+  assert.match(open.reason, /1 of 1 trials of optimizer adagrad are not completed \(failed\)/);
+  assert.deepEqual(verdictCounts([missing, open]), {
+    agrees: 0,
+    disagrees: 0,
+    "not resolved": 2,
+  });
+  // claims.json rounds to 6 decimals and keeps the reason.
+  const record = claimsRecord("test", [optimizers([2, 2.5, 3], [1, 1, 1]), missing]) as {
+    claims: { estimate: number | null; interval: number[] | null; verdict: string }[];
+  };
+  assert.deepEqual(
+    record.claims.map((c) => [c.estimate, c.interval, c.verdict]),
+    [
+      [1.5, [1, 2], "agrees"],
+      [null, null, "not resolved"],
+    ],
+  );
+});
