@@ -35,6 +35,11 @@ export function parse(cmd: Command, argv: string[]) {
   }
 }
 
+/** Options that each take one string value (numbers among them are checked by numberOpt). */
+export function stringOptions(...names: string[]): Options {
+  return Object.fromEntries(names.map((name) => [name, { type: "string" as const }]));
+}
+
 /** A required string option. */
 export function required(values: Record<string, unknown>, name: string, usage: string): string {
   const v = values[name];

@@ -8,7 +8,7 @@ import { bytesPerToken, trainCorpusTokenizer } from "../corpus/tokenizer";
 import { renderTable } from "../util/text_table";
 import { MissingDataError, resolveDataDir } from "../data/sources";
 import { writeJsonAtomic } from "../util/fs";
-import { languagesOpt, numberOpt, required, type Command } from "./args";
+import { languagesOpt, numberOpt, required, stringOptions, type Command } from "./args";
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(2);
@@ -63,14 +63,7 @@ duplicates removed), holds out 2% of files by path hash, caps each language's tr
 (--max-bytes-per-language, default 6000000) and writes <out>/corpus/<lang>.{train,val}.jsonl.gz and
 MANIFEST.json (--out default .cache). Then counts the val/test functions of the evaluation datasets
 (--data, else NARRATOR_DATA, else data/ or ../shared/data) found verbatim in the corpus and adds that to the manifest.`,
-  options: {
-    cache: { type: "string" },
-    out: { type: "string" },
-    "max-bytes-per-language": { type: "string" },
-    languages: { type: "string" },
-    spec: { type: "string" },
-    data: { type: "string" },
-  },
+  options: stringOptions("cache", "out", "max-bytes-per-language", "languages", "spec", "data"),
   async run(v) {
     const outDir = (v.out as string | undefined) ?? ".cache";
     const max = numberOpt(v, "max-bytes-per-language", 6_000_000, { integer: true, min: 1 });
@@ -109,7 +102,7 @@ export const corpusOverlapCommand: Command = {
 Reads the corpus folder (holding <lang>.{train,val}.jsonl.gz) and the evaluation datasets (--data,
 else NARRATOR_DATA, else data/ or ../shared/data) and prints, per dataset, language and split, how many items occur
 in the corpus (whitespace-normalised substring of one corpus file of the same language).`,
-  options: { corpus: { type: "string" }, data: { type: "string" }, languages: { type: "string" } },
+  options: stringOptions("corpus", "data", "languages"),
   async run(v) {
     const corpusDir = required(v, "corpus", corpusOverlapCommand.usage);
     const report = await corpusOverlap(
@@ -129,12 +122,7 @@ Trains a byte-level BPE tokenizer (GPT-2 pre-tokenizer, the project's special to
 before every encoded text) with --vocab entries (default 8192) on every train file of the corpus
 folder, writes it to --out as tokenizer.json, and prints the training time and the UTF-8 bytes per
 token of each language's held-out (val) files.`,
-  options: {
-    corpus: { type: "string" },
-    out: { type: "string" },
-    vocab: { type: "string" },
-    languages: { type: "string" },
-  },
+  options: stringOptions("corpus", "out", "vocab", "languages"),
   async run(v) {
     const corpusDir = required(v, "corpus", corpusTokenizer.usage);
     const out = required(v, "out", corpusTokenizer.usage);

@@ -11,7 +11,15 @@ import { LANGS, type Lang } from "../data/langs";
 import { mineReport, type MineOptions } from "../data/mine";
 import { configuredDataDir } from "../data/sources";
 import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
-import { intList, languagesOpt, numberOpt, UsageError, type Command, type Options } from "./args";
+import {
+  intList,
+  languagesOpt,
+  numberOpt,
+  stringOptions,
+  UsageError,
+  type Command,
+  type Options,
+} from "./args";
 
 /** Options `data stats` and `data prepare` share: where the data is and how it is prepared. */
 const PREPARATION_OPTIONS = {
@@ -74,11 +82,7 @@ Prepares both datasets as \`data stats\` does and writes the examples per task, 
 tokenizer. When that directory exists it is reused without reading the data again, once its files
 match the sizes and sha256 its manifest lists; a damaged one (a file truncated or changed) is
 rebuilt, and the report says so.`,
-  options: {
-    ...PREPARATION_OPTIONS,
-    cache: { type: "string" },
-    tokenizer: { type: "string" },
-  },
+  options: { ...PREPARATION_OPTIONS, ...stringOptions("cache", "tokenizer") },
   async run(v) {
     const out = await dataPrepare({
       ...preparationOptions(v),
@@ -113,16 +117,16 @@ export const download: Command = {
 Downloads from the Hugging Face hub (HF_ENDPOINT, HF_TOKEN are honoured) into the data
 directory (--data, also spelled --data-dir or --out; else NARRATOR_DATA, else data/) in the
 layout the readers expect; an interrupted run resumes where it stopped.`,
-  options: {
-    data: { type: "string" },
-    "data-dir": { type: "string" },
-    out: { type: "string" },
-    datasets: { type: "string" },
-    languages: { type: "string" },
-    endpoint: { type: "string" },
-    revision: { type: "string" },
-    retries: { type: "string" },
-  },
+  options: stringOptions(
+    "data",
+    "data-dir",
+    "out",
+    "datasets",
+    "languages",
+    "endpoint",
+    "revision",
+    "retries",
+  ),
   async run(v, positionals) {
     print(await downloadReport(downloadOptions(v, positionals)));
   },
@@ -166,10 +170,7 @@ DIR/codesearchnet/<lang>.jsonl.gz and DIR/commitpackft/<lang>.jsonl.gz (--out, a
 DIR are an error unless --force, which replaces them (and removes those whose language gets no
 rows this time).`,
   options: {
-    out: { type: "string" },
-    "data-dir": { type: "string" },
-    languages: { type: "string" },
-    "max-file-bytes": { type: "string" },
+    ...stringOptions("out", "data-dir", "languages", "max-file-bytes"),
     force: { type: "boolean" },
     repo: { type: "string", multiple: true },
   },

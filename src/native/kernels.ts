@@ -43,20 +43,9 @@ const ACTIVATIONS: Record<string, number> = {
   sigmoid: 4,
   elu: 5,
 };
-const enum BinaryOp {
-  Add = 0,
-  Sub = 1,
-  Mul = 2,
-  Div = 3,
-}
-const enum ReduceOp {
-  Sum = 0,
-  Max = 1,
-}
-const enum UnaryOp {
-  Exp = 0,
-  Int32ToFloat = 1,
-}
+const BINARY_OPS = { Add: 0, Sub: 1, Mul: 2, Div: 3 } as const;
+const REDUCE_OPS = { Sum: 0, Max: 1 } as const;
+const UNARY_OPS = { Exp: 0, Int32ToFloat: 1 } as const;
 
 /** Bytes per element of the dtypes the data-movement kernels handle. */
 const ELEMENT_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
@@ -130,13 +119,13 @@ const expKernel: NativeKernel = (addon, args, original) => {
   const out = backend.makeOutput(x.shape, "float32");
   const n = sizeOf(x.shape);
   if (n > 0) {
-    addon.unary(heapOf(backend), UnaryOp.Exp, offsetOf(backend, x), offsetOf(backend, out), n);
+    addon.unary(heapOf(backend), UNARY_OPS.Exp, offsetOf(backend, x), offsetOf(backend, out), n);
   }
   return out;
 };
 
 /** Add, Sub, Multiply, RealDiv of float32: same shape, scalar, row or column broadcasts. */
-function binaryKernel(op: BinaryOp): NativeKernel {
+function binaryKernel(op: (typeof BINARY_OPS)[keyof typeof BINARY_OPS]): NativeKernel {
   return (addon, args, original) => {
     const { a, b } = args.inputs;
     if (!a || !b || a.dtype !== "float32" || b.dtype !== "float32") return original(args);
@@ -162,7 +151,10 @@ function binaryKernel(op: BinaryOp): NativeKernel {
 }
 
 /** Sum and Max of float32 over one contiguous block of axes, without wasm's transposes. */
-function reduceKernel(op: ReduceOp, axisAttr: "axis" | "reductionIndices"): NativeKernel {
+function reduceKernel(
+  op: (typeof REDUCE_OPS)[keyof typeof REDUCE_OPS],
+  axisAttr: "axis" | "reductionIndices",
+): NativeKernel {
   return (addon, args, original) => {
     const { x } = args.inputs;
     if (!x || x.dtype !== "float32") return original(args);
@@ -239,7 +231,7 @@ const castKernel: NativeKernel = (addon, args, original) => {
   const n = sizeOf(x.shape);
   if (n > 0) {
     const heap = heapOf(backend);
-    addon.unary(heap, UnaryOp.Int32ToFloat, offsetOf(backend, x), offsetOf(backend, out), n);
+    addon.unary(heap, UNARY_OPS.Int32ToFloat, offsetOf(backend, x), offsetOf(backend, out), n);
   }
   return out;
 };
@@ -382,12 +374,12 @@ const NATIVE_KERNELS: Record<string, NativeKernel> = {
   BatchMatMul: matmulKernel(false),
   _FusedMatMul: matmulKernel(true),
   Exp: expKernel,
-  Add: binaryKernel(BinaryOp.Add),
-  Sub: binaryKernel(BinaryOp.Sub),
-  Multiply: binaryKernel(BinaryOp.Mul),
-  RealDiv: binaryKernel(BinaryOp.Div),
-  Sum: reduceKernel(ReduceOp.Sum, "axis"),
-  Max: reduceKernel(ReduceOp.Max, "reductionIndices"),
+  Add: binaryKernel(BINARY_OPS.Add),
+  Sub: binaryKernel(BINARY_OPS.Sub),
+  Multiply: binaryKernel(BINARY_OPS.Mul),
+  RealDiv: binaryKernel(BINARY_OPS.Div),
+  Sum: reduceKernel(REDUCE_OPS.Sum, "axis"),
+  Max: reduceKernel(REDUCE_OPS.Max, "reductionIndices"),
   Softmax: softmaxKernel,
   Identity: identityKernel,
   Cast: castKernel,

@@ -183,13 +183,41 @@ export function trainLossSummary(
   };
 }
 
-/** Ship the latest checkpoint of the run `input` describes (same settings as the run) to `dir`. */
-export async function shipCheckpoint(
+/**
+ * Ship a model of the run's shape built from its seed's initial weights, after `fill` has set
+ * them (or not) and said what the card states about them.
+ */
+async function shipFromInit(
+  setup: RunSetup,
+  dir: string,
+  opts: ShipOptions,
+  trainable: boolean,
+  fill: (model: Llama) => ShipInfo,
+): Promise<Shipped> {
+  const { modelConfig, config } = setup;
+  const model = modelFromTensors(
+    modelConfig,
+    initTensors(modelConfig, config.seed),
+    trainable ? { trainable: true } : {},
+    "init",
+  );
+  try {
+    return await shipModel(dir, model, setup, fill(model), opts);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Writes a model folder at `dir` for the run `input` describes (same settings as the run). */
+type ShipFrom = (
   input: PretrainConfigInput,
   dir: string,
-  log: (line: string) => void = () => undefined,
-  opts: ShipOptions = {},
-): Promise<Shipped> {
+  log?: (line: string) => void,
+  opts?: ShipOptions,
+) => Promise<Shipped>;
+
+/** Ship the latest checkpoint of the run. */
+export const shipCheckpoint: ShipFrom = async (input, dir, log = () => undefined, opts = {}) => {
   const config = parsePretrainConfig(input);
   await initBackend();
   const checkpoint = loadCheckpoint(config.out);
@@ -203,68 +231,33 @@ export async function shipCheckpoint(
       `${checkpoint.dir}: saved with other settings, model, corpus or tokenizer than the ones given`,
     );
   }
-  // The checkpoint holds the trainable variables (linear weights as W^T): restore them as resume does.
-  const model = modelFromTensors(
-    setup.modelConfig,
-    initTensors(setup.modelConfig, config.seed),
-    { trainable: true },
-    "init",
-  );
-  restoreParams(trainableParameters(model), checkpoint.params, checkpoint.dir);
-  const { step, tokens, elapsedS, metricsBytes } = checkpoint.state;
-  try {
-    return await shipModel(
-      dir,
-      model,
-      setup,
-      {
-        kind: "pretrained",
-        status:
-          step >= config.steps ? "completed" : `checkpoint at step ${step} of a run in progress`,
-        steps: step,
-        tokensSeen: tokens,
-        wallTimeS: elapsedS,
-        trainLoss: trainLossSummary(path.join(config.out, "metrics.jsonl"), metricsBytes),
-      },
-      opts,
-    );
-  } finally {
-    model.dispose();
-  }
-}
+  return shipFromInit(setup, dir, opts, true, (model) => {
+    // The checkpoint holds the trainable variables (linear weights as W^T): restore them as resume does.
+    restoreParams(trainableParameters(model), checkpoint.params, checkpoint.dir);
+    const { step, tokens, elapsedS, metricsBytes } = checkpoint.state;
+    return {
+      kind: "pretrained",
+      status:
+        step >= config.steps ? "completed" : `checkpoint at step ${step} of a run in progress`,
+      steps: step,
+      tokensSeen: tokens,
+      wallTimeS: elapsedS,
+      trainLoss: trainLossSummary(path.join(config.out, "metrics.jsonl"), metricsBytes),
+    };
+  });
+};
 
-/** Write the untrained model of the run's shape and seed (zero steps) to `dir`, with its card. */
-export async function writeRandomFloor(
-  input: PretrainConfigInput,
-  dir: string,
-  log: (line: string) => void = () => undefined,
-  opts: ShipOptions = {},
-): Promise<Shipped> {
+/** Write the untrained model of the run's shape and seed (zero steps), with its card. */
+export const writeRandomFloor: ShipFrom = async (input, dir, log = () => undefined, opts = {}) => {
   const config = parsePretrainConfig(input);
   await initBackend();
   const setup = prepareRun(config, log);
-  const model = modelFromTensors(
-    setup.modelConfig,
-    initTensors(setup.modelConfig, config.seed),
-    {},
-    "init",
-  );
-  try {
-    return await shipModel(
-      dir,
-      model,
-      setup,
-      {
-        kind: "random-floor",
-        status: "not trained",
-        steps: 0,
-        tokensSeen: 0,
-        wallTimeS: 0,
-        trainLoss: null,
-      },
-      opts,
-    );
-  } finally {
-    model.dispose();
-  }
-}
+  return shipFromInit(setup, dir, opts, false, () => ({
+    kind: "random-floor",
+    status: "not trained",
+    steps: 0,
+    tokensSeen: 0,
+    wallTimeS: 0,
+    trainLoss: null,
+  }));
+};
