@@ -1,0 +1,7 @@
+<?php
+
+function formatPrice($cents, $currency)
+{
+    $amount = number_format($cents / 100, 2);
+    return $currency . ' ' . $amount;
+}

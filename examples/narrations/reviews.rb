@@ -1,0 +1,5 @@
+def average_rating(reviews)
+  return 0 if reviews.empty?
+
+  reviews.sum(&:stars).to_f / reviews.size
+end
