@@ -5,3 +5,5 @@ function slugify(title) {
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-|-$/g, "");
 }
+
+module.exports = { slugify };
