@@ -67,7 +67,7 @@ const CLI = path.join(__dirname, "..", "..", "src", "cli", "main.ts");
 const DATA = process.env.NARRATOR_DATA ?? path.join(__dirname, "..", "..", "..", "shared", "data");
 
 test(
-  "narrator eval --adapter reads the run record: the prompt it was trained with, unless a flag says otherwise (with a warning)",
+  "narrator eval --adapter reads the run record: the prompt it was trained with, unless a flag says otherwise (with a warning); beam search named in the results",
   { skip: !fs.existsSync(DATA) && `no data at ${DATA}` },
   () => {
     const adapter = run(
@@ -92,7 +92,7 @@ test(
       assert.equal(r.status, 0, r.stderr);
       return { out: JSON.parse(r.stdout), stderr: r.stderr };
     };
-    const own = evaluate();
+    const own = evaluate("--generate", "--beams", "2", "--max-new-tokens", "4");
     assert.deepEqual(own.out.settings, {
       prompt: "compact",
       commitInput: "diff",
@@ -101,6 +101,11 @@ test(
       source: path.join(adapter, "..", "result.json"),
     });
     assert.doesNotMatch(own.stderr, /warning/);
+    // The decoding is named in the results.
+    assert.match(
+      own.out.generation.metrics.decoding,
+      /^beam search \(2 beams, length penalty 1, early stopping\), at most 4 new tokens, stop at /,
+    );
     const other = evaluate("--prompt", "deepseek");
     assert.equal(other.out.settings.prompt, "deepseek");
     assert.match(
