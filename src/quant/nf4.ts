@@ -87,13 +87,21 @@ export function dequantizeNf4(
   }
   checkPackedLength(packed, n);
   const out = new Float32Array(n);
+  // Blocks start at even indices (blocksize is even), so each byte's two values fall in one block.
   for (let b = 0; b < absmax.length; b++) {
     const scale = absmax[b];
     const end = Math.min(n, (b + 1) * blocksize);
-    for (let i = b * blocksize; i < end; i++) {
+    let i = b * blocksize;
+    for (; i + 1 < end; i += 2) {
       const byte = packed[i >> 1];
-      out[i] = NF4_CODE[i & 1 ? byte & 0x0f : byte >> 4] * scale;
+      out[i] = HIGH_VALUE[byte] * scale;
+      out[i + 1] = LOW_VALUE[byte] * scale;
     }
+    if (i < end) out[i] = HIGH_VALUE[packed[i >> 1]] * scale;
   }
   return out;
 }
+
+/** The NF4 values of each byte's high and low nibble: one lookup per value, no branch. */
+const HIGH_VALUE = Float32Array.from({ length: 256 }, (_, byte) => NF4_CODE[byte >> 4]);
+const LOW_VALUE = Float32Array.from({ length: 256 }, (_, byte) => NF4_CODE[byte & 0x0f]);
