@@ -116,13 +116,6 @@ export async function corpusOverlap(
           throw new Error(`codesearchnet/${lang}: no row found for example ${e.id}`);
         return code;
       });
-      counts.push({
-        dataset: "codesearchnet",
-        language: lang,
-        split,
-        items: functions.length,
-        inCorpus: countInCorpus(functions, index),
-      });
       const files = prepared.examples.commitpackft[split][lang].map((e) => {
         const m = e.meta ?? {};
         const text = newContents.get(`${m.commit}\u0000${m.newFile}`);
@@ -130,13 +123,14 @@ export async function corpusOverlap(
           throw new Error(`commitpackft/${lang}: no row found for example ${e.id}`);
         return text;
       });
-      counts.push({
-        dataset: "commitpackft",
+      const count = (dataset: Task, items: readonly string[]): OverlapCount => ({
+        dataset,
         language: lang,
         split,
-        items: files.length,
-        inCorpus: countInCorpus(files, index),
+        items: items.length,
+        inCorpus: countInCorpus(items, index),
       });
+      counts.push(count("codesearchnet", functions), count("commitpackft", files));
     }
   }
   return { definition: OVERLAP_DEFINITION, dataDir, counts };
