@@ -72,7 +72,9 @@ export {
   type RangeExplanation,
 } from "./narrate/explain";
 export { renderExplanation, type ExplainFormat } from "./narrate/format";
-export { listFunctions, findFunction, type SourceFunction } from "./narrate/functions";
+export { listFunctions, type SourceFunction } from "./source/functions";
+export { findFunction } from "./source/find_function";
+export { SOURCE_LANGS, type SourceLang } from "./source/languages";
 export { readCommits, readFileChanges, type CommitRecord } from "./narrate/git";
 export { rangeDigest, activityByDay } from "./narrate/digest";
 export { buildPrompt, truncationNote, type NarrationRequest } from "./narrate/prompt";

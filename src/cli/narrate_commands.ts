@@ -1,6 +1,6 @@
 /** `narrator explain | digest`: explain code, diffs and commits in plain English. */
 import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
-import { LANGS, parseLangs, type Lang } from "../data/langs";
+import { parseLanguage, SOURCE_LANGS, type SourceLang } from "../source/languages";
 import { PROMPT_FORMATS, type PromptFormat } from "../data/prompts";
 import { explainCommits, explainDiff, explainFile, type Explanation } from "../narrate/explain";
 import { readCommits } from "../narrate/git";
@@ -44,7 +44,7 @@ ${BEAM_HELP}
                             (at most N files alone, the most changed first; default 8), then as a
                             whole with each file cut to its share; notes say what was left out
   --lang LANG               language named in the prompt when no file of a change is in one of
-                            ${LANGS.join(", ")} (default javascript; a note says so)
+                            ${SOURCE_LANGS.join(", ")} (default javascript; a note says so)
   --prompt deepseek|compact, --commit-input diff|files|both, --quant none|nf4
                             without an adapter's run: the training defaults apply (deepseek, diff;
                             a bare base model in float); with one they must agree with it`;
@@ -78,8 +78,8 @@ async function openNarrator(v: Values, usage: string): Promise<Narrator> {
   });
 }
 
-function fallbackLang(v: Values): Lang {
-  return v.lang === undefined ? "javascript" : parseLangs([String(v.lang)])[0];
+function fallbackLang(v: Values): SourceLang {
+  return v.lang === undefined ? "javascript" : parseLanguage(String(v.lang), SOURCE_LANGS);
 }
 
 /** Progress on stderr when it is a terminal. */

@@ -1,39 +1,41 @@
-/** The six programming languages the study covers, as lower-case ids used in file names and examples. */
-export const LANGS = ["python", "java", "javascript", "php", "ruby", "go"] as const;
+/**
+ * The study's six dataset languages: those with CodeSearchNet and CommitPackFT rows, in file
+ * names, examples, splits and sweeps. The scanner and narration read one more (TypeScript); see
+ * src/source/languages.ts, whose names, extensions and parser these are restricted to the six.
+ */
+import {
+  langOfPathAmong,
+  parseLanguageList,
+  SOURCE_LANG_EXTENSIONS,
+  SOURCE_LANG_NAMES,
+  type SourceLang,
+} from "../source/languages";
 
-/** One of the study's language ids. */
+/** The six programming languages the study covers, as lower-case ids used in file names and examples. */
+export const LANGS = [
+  "python",
+  "java",
+  "javascript",
+  "php",
+  "ruby",
+  "go",
+] as const satisfies readonly SourceLang[];
+
+/** One of the study's dataset language ids. */
 export type Lang = (typeof LANGS)[number];
 
 /** Display names, as CommitPackFT's `lang` field and prose write them. */
-export const LANG_NAMES: Readonly<Record<Lang, string>> = {
-  python: "Python",
-  java: "Java",
-  javascript: "JavaScript",
-  php: "PHP",
-  ruby: "Ruby",
-  go: "Go",
-};
+export const LANG_NAMES: Readonly<Record<Lang, string>> = SOURCE_LANG_NAMES;
 
 /** Extensions of each language's source files (lower case, with the dot). */
-export const LANG_EXTENSIONS: Readonly<Record<Lang, readonly string[]>> = {
-  python: [".py"],
-  java: [".java"],
-  javascript: [".js", ".mjs", ".cjs"],
-  php: [".php"],
-  ruby: [".rb"],
-  go: [".go"],
-};
+export const LANG_EXTENSIONS: Readonly<Record<Lang, readonly string[]>> = SOURCE_LANG_EXTENSIONS;
 
-/** The language of a source file by its extension (a bare ".py" is no source file), or null. */
+/** The dataset language of a source file by its extension (a bare ".py" is no source file), or null. */
 export function langOfPath(file: string): Lang | null {
-  const name = file.slice(file.lastIndexOf("/") + 1).toLowerCase();
-  const dot = name.lastIndexOf(".");
-  if (dot <= 0) return null;
-  const ext = name.slice(dot);
-  return LANGS.find((lang) => LANG_EXTENSIONS[lang].includes(ext)) ?? null;
+  return langOfPathAmong(file, LANGS);
 }
 
-/** True when `name` is one of the language ids. */
+/** True when `name` is one of the dataset language ids. */
 export function isLang(name: string): name is Lang {
   return (LANGS as readonly string[]).includes(name);
 }
@@ -44,11 +46,10 @@ export function langFromName(name: string): Lang | null {
   return isLang(id) ? id : null;
 }
 
-/** Parse a user-given list of languages (ids or display names); errors name the unknown entry. */
-export function parseLangs(names: readonly string[]): Lang[] {
-  return names.map((n) => {
-    const lang = langFromName(n);
-    if (!lang) throw new Error(`unknown language "${n}": expected one of ${LANGS.join(", ")}`);
-    return lang;
-  });
+/**
+ * A user-given list of dataset languages (comma-separated text or names; ids or display names),
+ * each once; none named means all six. Errors name the unknown entry.
+ */
+export function parseLangs(names: string | readonly string[]): Lang[] {
+  return parseLanguageList(names, LANGS);
 }

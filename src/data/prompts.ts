@@ -13,7 +13,7 @@
  * prompt (everything before the target) is masked out of the loss.
  */
 import type { Example, Task } from "./example";
-import { LANG_NAMES, type Lang } from "./langs";
+import { SOURCE_LANG_NAMES, type SourceLang } from "../source/languages";
 import { CODE, DIFF, EOS, EOT, MESSAGE, SUMMARY } from "../tokenizer/special";
 
 /** The prompt formats. */
@@ -48,9 +48,9 @@ export interface FormattedExample {
   target: Segment[];
 }
 
-/** The instruction for a task: what to explain, for whom (a reader who does not program). */
-export function instructionFor(task: Task, language: Lang): string {
-  const lang = LANG_NAMES[language];
+/** The instruction for a task: what to explain, for whom (a reader who does not program); any scanner language. */
+export function instructionFor(task: Task, language: SourceLang): string {
+  const lang = SOURCE_LANG_NAMES[language];
   return task === "codesearchnet"
     ? `Explain what the following ${lang} function does, in one or two plain-English sentences ` +
         `that a non-technical manager can follow. Say what it is for, not how the code is written.`
@@ -72,7 +72,7 @@ export function specialTokensOf(format: PromptFormat): string[] {
 
 /** Lay out an example in a format (see the module comment). */
 export function formatExample(
-  ex: Pick<Example, "task" | "language" | "input" | "target">,
+  ex: Pick<Example, "task" | "input" | "target"> & { language: SourceLang },
   format: PromptFormat,
 ): FormattedExample {
   if (format === "deepseek") {

@@ -6,7 +6,7 @@
  * every file is read; that narration heads the explanation and the files' narrations follow it.
  * Notes say what was left out: the tokens cut from each file, and the files not narrated alone.
  */
-import { langOfPath } from "../data/langs";
+import { sourceLangOfPath as langOfPath } from "../source/languages";
 import { int, plural } from "./digest";
 import type { ChangeRequest } from "./inputs";
 import type { Narration, Narrator } from "./narrator";

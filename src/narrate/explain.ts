@@ -2,7 +2,7 @@
  * `explain`: a narrator applied to a function or file, a diff, or each commit of a git range
  * (with the range's digest). Results are plain data; src/narrate/format.ts renders them.
  */
-import type { Lang } from "../data/langs";
+import type { SourceLang as Lang } from "../source/languages";
 import { narrateChange, type ChangeNarration, type FileNarration } from "./change";
 import { rangeDigest } from "./digest";
 import { readCommits, readFileChanges, type CommitFile, type CommitRecord } from "./git";

@@ -12,7 +12,7 @@
  * where "fileNarrations" is [{"path", "explanation", "notes", "inputTokens", "keptInputTokens"}]
  * (empty unless the change was narrated file by file, see src/narrate/change.ts).
  */
-import { LANG_NAMES } from "../data/langs";
+import { SOURCE_LANG_NAMES as LANG_NAMES } from "../source/languages";
 import type { FileNarration } from "./change";
 import { int, plural } from "./digest";
 import type {

@@ -14,10 +14,16 @@ import * as path from "node:path";
 import { FILE_HEADERS_ONLY, formatPatch, parsePatch } from "diff";
 import { commitModelInput, type CommitInput } from "../data/commitpackft";
 import { stripPythonDocstring } from "../data/docstring";
-import { LANG_EXTENSIONS, LANG_NAMES, LANGS, langOfPath, type Lang } from "../data/langs";
+import {
+  SOURCE_LANG_EXTENSIONS as LANG_EXTENSIONS,
+  SOURCE_LANG_NAMES as LANG_NAMES,
+  SOURCE_LANGS as LANGS,
+  sourceLangOfPath as langOfPath,
+  type SourceLang as Lang,
+} from "../source/languages";
 import type { CommitPackFtRow } from "../data/schemas";
 import { withPath } from "../util/fs";
-import { findFunction } from "../source/functions";
+import { findFunction } from "../source/find_function";
 import type { CommitRecord, FileChange } from "./git";
 import type { NarrationRequest } from "./prompt";
 

@@ -8,10 +8,10 @@
  */
 import * as path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import { LANG_NAMES } from "../data/langs";
 import { definitionList, escapeHtml, figureBlock, page } from "../report/html";
 import { embedBundles, inlineSvg, renderSvg } from "../report/render";
 import { PALETTE, THEME, type Figure } from "../report/figures/style";
+import { SOURCE_LANG_NAMES as LANG_NAMES } from "../source/languages";
 import { activityByDay, int, plural, type CommitFacts } from "./digest";
 import type { CommitExplanation, RangeExplanation } from "./explain";
 import { changeSize, provenanceLine } from "./format";

@@ -6,8 +6,8 @@
  */
 import { encodeSegments, sequencePrefix, type PromptTokenizer } from "../data/batches";
 import type { Task } from "../data/example";
-import type { Lang } from "../data/langs";
 import { formatExample, type PromptFormat } from "../data/prompts";
+import type { SourceLang as Lang } from "../source/languages";
 
 /** What to explain: a function or file (codesearchnet) or a change (commitpackft), in the training form. */
 export interface NarrationRequest {

@@ -9,15 +9,11 @@ import * as zlib from "node:zlib";
 import { gunzipSync } from "node:zlib";
 import { parse, UsageError } from "../../src/cli/args";
 import { mine, mineOptions } from "../../src/cli/data_commands";
-import {
-  codeTokens,
-  extractFunctions,
-  licenseOfText,
-  mineReport,
-  mineRepos,
-  partitionOfPath,
-  subjectFilter,
-} from "../../src/data/mine";
+import { codeTokens } from "../../src/data/code_tokens";
+import { subjectFilter } from "../../src/data/commit_filters";
+import { partitionOfPath } from "../../src/data/function_filters";
+import { licenseOfText } from "../../src/data/license";
+import { mineReport, mineRepos } from "../../src/data/mine";
 import { LANGS } from "../../src/data/langs";
 import { tinyRepo } from "./tiny_repo";
 
@@ -536,14 +532,17 @@ test("mineRepos builds both datasets from a git repository with the expected row
       }),
     ]);
 
+    // Annotations belong to the method, as in CodeSearchNet's Java rows.
     const timesCode =
-      "public int times(int a, int b) throws IllegalStateException {\n  int r = a * b;\n  return r;\n}";
+      "@Override\npublic int times(int a, int b) throws IllegalStateException {\n  int r = a * b;\n  return r;\n}";
     assert.deepEqual(readRows(path.join(out, "codesearchnet/java.jsonl.gz")), [
       csn("java", "src/main/java/demo/Calc.java", {
         func_name: "Calc.times",
         original_string: timesCode,
         code: timesCode,
         code_tokens: [
+          "@",
+          "Override",
           "public",
           "int",
           "times",
@@ -715,51 +714,6 @@ test("mineRepos builds both datasets from a git repository with the expected row
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-});
-
-test("extractFunctions finds nested scopes, multi-line signatures and ignores braces in strings", () => {
-  const py = [
-    "class A:",
-    "    class B:",
-    "        async def run(",
-    "            self, x: dict = {'a': 1},",
-    "        ) -> 'int':",
-    '            r"""Run it with a brace } and a colon: here."""',
-    "            s = '''",
-    "not the end",
-    "'''",
-    "            return x",
-    "",
-    "# trailing comment",
-    "def after():",
-    "    pass",
-  ].join("\n");
-  const [run, after] = extractFunctions(py, "python");
-  assert.equal(run.name, "B.run");
-  assert.deepEqual([run.startLine, run.endLine], [3, 10]);
-  assert.equal(run.docstring, "Run it with a brace } and a colon: here.");
-  assert.equal(after.docstring, "");
-
-  const java = [
-    "class Outer {",
-    '  String s = "}{";',
-    "  /** Text block holder for the test. */",
-    "  public static <T extends Comparable<T>> List<T> sorted(List<T> in) {",
-    '    String t = """',
-    "      } unbalanced {",
-    '      """;',
-    "    char c = '}';",
-    "    return in;",
-    "  }",
-    "  /** Abstract: no body. */",
-    "  abstract void nothing();",
-    "}",
-  ].join("\n");
-  const found = extractFunctions(java, "java");
-  assert.deepEqual(
-    found.map((f) => [f.name, f.startLine, f.endLine]),
-    [["Outer.sorted", 4, 10]],
-  );
 });
 
 test("subjectFilter applies the CommitPackFT subject recipe", () => {

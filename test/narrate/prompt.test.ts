@@ -4,12 +4,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { encodeExample, sequencePrefix } from "../../src/data/batches";
-import type { Example } from "../../src/data/example";
+import { isLang } from "../../src/data/langs";
 import type { PromptFormat } from "../../src/data/prompts";
 import { Tokenizer } from "../../src/tokenizer/tokenizer";
 import { BOS, CODE, SUMMARY } from "../../src/tokenizer/special";
 import { commitRequest, diffRequest, fileRequest, normaliseDiff } from "../../src/narrate/inputs";
-import { buildPrompt, truncationNote } from "../../src/narrate/prompt";
+import { buildPrompt, truncationNote, type NarrationRequest } from "../../src/narrate/prompt";
 import type { CommitRecord } from "../../src/narrate/git";
 
 const tok = Tokenizer.fromFile("models/narrator-2m-random/tokenizer.json");
@@ -17,10 +17,11 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "narrate-prompt-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The prompt ids training gives an example: the encoder's ids before the target. */
-function trainingPrompt(ex: Omit<Example, "id" | "split" | "target">, format: PromptFormat) {
+function trainingPrompt(ex: NarrationRequest, format: PromptFormat) {
+  assert.ok(isLang(ex.language), `${ex.language} is no dataset language`);
   const e = encodeExample(
     tok,
-    { ...ex, id: "hand", target: "Adds two numbers." },
+    { ...ex, language: ex.language, id: "hand", target: "Adds two numbers." },
     { format, maxLen: 100_000, start: sequencePrefix(tok) },
   );
   return Array.from(e.ids.subarray(0, e.promptLength));

@@ -1,51 +1,12 @@
 /**
- * Functions of a source file in any of the six languages: list them, and pick one by name for
- * `narrator explain --file PATH:function`. A name matches a function's own name, its qualified
- * name (`Class.method`, `Receiver.Method` in Go) or a dotted tail of it; `name@LINE` picks one of
- * several by the line its declaration starts on.
+ * Pick one function of a source by name, for `narrator explain --file PATH:function`. A name
+ * matches a function's own name, its qualified name (`Class.method`, `Receiver.Method` in Go) or a
+ * dotted tail of it; `name@LINE` picks one of several by the line its declaration starts on.
+ * Errors name the file and the function, with close names.
  */
-import type { Lang } from "../data/langs";
-import { braceFunctions } from "./brace_functions";
-import { pythonFunctions } from "./python_functions";
-import { rubyFunctions } from "./ruby_functions";
+import { listFunctions, type SourceFunction } from "./functions";
+import { isTsxPath, type SourceLang } from "./languages";
 import type { FunctionSpan } from "./span";
-
-/** A function of a source file with its text and 1-based lines. */
-export interface SourceFunction extends FunctionSpan {
-  startLine: number;
-  endLine: number;
-  /** The source from the declaration's first character to its last. */
-  text: string;
-}
-
-/** Every function and method of a source, in source order. */
-export function listFunctions(source: string, lang: Lang): SourceFunction[] {
-  const spans =
-    lang === "python"
-      ? pythonFunctions(source)
-      : lang === "ruby"
-        ? rubyFunctions(source)
-        : braceFunctions(source, lang);
-  const lineStarts = [0];
-  for (let i = source.indexOf("\n"); i >= 0; i = source.indexOf("\n", i + 1))
-    lineStarts.push(i + 1);
-  const lineOf = (offset: number) => {
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
-  return spans.map((s) => ({
-    ...s,
-    startLine: lineOf(s.start),
-    endLine: lineOf(Math.max(s.start, s.end - 1)),
-    text: source.slice(s.start, s.end),
-  }));
-}
 
 /** Levenshtein distance between two strings. */
 export function editDistance(a: string, b: string): number {
@@ -84,13 +45,13 @@ const tail = (f: FunctionSpan, q: string) =>
 /** The function named `query` in `source`; errors name the file and the function, with close names. */
 export function findFunction(
   source: string,
-  lang: Lang,
+  lang: SourceLang,
   query: string,
   file: string,
 ): SourceFunction {
   const at = /^(.*)@(\d+)$/.exec(query);
   const name = at ? at[1] : query;
-  const all = listFunctions(source, lang);
+  const all = listFunctions(source, lang, { jsx: isTsxPath(file) });
   let found = all.filter((f) => tail(f, name));
   if (at) found = found.filter((f) => f.startLine === Number(at[2]));
   if (found.length > 1) {

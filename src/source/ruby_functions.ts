@@ -5,8 +5,9 @@
  * labels (`end:`) and method calls (`x.end`). A walk over the tokens then pairs every `end` with
  * its opener (`def`, `class`, `module`, `begin`, `case`, `for`, `do`, and `if`/`unless`/`while`/
  * `until` when they start a statement rather than modify one). Endless methods (`def x = 1`)
- * end with their line.
+ * end with their line. The doc comment is the block of `#` lines right above a `def`.
  */
+import { lineCommentBlock } from "./doc_comments";
 import { SourceLexer, is, matching, type Token } from "./lexer";
 import { qualify, type FunctionSpan } from "./span";
 
@@ -131,7 +132,7 @@ class Lexer extends SourceLexer {
       return;
     }
     if (c === "#") {
-      this.pos = this.lineEnd(p);
+      this.comment(p, this.lineEnd(p));
       return;
     }
     if (c === '"' || c === "`") return this.interpolated(p, c);
@@ -299,11 +300,28 @@ const CONDITIONAL = new Set(["if", "unless", "while", "until"]);
 
 /** Every method of a Ruby source, in source order. */
 export function rubyFunctions(src: string): FunctionSpan[] {
-  const tokens = new Lexer(src).run();
+  const lexer = new Lexer(src);
+  const tokens = lexer.run();
+  const doc = (start: number): string | null => {
+    const lines = lineCommentBlock(src, lexer.comments, start, "#", (c) => /^#[!{]/.test(c));
+    const text = lines
+      .map((l) => l.replace(/^#+ ?/, "").trimEnd())
+      .join("\n")
+      .trim();
+    return text === "" ? null : text;
+  };
   const stack: Opener[] = [];
   const spans: FunctionSpan[] = [];
   let loopDo = false;
   const names = () => stack.map((o) => o.name);
+  // The class or module a def is a member of: the innermost named one, unless a def is nearer.
+  const owner = (): string | null => {
+    for (let k = stack.length - 1; k >= 0; k--) {
+      if (stack[k].kind === "def") return null;
+      if (stack[k].kind === "scope" && stack[k].name !== null) return stack[k].name;
+    }
+    return null;
+  };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     const prev = tokens[i - 1];
@@ -313,7 +331,13 @@ export function rubyFunctions(src: string): FunctionSpan[] {
       case "def": {
         const h = defHeader(tokens, i);
         if (!h) break;
-        const span = { name: h.name, qualifiedName: qualify(names(), h.name), start: t.start };
+        const span = {
+          name: h.name,
+          qualifiedName: qualify(names(), h.name),
+          owner: owner(),
+          start: t.start,
+          doc: doc(t.start),
+        };
         if (is(tokens[h.next], "=") && !tokens[h.next].nlBefore) {
           spans.push({ ...span, end: statementEnd(tokens, h.next + 1) });
           i = h.next;
@@ -369,5 +393,6 @@ function startsStatement(tokens: readonly Token[], i: number): boolean {
   if (!prev || tokens[i].nlBefore) return true;
   if (prev.kind === "literal") return false;
   if (prev.kind === "punct") return !")]}".includes(prev.text);
-  return EXPRESSION_KEYWORDS.has(prev.text);
+  // `return if x` and `yield if x` modify: those two end a statement on their own.
+  return EXPRESSION_KEYWORDS.has(prev.text) && prev.text !== "return" && prev.text !== "yield";
 }

@@ -1,13 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closeNames, findFunction, listFunctions } from "../../src/narrate/functions";
-import type { Lang } from "../../src/data/langs";
+import { closeNames, findFunction } from "../../src/source/find_function";
+import { listFunctions } from "../../src/source/functions";
+import type { SourceLang } from "../../src/source/languages";
 
 // Every snippet and every expected span below is written by hand; the spans are cut from the
-// snippets by line, so a scanner that stops early or late fails.
+// snippets by line, so a scanner that stops early or late fails. A function's text is its code as
+// datasets hold it: the lines after the first dedented by the declaration line's indentation.
 const lines = (...l: string[]) => l.join("\n");
 
-function check(lang: Lang, source: string, expected: Record<string, string>): void {
+function check(lang: SourceLang, source: string, expected: Record<string, string>): void {
   const found = listFunctions(source, lang);
   assert.deepEqual(
     found.map((f) => f.qualifiedName),
@@ -62,14 +64,14 @@ test("python: by indentation; docstrings, strings, comments and continuation lin
       "# a comment at column 0 inside the body",
       "    return inner(x)",
     ),
-    "outer.inner": lines("def inner(y):", "        return y + 1"),
+    "outer.inner": lines("def inner(y):", "    return y + 1"),
     "Shape.area": "def area(self): return 0",
     "Shape.load": lines(
       "async def load(self,",
-      "                   path):",
-      "        data = (1,",
-      "    2)",
-      "        return data",
+      "               path):",
+      "    data = (1,",
+      "2)",
+      "    return data",
     ),
     after: "def after(): pass",
   });
@@ -111,20 +113,20 @@ test("java: braces in strings, chars, comments and text blocks; annotations; nes
   check("java", JAVA, {
     "Counter.toString": lines(
       "@Override",
-      "    public String toString() {",
-      "        // a } in a comment",
-      '        return open + "}" + close;',
-      "    }",
+      "public String toString() {",
+      "    // a } in a comment",
+      '    return open + "}" + close;',
+      "}",
     ),
     "Counter.count": lines(
       "public <T> int count(List<T> items) throws IOException {",
-      "        int n = 0;",
-      "        for (T item : items) { if (item != null) { n++; } }",
-      '        String block = """',
-      "            } not code {",
-      '            """;',
-      "        return n;",
-      "    }",
+      "    int n = 0;",
+      "    for (T item : items) { if (item != null) { n++; } }",
+      '    String block = """',
+      "        } not code {",
+      '        """;',
+      "    return n;",
+      "}",
     ),
     "Counter.Inner.run": "void run() { Runnable r = new Runnable() { public void run() { } }; }",
     "Counter.Inner.run.run": "public void run() { }",
@@ -166,14 +168,10 @@ test("javascript: regex and template literals with ${} braces; classes, fields, 
       "}",
     ),
     "Cart.of": "static of(items) { return new Cart(items); }",
-    "Cart.total": lines(
-      "total() {",
-      "    return this.items.reduce((s, i) => s + i.price, 0);",
-      "  }",
-    ),
-    "Cart.onClick": lines("onClick = (event) => {", "    this.clicked = event;", "  }"),
+    "Cart.total": lines("total() {", "  return this.items.reduce((s, i) => s + i.price, 0);", "}"),
+    "Cart.onClick": lines("onClick = (event) => {", "  this.clicked = event;", "}"),
     square: "const square = (x) => x * x;",
-    helper: 'module.exports.helper = function () { return "{"; }',
+    "module.exports.helper": 'module.exports.helper = function () { return "{"; }',
   });
 });
 
@@ -204,12 +202,12 @@ test("php: text outside <?php ?>, # comments, heredocs, return types; bodiless m
   check("php", PHP, {
     "Repo.find": lines(
       "public static function &find(int $id): ?array {",
-      '        $q = "SELECT } FROM t WHERE id = {$id}";',
-      "        $doc = <<<SQL",
-      "        } function nested() {",
-      "        SQL;",
-      "        return null;",
-      "    }",
+      '    $q = "SELECT } FROM t WHERE id = {$id}";',
+      "    $doc = <<<SQL",
+      "    } function nested() {",
+      "    SQL;",
+      "    return null;",
+      "}",
     ),
     helper: "function helper($x) { return fn($y) => $x + $y; }",
   });
@@ -280,26 +278,22 @@ test("ruby: def/end nesting through do-blocks, modifiers, loops, interpolation, 
   check("ruby", RUBY, {
     "Shop.Cart.total": lines(
       "def total(items)",
-      "      sum = 0",
-      "      items.each do |item|",
-      "        sum += item.price if item.valid?",
-      "      end",
-      "      while sum > 100 do sum -= 1 end",
-      '      label = "end #{items.map { |i| "end" }.join} def"',
-      "      opts = { end: 1, if: :end }",
-      "      note = <<~TEXT",
-      "        def hidden",
-      "        end",
-      "      TEXT",
-      "      sum",
+      "  sum = 0",
+      "  items.each do |item|",
+      "    sum += item.price if item.valid?",
+      "  end",
+      "  while sum > 100 do sum -= 1 end",
+      '  label = "end #{items.map { |i| "end" }.join} def"',
+      "  opts = { end: 1, if: :end }",
+      "  note = <<~TEXT",
+      "    def hidden",
       "    end",
+      "  TEXT",
+      "  sum",
+      "end",
     ),
     "Shop.Cart.empty?": "def self.empty? = items.none?",
-    "Shop.Cart.name=": lines(
-      "def name=(value)",
-      "      @name = value unless value.nil?",
-      "    end",
-    ),
+    "Shop.Cart.name=": lines("def name=(value)", "  @name = value unless value.nil?", "end"),
   });
 });
 

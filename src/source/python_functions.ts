@@ -2,8 +2,10 @@
  * Functions of Python source by indentation. The source is read as logical lines (a statement
  * with its bracketed and backslash continuations, strings spanning lines included); blank and
  * comment-only lines do not count. A `def` ends before the next logical line indented no deeper
- * than the `def` itself. Decorators are not part of the span.
+ * than the `def` itself. Decorators are not part of the span. The docstring is the body's first
+ * logical line when it is a string literal and nothing else (plain, `r` or `u`, as `ast` reads it).
  */
+import { cleandoc } from "./doc_comments";
 import { qualify, type FunctionSpan } from "./span";
 
 interface LogicalLine {
@@ -83,6 +85,19 @@ function stringEnd(src: string, i: number, quote: string): number {
   return src.length;
 }
 
+/** The docstring of a body whose first logical line is `line`, cleaned, or null. */
+function docstring(src: string, line: LogicalLine): string | null {
+  STRING_START.lastIndex = line.start;
+  const m = STRING_START.exec(src);
+  if (!m || !/^[rRuU]?$/.test(m[1])) return null;
+  const bodyStart = line.start + m[0].length;
+  const end = stringEnd(src, bodyStart, m[2]);
+  const rest = src.slice(end, line.end).trim();
+  if (rest !== "" && !rest.startsWith("#")) return null;
+  const doc = cleandoc(src.slice(bodyStart, end - m[2].length).replace(/\r\n?/g, "\n"));
+  return doc === "" ? null : doc;
+}
+
 const DEF = /(?:async[ \t]+)?def[ \t]+([\p{L}_][\p{L}\p{N}_]*)/uy;
 const CLASS = /class[ \t]+([\p{L}_][\p{L}\p{N}_]*)/uy;
 
@@ -90,7 +105,7 @@ const CLASS = /class[ \t]+([\p{L}_][\p{L}\p{N}_]*)/uy;
 export function pythonFunctions(src: string): FunctionSpan[] {
   const lines = logicalLines(src);
   const spans: FunctionSpan[] = [];
-  const scopes: { indent: number; name: string }[] = [];
+  const scopes: { indent: number; name: string; isClass: boolean }[] = [];
   lines.forEach((line, k) => {
     while (scopes.length && scopes[scopes.length - 1].indent >= line.indent) scopes.pop();
     DEF.lastIndex = CLASS.lastIndex = line.start;
@@ -101,17 +116,20 @@ export function pythonFunctions(src: string): FunctionSpan[] {
     if (def) {
       let last = k;
       while (last + 1 < lines.length && lines[last + 1].indent > line.indent) last++;
+      const parent = scopes[scopes.length - 1];
       spans.push({
         name,
         qualifiedName: qualify(
           scopes.map((s) => s.name),
           name,
         ),
+        owner: parent?.isClass ? parent.name : null,
         start: line.start,
         end: lines[last].end,
+        doc: last > k ? docstring(src, lines[k + 1]) : null,
       });
     }
-    scopes.push({ indent: line.indent, name });
+    scopes.push({ indent: line.indent, name, isClass: !def });
   });
   return spans;
 }

@@ -1,6 +1,7 @@
 /**
- * What the brace and Ruby scanners share: their tokens, a lexer base that pushes tokens and folds
- * a quoted literal's interpolated code into the literal, and bracket matching over the tokens.
+ * What the brace and Ruby scanners share: their tokens, a lexer base that pushes tokens, records
+ * where comments are (doc comments are read from them) and folds a quoted literal's interpolated
+ * code into the literal, and bracket matching over the tokens.
  */
 
 /** A word, an operator or bracket, or a whole literal (string, regex, heredoc, symbol...). */
@@ -13,12 +14,20 @@ export interface Token {
   nlBefore: boolean;
 }
 
+/** Where a comment lies in the source: from its marker to its last character (a line comment ends before its newline). */
+export interface CommentSpan {
+  start: number;
+  end: number;
+}
+
 /** A lexer over one source: each `step` lexes one token at `pos`, or skips blanks or a comment. */
 export abstract class SourceLexer {
   protected pos = 0;
   /** A line break was skipped since the last token. */
   protected nl = false;
   readonly tokens: Token[] = [];
+  /** Comments outside literals, in source order. */
+  readonly comments: CommentSpan[] = [];
 
   constructor(protected readonly src: string) {}
 
@@ -35,6 +44,12 @@ export abstract class SourceLexer {
   protected push(kind: Token["kind"], start: number, end: number): void {
     this.tokens.push({ kind, text: this.src.slice(start, end), start, end, nlBefore: this.nl });
     this.nl = false;
+    this.pos = end;
+  }
+
+  /** Skip the comment src[start, end) and record it. */
+  protected comment(start: number, end: number): void {
+    this.comments.push({ start, end });
     this.pos = end;
   }
 
@@ -56,6 +71,7 @@ export abstract class SourceLexer {
   protected interpolatedEnd(p: number, quote: string, marker: string): number {
     const src = this.src;
     const mark = this.tokens.length;
+    const comments = this.comments.length;
     let i = p + 1;
     while (i < src.length && src[i] !== quote) {
       if (src[i] === "\\") i += 2;
@@ -66,11 +82,12 @@ export abstract class SourceLexer {
       } else i++;
     }
     this.tokens.length = mark;
+    this.comments.length = comments;
     return Math.min(src.length, i + 1);
   }
 
   /** Lex until a `}` that no earlier `{` opened, and consume it. */
-  private untilUnmatchedBrace(): void {
+  protected untilUnmatchedBrace(): void {
     let depth = 0;
     while (this.pos < this.src.length) {
       const before = this.tokens.length;
