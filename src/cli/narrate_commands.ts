@@ -122,11 +122,13 @@ Output:
   --format text|markdown|json  (default text). JSON for --git:
       {"commits": [{"sha", "subject", "explanation", "author", "email", "date", "language",
                     "files": [{"path", "insertions", "deletions"}], "insertions", "deletions",
-                    "notes", "inputTokens", "keptInputTokens", "fileNarrations"}], "digest"}
+                    "notes", "inputTokens", "keptInputTokens", "fileNarrations"}], "digest",
+       "provenance"}
     for --file: {"kind": "file", "file", "function", "qualifiedName", "language", "startLine",
-                 "endLine", "explanation", "notes", "inputTokens", "keptInputTokens"}
+                 "endLine", "explanation", "notes", "inputTokens", "keptInputTokens", "provenance"}
     for --diff: {"kind": "diff", "files", "language", "explanation", "notes", "inputTokens",
-                 "keptInputTokens", "fileNarrations"}
+                 "keptInputTokens", "fileNarrations", "provenance"}
+    provenance: {"model", "adapter", "prompt", "decoding"}, what wrote the text
     fileNarrations: [{"path", "explanation", "notes", "inputTokens", "keptInputTokens"}], the
     files of a change too long for the window narrated alone (empty otherwise)
 

@@ -26,6 +26,12 @@ export interface ChangeNarration extends Narration {
   files: FileNarration[];
 }
 
+/** Items of a note: the first ten, then how many more. */
+function listed(items: readonly string[]): string {
+  const shown = items.slice(0, 10).join(", ");
+  return items.length > 10 ? `${shown} and ${int(items.length - 10)} more` : shown;
+}
+
 /** Narrate a change (see the module comment); `maxFiles` bounds the files narrated alone. */
 export function narrateChange(
   narrator: Narrator,
@@ -83,10 +89,10 @@ export function narrateChange(
     .map((i) => `${inputs[i].path} (${plural(ids[i].length, "token")})`);
   const notes = [
     `the change holds ${plural(total, "input token")} in ${plural(inputs.length, "file")}, more than the ${int(budget)} the model's window leaves for input: each file was narrated alone, then the whole change with each file cut to its share`,
-    `left out of the whole change's narration: ${int(total - keptTotal)} of ${plural(total, "token")} (${cut.join(", ")})`,
+    `left out of the whole change's narration: ${int(total - keptTotal)} of ${plural(total, "token")} (${listed(cut)})`,
     ...(skipped.length
       ? [
-          `not narrated alone (${plural(maxFiles, "file")} at most, the most changed first): ${skipped.join(", ")}`,
+          `not narrated alone (${plural(maxFiles, "file")} at most, the most changed first): ${listed(skipped)}`,
         ]
       : []),
     ...combined.notes.filter((n) => n !== truncationNote(combined)),

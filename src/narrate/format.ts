@@ -3,14 +3,15 @@
  * (truncation above all), never drops one, and a long change's narrations file by file. JSON shapes:
  * - `--git`: {"commits": [{"sha", "subject", "explanation", "author", "email", "date", "language",
  *   "files": [{"path", "insertions", "deletions"}], "insertions", "deletions", "notes",
- *   "inputTokens", "keptInputTokens", "fileNarrations"}], "digest"};
+ *   "inputTokens", "keptInputTokens", "fileNarrations"}], "digest", "provenance"};
  * - `--file`: {"kind": "file", "file", "function", "qualifiedName", "language", "startLine",
- *   "endLine", "explanation", "notes", "inputTokens", "keptInputTokens"} (function and
- *   qualifiedName null for a whole file);
+ *   "endLine", "explanation", "notes", "inputTokens", "keptInputTokens", "provenance"} (function
+ *   and qualifiedName null for a whole file);
  * - `--diff`: {"kind": "diff", "files", "language", "explanation", "notes", "inputTokens",
- *   "keptInputTokens", "fileNarrations"};
- * where "fileNarrations" is [{"path", "explanation", "notes", "inputTokens", "keptInputTokens"}]
- * (empty unless the change was narrated file by file, see src/narrate/change.ts).
+ *   "keptInputTokens", "fileNarrations", "provenance"};
+ * where "provenance" is {"model", "adapter", "prompt", "decoding"} (what wrote the text) and
+ * "fileNarrations" is [{"path", "explanation", "notes", "inputTokens", "keptInputTokens"}] (empty
+ * unless the change was narrated file by file, see src/narrate/change.ts).
  */
 import { SOURCE_LANG_NAMES as LANG_NAMES } from "../source/languages";
 import type { FileNarration } from "./change";
@@ -168,8 +169,8 @@ function commitJson(c: CommitExplanation) {
   };
 }
 
-function json(e: Explanation): unknown {
-  if (isRange(e)) return { commits: e.commits.map(commitJson), digest: e.digest };
+function json(e: Explanation, provenance: Provenance): unknown {
+  if (isRange(e)) return { commits: e.commits.map(commitJson), digest: e.digest, provenance };
   if (e.kind === "file") {
     const f: FileExplanation = e;
     return {
@@ -184,6 +185,7 @@ function json(e: Explanation): unknown {
       notes: f.notes,
       inputTokens: f.inputTokens,
       keptInputTokens: f.keptInputTokens,
+      provenance,
     };
   }
   const d: DiffExplanation = e;
@@ -196,11 +198,12 @@ function json(e: Explanation): unknown {
     inputTokens: d.inputTokens,
     keptInputTokens: d.keptInputTokens,
     fileNarrations: d.fileNarrations,
+    provenance,
   };
 }
 
 /** Render an explanation in a format (text and Markdown end with the provenance line). */
 export function renderExplanation(e: Explanation, format: ExplainFormat, p: Provenance): string {
-  if (format === "json") return JSON.stringify(json(e), null, 2);
+  if (format === "json") return JSON.stringify(json(e, p), null, 2);
   return format === "markdown" ? markdown(e, p) : text(e, p);
 }

@@ -40,7 +40,7 @@ test("narrator explain --git --format json on a repository made here; a bad rang
   ]);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(out), ["commits", "digest"]);
+  assert.deepEqual(Object.keys(out), ["commits", "digest", "provenance"]);
   assert.deepEqual(
     out.commits.map((c: { sha: string; subject: string }) => [c.sha, c.subject]),
     [

@@ -49,7 +49,8 @@ const file: FileExplanation = {
 
 test("--git JSON is {commits: [{sha, subject, explanation, ...}], digest}", () => {
   const out = JSON.parse(renderExplanation(range, "json", provenance));
-  assert.deepEqual(Object.keys(out), ["commits", "digest"]);
+  assert.deepEqual(Object.keys(out), ["commits", "digest", "provenance"]);
+  assert.deepEqual(out.provenance, provenance);
   assert.equal(out.digest, range.digest);
   assert.equal(out.commits.length, 1);
   const c = out.commits[0];
@@ -84,7 +85,9 @@ test("--file JSON has the documented keys", () => {
     "notes",
     "inputTokens",
     "keptInputTokens",
+    "provenance",
   ]);
+  assert.equal(out.provenance.decoding, "greedy decoding, no repeated 3-grams");
 });
 
 test("the truncation note shows in every format", () => {
