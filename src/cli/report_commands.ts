@@ -9,21 +9,27 @@ import type { Command } from "./args";
 const build: Command = {
   summary:
     "write a profile's self-contained HTML reports (every figure and table) to reports/<profile>/",
-  usage: `usage: narrator report build [--profile P] [--store DIR] [--out DIR] [--data DIR] [--no-png]
+  usage: `usage: narrator report build [--profile P] [--store DIR] [--out DIR] [--data DIR]
+       [--eval-data DIR] [--no-png]
 
 Loads every experiment's results from the run store (default runs/<profile>) and the data funnel at
 the profile's sizes (--data, else NARRATOR_DATA, else data/ or ../shared/data), then writes <out>/<profile>/ (default
 reports/): index.html, one page per experiment, data.html, and figures/<id>.svg (and .png with
-rsvg-convert, unless --no-png). Experiments without results get pages that say so.`,
+rsvg-convert, unless --no-png), claims.html and claims.json (the study's claims judged on the
+results). --eval-data names the held-out dataset the sweeps evaluated (default the profile's
+evalData), so that its rows join Table 1, Figure 7 and the claims. Experiments without results
+get pages that say so.`,
   options: {
     profile: { type: "string" },
     store: { type: "string" },
     out: { type: "string" },
     data: { type: "string" },
+    "eval-data": { type: "string" },
     "no-png": { type: "boolean" },
   },
   async run(v) {
     const { dir } = await buildReports({
+      evalData: v["eval-data"] as string | undefined,
       profile: (v.profile as string | undefined) ?? DEFAULT_PROFILE,
       store: v.store as string | undefined,
       out: v.out as string | undefined,

@@ -16,12 +16,15 @@ import { sweep } from "./sweep_commands";
 export const reproduce: Command = {
   summary: "the whole study for a profile: data funnel, every sweep, every report",
   usage: `usage: narrator reproduce [--profile smoke|mini|paper] [--workers N] [--store DIR] [--out DIR]
-       [--data DIR] [--no-png]
+       [--data DIR] [--eval-data DIR] [--no-png]
 
 Runs, for the profile (experiments/profiles/<profile>.json, default ${DEFAULT_PROFILE}):
   1. narrator data stats at the profile's languages and sizes (the preparation funnel);
   2. narrator sweep all (finished trials are kept: an interrupted reproduce resumes);
-  3. narrator report build (reports/<profile>/index.html and one page per experiment).
+  3. narrator report build (reports/<profile>/index.html, one page per experiment, the claims).
+--eval-data DIR (else the profile's evalData): a held-out dataset (e.g. mined by 'narrator data
+mine' from repositories outside the training data) evaluated beside the test split; its rows
+join Table 1, Figure 7 and the claims.
 Progress goes to stderr. Trials that failed are shown as failed in the reports, and the exit
 code is 1. Check the pages afterwards with 'narrator report check --profile P'.`,
   options: {
@@ -30,6 +33,7 @@ code is 1. Check the pages afterwards with 'narrator report check --profile P'.`
     store: { type: "string" },
     out: { type: "string" },
     data: { type: "string" },
+    "eval-data": { type: "string" },
     "no-png": { type: "boolean" },
   },
   async run(v) {
@@ -52,11 +56,14 @@ code is 1. Check the pages afterwards with 'narrator report check --profile P'.`
     );
 
     stage(2, "every experiment's sweep");
-    await sweep.run(pick("profile", "workers", "store", "data"), ["all"]);
+    await sweep.run(pick("profile", "workers", "store", "data", "eval-data"), ["all"]);
     const sweepFailed = process.exitCode === 1;
 
     stage(3, "reports");
-    await REPORT_COMMANDS.build.run(pick("profile", "store", "out", "data", "no-png"), []);
+    await REPORT_COMMANDS.build.run(
+      pick("profile", "store", "out", "data", "eval-data", "no-png"),
+      [],
+    );
     const out = typeof v.out === "string" ? v.out : path.join(PROJECT_ROOT, "reports");
     process.stderr.write(
       `\nreproduce ${profileName} done in ${formatDuration((Date.now() - started) / 1000)}` +

@@ -8,7 +8,7 @@ import { formatDuration } from "../train/progress";
 import { listExperiments } from "../experiments/definition";
 import { parseShard } from "../experiments/plan";
 import type { PoolEvent } from "../experiments/pool";
-import { DEFAULT_PROFILE, loadProfile } from "../experiments/profile";
+import { DEFAULT_PROFILE, loadProfile, withEvalData } from "../experiments/profile";
 import { defaultStoreDir, RunStore, type SpecRecord } from "../experiments/store";
 import { runSweep, type SweepEvent, type SweepPhase } from "../experiments/sweep";
 import { numberOpt, UsageError, type Command } from "./args";
@@ -100,7 +100,8 @@ function phaseTable(store: RunStore, phases: readonly SweepPhase[]): string {
 export const sweep: Command = {
   summary: "run experiments (experiments/*.json) as resumable sweeps of trials in a run store",
   usage: `usage: narrator sweep <experiment>...|all [--profile smoke|mini|paper] [--workers N]
-       [--shard i/n] [--force] [--retry-failed] [--store DIR] [--data DIR] [--dry-run]
+       [--shard i/n] [--force] [--retry-failed] [--store DIR] [--data DIR] [--eval-data DIR]
+       [--dry-run]
 
 Expands each experiment in the profile (experiments/profiles/<profile>.json, default ${DEFAULT_PROFILE})
 into trials and runs them in a pool of worker processes (default: the profile's count, else one
@@ -110,6 +111,9 @@ model files and the source code: finished trials are skipped, trials shared by e
 once, an interrupted trial resumes from its checkpoint. A failed trial is recorded (error.json)
 and the others go on; it is retried with --retry-failed. --force reruns every selected trial
 from scratch. --shard i/n runs the i-th of n stable parts (Slurm arrays, indexed Jobs).
+--eval-data DIR (else the profile's evalData) names a held-out dataset in the data directory's
+layout, e.g. written by 'narrator data mine' from other repositories: experiments that evaluate
+one (the cocktail) also measure CE on its test split.
 Progress goes to stderr; a table per experiment to stdout. Exit code 1 when a trial failed or
 is unfinished. Experiments: ${safeList()}.`,
   options: {
@@ -120,12 +124,16 @@ is unfinished. Experiments: ${safeList()}.`,
     "retry-failed": { type: "boolean" },
     store: { type: "string" },
     data: { type: "string" },
+    "eval-data": { type: "string" },
     "dry-run": { type: "boolean" },
   },
   async run(v, positionals) {
     if (positionals.length === 0)
       throw new UsageError(`name experiments, or all\n\n${sweep.usage}`);
-    const profile = loadProfile(typeof v.profile === "string" ? v.profile : DEFAULT_PROFILE);
+    const profile = withEvalData(
+      loadProfile(typeof v.profile === "string" ? v.profile : DEFAULT_PROFILE),
+      typeof v["eval-data"] === "string" ? v["eval-data"] : undefined,
+    );
     const store = storeOf(v);
     let shard;
     try {

@@ -6,8 +6,8 @@
  *   study's own numbers or only its direction (Table 1: the cocktail lowers test CE by about 14%);
  * - "transfer": the setting that is best on one slice is also best on another (hyperparameters
  *   tuned on CodeSearchNet hold on CommitPackFT), for experiments that evaluate both.
- * A slice is a task and the settings its trials must have (`where`); "$baseModel" stands for the
- * profile's base model. Claims are checked against the definition here; reports judge them.
+ * A slice is a task and the settings its trials must have (`where`), on the trial's own split or
+ * the held-out dataset's; "$baseModel" stands for the profile's base model. Claims are checked against the definition here; reports judge them.
  */
 import { z } from "zod";
 import { TASKS } from "../data/example";
@@ -23,6 +23,8 @@ const SliceSchema = z
   .object({
     task: z.enum(TASKS),
     where: z.record(z.string(), settingValue).default({}),
+    /** Read the evaluation on the held-out dataset (evaluate.heldOut) instead of the trial's split. */
+    heldOut: z.boolean().default(false),
   })
   .strict();
 
@@ -87,7 +89,7 @@ export type Slice = z.output<typeof SliceSchema>;
 export function claimSlices(c: Claim): { name: string; slice: Slice }[] {
   switch (c.kind) {
     case "best":
-      return [{ name: "", slice: { task: c.task, where: c.where } }];
+      return [{ name: "", slice: { task: c.task, where: c.where, heldOut: false } }];
     case "transfer":
       return [
         { name: "from", slice: c.from },
@@ -106,6 +108,8 @@ export interface ClaimContext {
   fixed: Record<string, unknown>;
   grid: Record<string, unknown[] | "all">;
   tasks: readonly string[];
+  /** Whether the definition also evaluates the held-out dataset. */
+  heldOut: boolean;
 }
 
 /** Add an issue for each claim that cannot be judged on this definition's trials. */
@@ -118,6 +122,11 @@ export function checkClaims(claims: readonly Claim[], d: ClaimContext, ctx: z.Re
     seen.add(c.id);
     for (const { name, slice } of claimSlices(c)) {
       const at = name ? [i, name] : [i];
+      if (slice.heldOut && !d.heldOut)
+        issue(
+          [...at, "heldOut"],
+          "the experiment does not evaluate a held-out dataset (evaluate.heldOut)",
+        );
       if (!d.tasks.includes(slice.task))
         issue(
           [...at, "task"],

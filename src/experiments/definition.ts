@@ -42,6 +42,11 @@ export const DefinitionSchema = z
         split: z.enum(["val", "test"]).optional(),
         /** Also decode greedily and score BLEU-4 / ROUGE-L (and keep samples). */
         generate: z.boolean().default(false),
+        /**
+         * Also evaluate CE on the test split of the held-out dataset (the profile's `evalData`,
+         * or --eval-data), when one is given: repositories no training data came from.
+         */
+        heldOut: z.boolean().default(false),
       })
       .strict(),
     /** The study's claims this experiment tests (see ./claims.ts); reports judge each one. */
@@ -49,7 +54,11 @@ export const DefinitionSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    checkClaims(d.claims, { fixed: d.fixed, grid: d.grid, tasks: d.evaluate.tasks }, ctx);
+    checkClaims(
+      d.claims,
+      { fixed: d.fixed, grid: d.grid, tasks: d.evaluate.tasks, heldOut: d.evaluate.heldOut },
+      ctx,
+    );
     checkSettings(d.fixed, ctx, ["fixed"]);
     const grid = Object.fromEntries(Object.entries(d.grid).filter(([, v]) => v !== "all"));
     checkSettings(grid, ctx, ["grid"]);

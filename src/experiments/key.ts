@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { canonicalJson } from "../util/canonical_json";
 import { datasetFiles } from "../data/sources";
 import { readJson, sha256OfFile, writeJsonAtomic } from "../util/fs";
+import { heldOutDataDir } from "./paths";
 import { tasksRead, type TrialSpec } from "./trials";
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -118,12 +119,18 @@ export class FileHashes {
     return sha256(lines.join("\n"));
   }
 
-  /** Fingerprint of the data files a trial reads. */
+  /** Fingerprint of the data files a trial reads (with its held-out dataset's, when it has one). */
   async dataHash(dataDir: string, spec: TrialSpec): Promise<string> {
     const files = tasksRead(spec).flatMap((t) =>
       spec.evaluate.languages.flatMap((l) => datasetFiles(dataDir, t, l)),
     );
-    return this.ofFiles(dataDir, files);
+    const own = await this.ofFiles(dataDir, files);
+    if (spec.evaluate.heldOut === undefined) return own;
+    const heldOutDir = heldOutDataDir(spec.evaluate.heldOut);
+    const heldOut = spec.evaluate.tasks.flatMap((t) =>
+      spec.evaluate.languages.flatMap((l) => datasetFiles(heldOutDir, t, l)),
+    );
+    return sha256(`${own}\nheld-out\t${await this.ofFiles(heldOutDir, heldOut)}`);
   }
 
   /** Fingerprint of a model directory's files. */

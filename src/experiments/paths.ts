@@ -16,3 +16,13 @@ export function shown(p: string): string {
   const rel = path.relative(process.cwd(), p);
   return rel.startsWith("..") || path.isAbsolute(rel) ? p : rel;
 }
+
+/** The held-out dataset's directory, from its name in a profile (relative to the project root). */
+export function heldOutDataDir(name: string): string {
+  return path.resolve(PROJECT_ROOT, name);
+}
+
+/** A held-out dataset given on the command line (relative to the working directory), as a profile names it. */
+export function heldOutName(dir: string): string {
+  return path.relative(PROJECT_ROOT, path.resolve(dir)).split(path.sep).join("/") || ".";
+}

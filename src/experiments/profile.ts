@@ -10,7 +10,7 @@ import { z } from "zod";
 import { LANGS } from "../data/langs";
 import { readJson } from "../util/fs";
 import { parseWithSchema } from "../util/schema";
-import { EXPERIMENTS_DIR, shown } from "./paths";
+import { EXPERIMENTS_DIR, heldOutName, shown } from "./paths";
 import { checkSettings, isTrainField } from "./settings";
 
 /** The profile used when none is named. */
@@ -49,6 +49,12 @@ export const ProfileSchema = z
       .strict(),
     /** Hyperparameters of transfer experiments: the study's choice, or this store's sweep winners. */
     transfer: z.enum(["study", "winners"]),
+    /**
+     * A held-out dataset (same layout as the data directory, e.g. written by `narrator data mine`
+     * from other repositories), relative to the project root; definitions with evaluate.heldOut
+     * are also evaluated on its test split. --eval-data overrides it.
+     */
+    evalData: z.string().min(1).optional(),
     /** Worker processes when --workers is not given (default: one per core). */
     workers: positiveInt.optional(),
   })
@@ -65,6 +71,11 @@ export const ProfileSchema = z
 
 /** A validated profile. */
 export type Profile = z.output<typeof ProfileSchema>;
+
+/** The profile with the held-out dataset given on the command line (--eval-data), if any. */
+export function withEvalData(profile: Profile, dir: string | undefined): Profile {
+  return dir === undefined ? profile : { ...profile, evalData: heldOutName(dir) };
+}
 
 /** Validate a profile; `source` names it in errors. */
 export function parseProfile(raw: unknown, source: string): Profile {

@@ -18,7 +18,15 @@ import { EXPERIMENTS_DIR } from "./paths";
 import { specId } from "./key";
 import { keyTrials } from "./plan";
 import { loadProfile, type Profile } from "./profile";
-import type { CurveRow, ExampleRow, MetricRow, SampleRow, TrialRow, TrialStatus } from "./rows";
+import type {
+  CurveRow,
+  EvalSplit,
+  ExampleRow,
+  MetricRow,
+  SampleRow,
+  TrialRow,
+  TrialStatus,
+} from "./rows";
 import { defaultStoreDir, RunStore, type ResultRecord } from "./store";
 import { pickWinner, STUDY_HYPERPARAMETERS, TRANSFER_SWEEPS, type Transfer } from "./transfer";
 import { expandTrials, type Hyperparameters, type TrialSpec } from "./trials";
@@ -93,10 +101,27 @@ function identity(spec: TrialSpec, key: string) {
   };
 }
 
+/** The evaluations of a result: its own split, and the held-out dataset's when it has one. */
+function evaluations(
+  r: ResultRecord,
+): { split: EvalSplit; ce: CeReport; generation: ResultRecord["evaluation"]["generation"] }[] {
+  const { split, ce, generation, heldOut } = r.evaluation;
+  return [
+    { split, ce, generation },
+    ...(heldOut ? [{ split: "held-out" as const, ce: heldOut.ce, generation: null }] : []),
+  ];
+}
+
 function metricRows(spec: TrialSpec, key: string, r: ResultRecord): MetricRow[] {
+  return evaluations(r).flatMap((e) => evaluationRows(spec, key, e));
+}
+
+function evaluationRows(
+  spec: TrialSpec,
+  key: string,
+  { split, ce, generation: gen }: ReturnType<typeof evaluations>[number],
+): MetricRow[] {
   const rows: MetricRow[] = [];
-  const ce: CeReport = r.evaluation.ce;
-  const gen = r.evaluation.generation;
   for (const task of spec.evaluate.tasks) {
     const byLang = ce.byTaskLanguage[task] ?? {};
     const langs: (Lang | "all")[] = [...LANGS.filter((l) => byLang[l]), "all"];
@@ -109,7 +134,7 @@ function metricRows(spec: TrialSpec, key: string, r: ResultRecord): MetricRow[] 
         ...identity(spec, key),
         task: task as Task,
         language,
-        split: r.evaluation.split,
+        split,
         ce: stat.ce,
         ppl: stat.ppl,
         tokens: stat.tokens,
@@ -124,28 +149,30 @@ function metricRows(spec: TrialSpec, key: string, r: ResultRecord): MetricRow[] 
 
 /** The per-example CE terms of a trial's evaluated tasks, per language (none when not stored). */
 function exampleRows(spec: TrialSpec, key: string, r: ResultRecord): ExampleRow[] {
-  const per = r.evaluation.ce.perExample;
-  if (!per) return [];
-  return spec.evaluate.tasks.flatMap((task) =>
-    LANGS.flatMap((language): ExampleRow[] => {
-      const t = per[task]?.[language];
-      if (!t) return [];
-      return [
-        {
-          experiment: spec.experiment,
-          key,
-          seed: spec.seed,
-          label: spec.label,
-          task,
-          language,
-          split: r.evaluation.split,
-          idsHash: t.idsHash,
-          nll: t.nll,
-          tokens: t.tokens,
-        },
-      ];
-    }),
-  );
+  return evaluations(r).flatMap(({ split, ce }) => {
+    const per = ce.perExample;
+    if (!per) return [];
+    return spec.evaluate.tasks.flatMap((task) =>
+      LANGS.flatMap((language): ExampleRow[] => {
+        const t = per[task]?.[language];
+        if (!t) return [];
+        return [
+          {
+            experiment: spec.experiment,
+            key,
+            seed: spec.seed,
+            label: spec.label,
+            task,
+            language,
+            split,
+            idsHash: t.idsHash,
+            nll: t.nll,
+            tokens: t.tokens,
+          },
+        ];
+      }),
+    );
+  });
 }
 
 /** One row per step; evaluations join their step's row (or stand alone, e.g. at step 0). */

@@ -34,6 +34,12 @@ export interface TrialRow {
 }
 
 /**
+ * Where an evaluation's examples come from: the validation or test split of the data directory, or
+ * the test split of the held-out dataset (repositories no training data came from).
+ */
+export type EvalSplit = "val" | "test" | "held-out";
+
+/**
  * One evaluation measurement: a trial's CE (and generation scores when it generated) on one task
  * and language of one split; language "all" is the token-weighted aggregate over the languages.
  */
@@ -49,7 +55,7 @@ export interface MetricRow {
   /** Evaluated task. */
   task: Task;
   language: Lang | "all";
-  split: "val" | "test";
+  split: EvalSplit;
   /** Mean NLL per target token (nats) and its exp. */
   ce: number;
   ppl: number;
@@ -106,7 +112,7 @@ export interface ExampleRow {
   label: string;
   task: Task;
   language: Lang;
-  split: "val" | "test";
+  split: EvalSplit;
   idsHash: string;
   /** Summed NLL of each example's target tokens (nats), and its target token count. */
   nll: readonly number[];

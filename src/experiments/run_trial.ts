@@ -13,7 +13,7 @@ import { loadTaskData } from "../train/task_data";
 import { train, type TrainEvent } from "../train/trainer";
 import { initBackend } from "../backend/backend";
 import { setNativeThreads } from "../native/kernels";
-import { PROJECT_ROOT } from "./paths";
+import { heldOutDataDir, PROJECT_ROOT } from "./paths";
 import type { EvalSpec, TrialSpec } from "./trials";
 
 /** A generated example kept for reports. */
@@ -44,6 +44,8 @@ export interface TrialOutcome {
     split: "val" | "test";
     ce: CeReport;
     generation: Omit<GenerationReport, "samples"> | null;
+    /** CE on the held-out dataset's test split (trials whose spec names one). */
+    heldOut?: { dataset: string; split: "test"; ce: CeReport };
   };
   samples: SampleRecord[];
   /** Paths relative to the trial's directory. */
@@ -144,13 +146,11 @@ export async function runTrial(spec: TrialSpec, ctx: TrialContext): Promise<Tria
   ctx.log(
     `evaluating on ${ev.tasks.join(" and ")} (${ev.split})${ev.generate ? " with generation" : ""}`,
   );
-  const e = await evaluateModel({
+  const options = {
     model: modelDir,
     adapter,
     quant: ev.quant,
-    data: ctx.dataDir,
     task: evalTask(ev.tasks),
-    split: ev.split,
     languages: ev.languages,
     size: ev.size,
     dataSeed: ev.dataSeed,
@@ -160,9 +160,14 @@ export async function runTrial(spec: TrialSpec, ctx: TrialContext): Promise<Tria
     prompt: ev.prompt,
     maxLen: ev.maxLen,
     batchSize: ev.batchSize,
+    perExample: true,
+  };
+  const e = await evaluateModel({
+    ...options,
+    data: ctx.dataDir,
+    split: ev.split,
     generate: ev.generate,
     maxNewTokens: ev.maxNewTokens ?? 1,
-    perExample: true,
   });
   backend = e.backend;
   let generation: TrialOutcome["evaluation"]["generation"] = null;
@@ -172,6 +177,17 @@ export async function runTrial(spec: TrialSpec, ctx: TrialContext): Promise<Tria
     samples = await keepSamples(generated, ev, ctx.dataDir);
   }
   const evaluation: TrialOutcome["evaluation"] = { split: ev.split, ce: e.ce, generation };
+  if (ev.heldOut !== undefined) {
+    ctx.log(`evaluating on the held-out dataset ${ev.heldOut} (test)`);
+    const h = await evaluateModel({
+      ...options,
+      data: heldOutDataDir(ev.heldOut),
+      split: "test",
+      generate: false,
+      maxNewTokens: 1,
+    });
+    evaluation.heldOut = { dataset: ev.heldOut, split: "test", ce: h.ce };
+  }
   return {
     wallTimeS: (Date.now() - started) / 1000,
     training,

@@ -43,6 +43,11 @@ export interface EvalSpec {
   /** Generation only (null otherwise, so that generation settings never change other trials' keys). */
   maxNewTokens: number | null;
   samples: number;
+  /**
+   * The held-out dataset also evaluated (CE on its test split, same sizes and languages), as the
+   * profile names it; absent when there is none, so that trials without one keep their keys.
+   */
+  heldOut?: string;
 }
 
 /** One trial, fully resolved. */
@@ -158,6 +163,7 @@ function resolveTrial(
     generate,
     maxNewTokens: generate ? profile.evaluate.maxNewTokens : null,
     samples: generate ? profile.evaluate.samples : 0,
+    ...(def.evaluate.heldOut && profile.evalData ? { heldOut: profile.evalData } : {}),
   };
   const train: Partial<TrainConfig> = { ...config };
   delete train.model;

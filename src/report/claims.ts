@@ -130,9 +130,9 @@ class Strata {
   readonly sizes: number[] = [];
   private index = new Map<string, { at: number; hash: string }>();
 
-  /** The stratum of rows of (task, language): its index, checking it holds the same examples. */
+  /** The stratum of rows of (split, task, language): its index, checking it holds the same examples. */
   at(row: ExampleRow): number {
-    const key = `${row.task}/${row.language}`;
+    const key = `${row.split}/${row.task}/${row.language}`;
     const known = this.index.get(key);
     if (known === undefined) {
       this.index.set(key, { at: this.sizes.length, hash: row.idsHash });
@@ -145,23 +145,22 @@ class Strata {
       );
     return known.at;
   }
-
-  examples(task: Task): number {
-    let n = 0;
-    for (const [key, s] of this.index) if (key.startsWith(`${task}/`)) n += this.sizes[s.at];
-    return n;
-  }
 }
 
 /** One series to build: its name, task and trials (one per seed, or one for a seedless base). */
 interface SeriesPlan {
   name: string;
   task: Task;
+  /** Read the held-out dataset's evaluation instead of the trial's own split. */
+  heldOut: boolean;
   trials: TrialRow[];
 }
 
 /** Bootstrap input of planned series: checks status, per-example data, examples and seeds. */
-function seriesInput(ctx: Context, plans: readonly SeriesPlan[]): BootstrapInput & { n: number[] } {
+function seriesInput(
+  ctx: Context,
+  plans: readonly SeriesPlan[],
+): BootstrapInput & { examples: number } {
   const rerun = `narrator sweep ${ctx.experiment} --profile ${ctx.profile}`;
   for (const p of plans) {
     if (p.trials.length === 0) throw new Unresolved(`no trials of ${p.name}`);
@@ -197,8 +196,12 @@ function seriesInput(ctx: Context, plans: readonly SeriesPlan[]): BootstrapInput
     const slots = seeds.map((seed) => {
       const t = p.trials.length === 1 ? p.trials[0] : p.trials.find((x) => x.seed === seed)!;
       const own = (byKey.get(t.key) ?? [])
-        .filter((r) => r.task === p.task)
+        .filter((r) => r.task === p.task && (r.split === "held-out") === p.heldOut)
         .sort((a, b) => LANGS.indexOf(a.language) - LANGS.indexOf(b.language));
+      if (own.length === 0 && p.heldOut)
+        throw new Unresolved(
+          `no held-out evaluation of ${p.name}: give a held-out dataset (--eval-data DIR, or the profile's evalData) and rerun: ${rerun}`,
+        );
       if (own.length === 0)
         throw new Unresolved(
           `per-example data missing: the results of ${p.name} were stored without per-example CE terms; rerun the sweep: ${rerun} --force`,
@@ -208,12 +211,13 @@ function seriesInput(ctx: Context, plans: readonly SeriesPlan[]): BootstrapInput
     return { seeds: slots };
   });
   // Every trial of a task must cover the same strata (languages).
-  const covered = new Map<Task, string>();
+  const covered = new Map<string, string>();
   series.forEach((s, k) => {
+    const source = `${plans[k].task}/${plans[k].heldOut}`;
     for (const slot of s.seeds) {
       const used = slot.map((t) => t.stratum).join(",");
-      const first = covered.get(plans[k].task) ?? used;
-      covered.set(plans[k].task, first);
+      const first = covered.get(source) ?? used;
+      covered.set(source, first);
       if (used !== first)
         throw new Unresolved("the settings compared were evaluated on different languages");
     }
@@ -222,7 +226,7 @@ function seriesInput(ctx: Context, plans: readonly SeriesPlan[]): BootstrapInput
     strata: strata.sizes,
     seeds: seeds.length,
     series,
-    n: [...new Set(plans.map((p) => p.task))].map((t) => strata.examples(t)),
+    examples: strata.sizes.reduce((a, x) => a + x, 0),
   };
 }
 
@@ -283,7 +287,7 @@ function closest(d: readonly Interval[], k: number, s: number): number {
 }
 
 function judgeBest(ctx: Context, c: Extract<Claim, { kind: "best" }>, seed: number): Judged {
-  const cands = candidates(ctx, { task: c.task, where: c.where }, c.setting);
+  const cands = candidates(ctx, { task: c.task, where: c.where, heldOut: false }, c.setting);
   const k = cands.length;
   const s = cands.findIndex((x) => x.value === c.study);
   const names = cands.map((x) => valueText(x.value));
@@ -293,7 +297,12 @@ function judgeBest(ctx: Context, c: Extract<Claim, { kind: "best" }>, seed: numb
     throw new Unresolved(`${valueText(c.study)} and at least one other setting must have trials`);
   const input = seriesInput(
     ctx,
-    cands.map((x, i) => ({ name: `${c.setting} ${names[i]}`, task: c.task, trials: x.trials })),
+    cands.map((x, i) => ({
+      name: `${c.setting} ${names[i]}`,
+      task: c.task,
+      heldOut: false,
+      trials: x.trials,
+    })),
   );
   const b = bootstrap(input, (ce) => [...ce, ...pairs(ce, 0, k)], { seed });
   const ce = b.intervals.slice(0, k);
@@ -325,7 +334,7 @@ function judgeBest(ctx: Context, c: Extract<Claim, { kind: "best" }>, seed: numb
     effect,
     ours: `lowest: ${names[lowest]}; ${names[rival]} − ${names[s]}: ${fmtInterval(rd, "nats")}`,
     unit: "nats",
-    n: { examples: input.n[0], seeds: input.seeds },
+    n: { examples: input.examples, seeds: input.seeds },
     verdict,
     reason,
     method: methodText(b, seed),
@@ -352,8 +361,18 @@ function judgeChange(ctx: Context, c: Extract<Claim, { kind: "change" }>, seed: 
   };
   const effect = "relative change of CE, treatment / baseline − 1";
   const input = seriesInput(ctx, [
-    { name: "the baseline", task: c.baseline.task, trials: sliceTrials(ctx, c.baseline) },
-    { name: "the treatment", task: c.treatment.task, trials: sliceTrials(ctx, c.treatment) },
+    {
+      name: "the baseline",
+      task: c.baseline.task,
+      heldOut: c.baseline.heldOut,
+      trials: sliceTrials(ctx, c.baseline),
+    },
+    {
+      name: "the treatment",
+      task: c.treatment.task,
+      heldOut: c.treatment.heldOut,
+      trials: sliceTrials(ctx, c.treatment),
+    },
   ]);
   const b = bootstrap(input, ([base, treat]) => [base, treat, treat / base - 1, treat - base], {
     seed,
@@ -379,7 +398,7 @@ function judgeChange(ctx: Context, c: Extract<Claim, { kind: "change" }>, seed: 
     effect,
     ours: `${fmtInterval(change, "relative")} (CE ${base.estimate.toFixed(3)} → ${treat.estimate.toFixed(3)})`,
     unit: "relative",
-    n: { examples: input.n.reduce((a, x) => a + x, 0), seeds: input.seeds },
+    n: { examples: input.examples, seeds: input.seeds },
     verdict,
     reason,
     method: methodText(b, seed),
@@ -413,11 +432,13 @@ function judgeTransfer(
     ...from.map((x, i) => ({
       name: `${names[i]} (${TASK_NAMES[c.from.task]})`,
       task: c.from.task,
+      heldOut: c.from.heldOut,
       trials: x.trials,
     })),
     ...to.map((x, i) => ({
       name: `${names[i]} (${TASK_NAMES[c.to.task]})`,
       task: c.to.task,
+      heldOut: c.to.heldOut,
       trials: x.trials,
     })),
   ]);
@@ -463,7 +484,7 @@ function judgeTransfer(
     effect: `on ${toName}: CE of the closest other setting minus CE of the setting lowest on ${fromName} (nats)`,
     ours: `lowest on ${fromName}: ${names[a]}, on ${toName}: ${names[lowestOn(dTo)]}; ${names[rival]} − ${names[a]} on ${toName}: ${fmtInterval(rd, "nats")}`,
     unit: "nats",
-    n: { examples: input.n.reduce((x, y) => x + y, 0), seeds: input.seeds },
+    n: { examples: input.examples, seeds: input.seeds },
     verdict,
     reason,
     method: methodText(b, seed),

@@ -4,7 +4,7 @@
  * preparation summary, and the checkout and package versions that build the report.
  */
 import { loadResults } from "../experiments/results";
-import { loadProfile, type Profile } from "../experiments/profile";
+import { loadProfile, withEvalData, type Profile } from "../experiments/profile";
 import { RunStore } from "../experiments/store";
 import { dataStats } from "../data/commands";
 import { checkoutState } from "../util/git";
@@ -30,6 +30,8 @@ export interface LoadReportOptions {
   experimentsDir?: string;
   /** Data directory for the data page (default NARRATOR_DATA, else data/). */
   data?: string;
+  /** The held-out dataset the sweeps evaluated (default the profile's evalData). */
+  evalData?: string;
 }
 
 /** The packages whose versions every page names. */
@@ -100,7 +102,7 @@ export async function profileDataSummary(
 
 /** Everything a profile's report is built from; an experiment that cannot be loaded is reported as such. */
 export async function loadReportInput(opts: LoadReportOptions = {}): Promise<ReportInput> {
-  const profile = loadProfile(opts.profile, opts.experimentsDir);
+  const profile = withEvalData(loadProfile(opts.profile, opts.experimentsDir), opts.evalData);
   const experiments: Partial<Record<ExperimentName, ExperimentResults>> = {};
   const runs: Partial<Record<ExperimentName, RunProvenance>> = {};
   const unavailable: Partial<Record<ExperimentName, string>> = {};

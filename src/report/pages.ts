@@ -17,6 +17,7 @@ import {
   compareText,
   languageName,
   settingOrder,
+  splitName,
 } from "./figures/style";
 import { baselinesFigure } from "./figures/baselines";
 import { curvesFigure, sweepCeFigure, sweepLanguagesFigure, type SweepView } from "./figures/sweep";
@@ -31,6 +32,11 @@ import { claimsPage, claimsSummary, experimentClaimsBlock } from "./claims_page"
 import { claimFigure, PAGES, SWEEP_VIEWS, TITLES, type PageContent } from "./catalog";
 import { provenanceBlock } from "./provenance";
 import { formatSpread, groupDigits } from "../util/number";
+
+/** "Held-out test" from "held-out test". */
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 /** The split figures and tables use: sweeps select on validation; the cocktail reports test where evaluated on it. */
 function reportSplit(
@@ -239,7 +245,7 @@ function sweepTableBlock(
       { text: String(r.unfinished), numeric: true, strong: r.unfinished > 0 },
       ...tasks.map((t) => ({ text: formatSpread(r.ce[t], 3), numeric: true, strong: r.best })),
     ]),
-    `${split === "val" ? "Validation" : "Test"} CE (nats/token), all languages together: mean ± sample sd over seeds (n = completed seeds)`,
+    `${capitalised(splitName(split))} CE (nats/token), all languages together: mean ± sample sd over seeds (n = completed seeds)`,
   );
 }
 
@@ -307,8 +313,9 @@ function table1Block(metrics: readonly MetricRow[], split: MetricRow["split"]): 
       ],
     ];
   });
+  const heldOut = split === "held-out";
   return [
-    `<h2>Table 1 · Base model vs cocktail</h2>`,
+    `<h2>Table 1 · Base model vs cocktail${heldOut ? " · held-out repositories" : ""}</h2>`,
     htmlTable(
       [
         "dataset",
@@ -320,7 +327,7 @@ function table1Block(metrics: readonly MetricRow[], split: MetricRow["split"]): 
         { text: "cocktail PPL", numeric: true },
       ],
       rows,
-      `${split === "val" ? "Validation" : "Test"} cross-entropy (nats/token) and perplexity (exp CE), all languages together; ours: mean ± sample sd over seeds (n = seeds).`,
+      `${capitalised(splitName(split))} cross-entropy (nats/token) and perplexity (exp CE), all languages together; ours: mean ± sample sd over seeds (n = seeds).${heldOut ? " Held out: the test split of a dataset from repositories no training data came from; the study's values are its own test split's." : ""}`,
     ),
     `<p>${escapeHtml(
       "Our base models are far smaller than the study's DeepSeek-Coder 1.3B, so absolute values differ; compare the direction and the relative change. Perplexity is summarised over seeds per seed (mean of exp CE), so it is not exactly exp of the mean CE.",
@@ -354,7 +361,7 @@ function qualityBlock(metrics: readonly MetricRow[], split: MetricRow["split"]):
           }),
         ];
       }),
-      `${title}, ${split === "val" ? "validation" : "test"} split: mean ± sample sd over seeds (n = ${ns.join(", ")})`,
+      `${title}, ${splitName(split)} split: mean ± sample sd over seeds (n = ${ns.join(", ")})`,
     );
   };
   return [
@@ -423,6 +430,9 @@ function cocktailPage(input: ReportInput, claims: readonly ClaimResult[]): PageC
       pageHead(input, "cocktail", results, claims),
       cocktailFigure(r.metrics, split),
       table1Block(r.metrics, split),
+      ...(r.metrics.some((m) => m.split === "held-out")
+        ? [cocktailFigure(r.metrics, "held-out"), table1Block(r.metrics, "held-out")]
+        : []),
       cocktailLanguagesFigure(r.metrics, split),
       qualityBlock(r.metrics, split),
       samplesBlock(r.samples),

@@ -3,13 +3,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { listExperiments, loadDefinition, parseDefinition } from "../../src/experiments/definition";
-import { loadProfile, parseProfile } from "../../src/experiments/profile";
-import { specId } from "../../src/experiments/key";
+import { loadProfile, parseProfile, withEvalData } from "../../src/experiments/profile";
+import { PROJECT_ROOT } from "../../src/experiments/paths";
+import { FileHashes, specId } from "../../src/experiments/key";
 import { STUDY_HYPERPARAMETERS } from "../../src/experiments/transfer";
 import { formatNumber } from "../../src/experiments/settings";
 import { expandTrials, gridCombinations, comboLabel } from "../../src/experiments/trials";
 import { parseTrainConfig } from "../../src/train/config";
-import { experimentsDir, sweepDef, testProfile } from "./helpers";
+import { experimentsDir, placeholderData, sweepDef, testProfile } from "./helpers";
 
 const good = sweepDef("optimizers", { optimizer: ["adamw", "sgd"] });
 const bestClaim = {
@@ -294,5 +295,55 @@ test("trial settings: defaults < profile < transfer < fixed < grid; evaluation f
   assert.throws(
     () => expandTrials({ ...def, grid: { model: ["huge"] } }, profile, transfer),
     /t: model "huge" is not in profile test \(tiny\)/,
+  );
+});
+
+test("a held-out dataset joins the evaluation of definitions that ask for it, and only theirs", async () => {
+  const smoke = loadProfile("smoke");
+  const withHeldOut = withEvalData(smoke, path.join(process.cwd(), "elsewhere", "mined"));
+  assert.equal(withHeldOut.evalData, path.relative(PROJECT_ROOT, path.resolve("elsewhere/mined")));
+  assert.equal(withEvalData(smoke, undefined), smoke);
+  const expand = (name: string, p: typeof smoke) =>
+    expandTrials(loadDefinition(name), p, STUDY_HYPERPARAMETERS);
+  // The cocktail asks for it: every trial names it, so their keys differ from trials without it.
+  for (const t of expand("cocktail", withHeldOut))
+    assert.equal(t.evaluate.heldOut, withHeldOut.evalData);
+  assert.ok(expand("cocktail", smoke).every((t) => t.evaluate.heldOut === undefined));
+  assert.notEqual(specId(expand("cocktail", withHeldOut)[0]), specId(expand("cocktail", smoke)[0]));
+  // Sweeps do not: their trials (and keys) are the same with or without one.
+  assert.deepEqual(
+    expand("optimizers", withHeldOut).map(specId),
+    expand("optimizers", smoke).map(specId),
+  );
+  // The held-out files are part of the data fingerprint.
+  const data = placeholderData();
+  const heldOut = placeholderData();
+  const spec = { ...expand("cocktail", smoke)[0] };
+  const hashes = new FileHashes(null);
+  const own = await hashes.dataHash(data, spec);
+  const withIt = {
+    ...spec,
+    evaluate: { ...spec.evaluate, heldOut: path.relative(PROJECT_ROOT, heldOut) },
+  };
+  const first = await hashes.dataHash(data, withIt);
+  assert.notEqual(first, own);
+  fs.appendFileSync(path.join(heldOut, "commitpackft", "go.jsonl"), "changed\n");
+  assert.notEqual(await new FileHashes(null).dataHash(data, withIt), first);
+  // A definition cannot judge held-out slices without evaluating a held-out dataset.
+  assert.throws(
+    () =>
+      parseDefinition(
+        {
+          ...good,
+          claims: [
+            {
+              ...changeClaim,
+              treatment: { task: "codesearchnet", where: { optimizer: "sgd" }, heldOut: true },
+            },
+          ],
+        },
+        "experiments/optimizers.json",
+      ),
+    /claims\.0\.treatment\.heldOut: the experiment does not evaluate a held-out dataset/,
   );
 });

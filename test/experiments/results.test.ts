@@ -253,3 +253,41 @@ test("curves: a setting named like a curve column (lr) yields to the step's valu
   assert.equal(rows.trials[0].status, "running");
   assert.deepEqual(rows.metrics, [], "no metrics before a trial completes");
 });
+
+test("a held-out evaluation adds metric and example rows of split held-out, without generation scores", () => {
+  const r = result("k");
+  r.evaluation.heldOut = {
+    dataset: "../mined",
+    split: "test",
+    ce: {
+      overall: stat(5, 8, 2),
+      byTask: { codesearchnet: stat(5, 8, 2) },
+      byTaskLanguage: { codesearchnet: { ruby: stat(5, 8, 2) } },
+      perExample: { codesearchnet: { ruby: { idsHash: "r", nll: [10, 30], tokens: [3, 5] } } },
+    },
+  };
+  const rows = buildRows([
+    {
+      spec: adamw,
+      key: "k",
+      stored: { key: "k", status: "completed", result: r, error: null, metrics: [] },
+    },
+  ]);
+  const heldOut = rows.metrics.filter((m) => m.split === "held-out");
+  assert.deepEqual(
+    heldOut.map((m) => [m.language, m.ce, m.tokens, m.bleu, m.rougeL]),
+    [
+      ["ruby", 5, 8, null, null],
+      ["all", 5, 8, null, null],
+    ],
+  );
+  assert.equal(rows.metrics.filter((m) => m.split === "val").length, 3);
+  assert.deepEqual(
+    rows.examples.map((e) => [e.split, e.language, e.idsHash]),
+    [
+      ["val", "python", "p"],
+      ["val", "go", "g"],
+      ["held-out", "ruby", "r"],
+    ],
+  );
+});

@@ -75,6 +75,17 @@ test("pages: every figure present, no URL in attributes, data escaped, same byte
   assert.equal(verdict("adagrad-best"), "not resolved");
   assert.equal(verdict("cocktail-lowers-codesearchnet"), "agrees");
   assert.equal(verdict("commits-harder-zero-shot"), "agrees");
+  assert.equal(verdict("cocktail-generalises-codesearchnet"), "agrees");
+  assert.equal(verdict("cocktail-generalises-commitpackft"), "agrees");
+  // Held-out rows: a second Figure 7 and Table 1 beside the in-distribution ones.
+  assert.ok(
+    cocktail.includes('<figure class="chart" id="fig7-cocktail-held-out">'),
+    "held-out Fig. 7",
+  );
+  assert.ok(
+    cocktail.includes("Table 1 · Base model vs cocktail · held-out repositories"),
+    "held-out Table 1",
+  );
   const claimsHtml = pages.get("claims.html")!;
   for (const c of record.claims)
     assert.ok(claimsHtml.includes(`id="claim-${c.experiment}-${c.id}"`), `${c.id} on the page`);

@@ -26,8 +26,8 @@ const CHANGE: Claim = {
   text: "The cocktail lowers CE by 14%",
   source: "Table 1",
   metric: "ce",
-  baseline: { task: "codesearchnet", where: { trainedOn: "base" } },
-  treatment: { task: "codesearchnet", where: { trainedOn: "cocktail" } },
+  baseline: { task: "codesearchnet", where: { trainedOn: "base" }, heldOut: false },
+  treatment: { task: "codesearchnet", where: { trainedOn: "cocktail" }, heldOut: false },
   study: { baseline: 2, treatment: 1.72 },
 };
 
@@ -206,4 +206,43 @@ test("unfinished trials and results without per-example terms leave a claim open
       [null, null, "not resolved"],
     ],
   );
+});
+
+test("held-out slices read the held-out dataset's evaluation, not the trial's own split", () => {
+  const heldOutClaim: Claim = {
+    ...CHANGE,
+    id: "cocktail-lowers-held-out",
+    baseline: { ...CHANGE.baseline, heldOut: true },
+    treatment: { ...CHANGE.treatment, heldOut: true },
+    study: "lower",
+  };
+  const own = results(
+    "cocktail",
+    heldOutClaim,
+    [
+      { label: "base", trainedOn: "base", over: { trainedOn: "base" } },
+      { label: "cocktail", trainedOn: "cocktail", over: { trainedOn: "cocktail" } },
+    ],
+    { base: [2, 2, 2], cocktail: [1, 1.5, 1.8] },
+  );
+  const judge = (r: ExperimentResults) => reportClaims(input("cocktail", r), () => "x")[0];
+  // Only the trial's own split: the held-out claim waits for a held-out dataset.
+  const waiting = judge(own);
+  assert.equal(waiting.verdict, "not resolved");
+  assert.match(
+    waiting.reason,
+    /no held-out evaluation of the baseline: give a held-out dataset \(--eval-data DIR/,
+  );
+  // On held-out repositories the cocktail is higher: (2.2, 2.5, 3) against 2, so it disagrees,
+  // while the in-distribution rows (which agree) are left out.
+  const heldOut: ExampleRow[] = own.examples!.map((r) => ({
+    ...r,
+    split: "held-out",
+    idsHash: "other repositories",
+    nll: r.label === "base" ? [2, 2, 2] : [2.2, 2.5, 3],
+  }));
+  const judged = judge({ ...own, examples: [...own.examples!, ...heldOut] });
+  assert.equal(judged.verdict, "disagrees");
+  close(judged.interval![0], 0.1, "lo");
+  close(judged.interval![1], 0.5, "hi");
 });

@@ -33,12 +33,12 @@ export function cocktailFigure(metrics: readonly MetricRow[], split: MetricRow["
     ],
   );
   return {
-    id: "fig7-cocktail",
-    caption: `Figure 7. ${ceTitle(split)} on each task, all languages together, for the base model, the adapter trained on each task alone and the cocktail adapter trained on both; lower is better. ${SPREAD_NOTE}`,
+    id: split === "held-out" ? "fig7-cocktail-held-out" : "fig7-cocktail",
+    caption: `Figure 7${split === "held-out" ? ", held-out repositories" : ""}. ${ceTitle(split)} on each task, all languages together, for the base model, the adapter trained on each task alone and the cocktail adapter trained on both; lower is better. ${SPREAD_NOTE}`,
     spec: {
       $schema: VEGA_LITE_SCHEMA,
       title: {
-        text: "Figure 7 · Cocktail fine-tuning",
+        text: `Figure 7 · Cocktail fine-tuning${split === "held-out" ? " · held-out repositories" : ""}`,
         subtitle: `${ceTitle(split)} per evaluated task: base model, single-task adapters, cocktail`,
       },
       data: { values },

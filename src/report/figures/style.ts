@@ -57,7 +57,12 @@ export function colorScale(domain: readonly string[]): { domain: string[]; range
 
 /** Axis title of a cross-entropy axis, with the split and the unit. */
 export function ceTitle(split: MetricRow["split"]): string {
-  return `${split === "val" ? "validation" : "test"} cross-entropy (nats/token)`;
+  return `${splitName(split)} cross-entropy (nats/token)`;
+}
+
+/** How a split is named in titles and captions. */
+export function splitName(split: MetricRow["split"]): string {
+  return split === "val" ? "validation" : split === "test" ? "test" : "held-out test";
 }
 
 /** Task display names in task order. */
