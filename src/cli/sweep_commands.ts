@@ -1,4 +1,5 @@
 /** `narrator sweep` and `narrator runs list|show|diff`: run experiments, and look at their trials. */
+import * as os from "node:os";
 import * as path from "node:path";
 import { canonicalJson } from "../util/canonical_json";
 import { renderTable } from "../util/text_table";
@@ -6,6 +7,7 @@ import { resolveDataDir } from "../data/sources";
 import { formatEvaluation } from "../train/evaluate";
 import { formatDuration } from "../train/progress";
 import { listExperiments } from "../experiments/definition";
+import { checkProfileModels, estimateDryRun, formatDryRun } from "../experiments/dry_run";
 import { parseShard } from "../experiments/plan";
 import type { PoolEvent } from "../experiments/pool";
 import { DEFAULT_PROFILE, loadProfile, withEvalData } from "../experiments/profile";
@@ -148,6 +150,7 @@ is unfinished. Experiments: ${safeList()}.`,
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
+    if (v["dry-run"]) checkProfileModels(profile);
     const started = Date.now();
     const report = await runSweep({
       experiments: positionals,
@@ -164,21 +167,12 @@ is unfinished. Experiments: ${safeList()}.`,
       onEvent: sweepPrinter(),
     });
     if (v["dry-run"]) {
-      const trials = report.phases.flatMap((p) => p.trials);
-      const rows = trials.map((t) => [
-        short(t.record.key),
-        store.status(t.record.key),
-        t.record.spec.trainedOn,
-        t.record.spec.model,
-        String(t.record.spec.seed),
-      ]);
-      const table = renderTable(["key", "status", "trainedOn", "model", "seed"], rows).split("\n");
-      const uses = [
-        "used by",
-        "-------",
-        ...trials.map((t) => t.uses.map((u) => `${u.experiment}: ${u.label}`).join("; ")),
-      ];
-      process.stdout.write(table.map((line, i) => `${line}  ${uses[i]}`).join("\n") + "\n");
+      const workers =
+        v.workers === undefined
+          ? (profile.workers ?? os.availableParallelism())
+          : numberOpt(v, "workers", 1, { integer: true, min: 1 });
+      const estimate = await estimateDryRun(report.phases);
+      process.stdout.write(formatDryRun(estimate, workers, (key) => store.status(key)) + "\n");
       return;
     }
     process.stdout.write(
