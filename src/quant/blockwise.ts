@@ -92,6 +92,19 @@ export function codeIndex(thresholds: Float32Array, scaled: number): number {
   return lo;
 }
 
+/**
+ * codeIndex for a 16-entry table (NF4, FP4): the number of its 15 sorted thresholds <= s, found
+ * in four steps without branches (a comparison's 0 or 1 moves the position), which runs several
+ * times faster than a bisection whose branches the processor cannot predict. NaN compares false
+ * everywhere and gives 0, as codeIndex does.
+ */
+function countAtMost15(t: Float32Array, s: number): number {
+  let at = +(t[7] <= s) << 3;
+  at += +(t[at + 3] <= s) << 2;
+  at += +(t[at + 1] <= s) << 1;
+  return at + +(t[at] <= s);
+}
+
 /** Per-block absmax of `x` (float32 max of |x|); throws on a non-finite input value. */
 export function blockAbsmax(x: Float32Array, blocksize: number): Float32Array {
   const absmax = new Float32Array(blockCount(x.length, blocksize));
@@ -136,15 +149,7 @@ export function quantizeToIndices(
       let s = f32(x[i] * inv);
       if (s > 1) s = 1;
       else if (s < -1) s = -1;
-      // codeIndex, inlined: the number of thresholds <= s (0 for NaN).
-      let lo = 0;
-      let hi = nt;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (thresholds[mid] <= s) lo = mid + 1;
-        else hi = mid;
-      }
-      indices[i] = lo;
+      indices[i] = nt === 15 ? countAtMost15(thresholds, s) : codeIndex(thresholds, s);
     }
   }
   return { indices, absmax };

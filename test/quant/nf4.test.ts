@@ -172,6 +172,17 @@ test("nearest-code search equals a brute-force float32 argmin around every midpo
   const rng = new Rng(11);
   for (let i = 0; i < 20000; i++) probes.push(f(rng.next() * 2 - 1));
   for (const s of probes) assert.equal(nf4Index(s), bruteIndex(s), `scaled ${s}`);
+  // The quantizer's own search on the same values: each block of 64 starts with 1.0, so its
+  // absmax is 1 and the scaled values are the probes themselves.
+  const finite = probes.filter((s) => !Number.isNaN(s));
+  const blocks = Math.ceil(finite.length / 63);
+  const x = new Float32Array(blocks * 64);
+  finite.forEach((s, i) => (x[Math.floor(i / 63) * 64 + 1 + (i % 63)] = s));
+  for (let b = 0; b < blocks; b++) x[b * 64] = 1;
+  const codes = unpackNf4Codes(quantizeNf4(x, 64).packed, x.length);
+  finite.forEach((s, i) =>
+    assert.equal(codes[Math.floor(i / 63) * 64 + 1 + (i % 63)], bruteIndex(s), `quantized ${s}`),
+  );
 });
 
 test("the largest magnitude maps to codes 15 / 0 even when x * (1/absmax) rounds below 1", () => {
