@@ -172,7 +172,9 @@ export function scriptDetector(ts: boolean): Detector {
     const objectKey = is(tokens[sep], ":") && !member && (is(prev, "{") || is(prev, ","));
     if (ts && !objectKey && !member && (is(tokens[sep], "?") || is(tokens[sep], "!"))) sep++;
     if (ts && !objectKey && !member && is(tokens[sep], ":")) sep = typeEnd(tokens, sep, ["="]);
-    if (sep > 0 && (is(tokens[sep], "=") || objectKey)) {
+    // A word in a type (`: (x: T) => string = ...`) is no declared name.
+    const inType = is(prev, "=>") || is(prev, ":") || is(prev, "|") || is(prev, "&");
+    if (sep > 0 && ((is(tokens[sep], "=") && !inType) || objectKey)) {
       const value = functionValue(tokens, sep + 1, ts);
       if (!value) return null;
       let s = i;

@@ -313,3 +313,74 @@ test("a missing function is an error naming the file, the function and close nam
   // Hand-counted edit distances: "count" -> "cout" 1 edit; "toString" -> "cout" far.
   assert.deepEqual(closeNames("cout", ["toString", "count", "run"]), ["count"]);
 });
+
+const TS = lines(
+  "export function parse(text: string): Order;",
+  "export function parse(text: string, strict: boolean): Order | null {",
+  "  return strict ? null : JSON.parse(text);",
+  "}",
+  "",
+  "interface Store<T> {",
+  "  get(id: string): Promise<T | undefined>;",
+  "  put(id: string, value: T): { ok: boolean };",
+  "}",
+  "",
+  "export abstract class Cache<K, V> implements Store<V> {",
+  "  abstract get(id: string): Promise<V | undefined>;",
+  "  map<U>(fn: (v: V) => U): U[] {",
+  "    return [];",
+  "  }",
+  "  protected static of<K2>(): Cache<K2, string> | null { return null; }",
+  "}",
+  "",
+  "export const handler: Handler<Req> = async (req) => {",
+  "  return req.body as unknown as Order;",
+  "};",
+  "",
+  "namespace Util {",
+  "  export const clamp = <T,>(x: T, lo: T): T => (x < lo ? lo : x);",
+  "}",
+);
+
+test("typescript: overload signatures and interface members have no body; generics, return types, typed declarations, namespaces", () => {
+  check("typescript", TS, {
+    parse: lines(
+      "export function parse(text: string, strict: boolean): Order | null {",
+      "  return strict ? null : JSON.parse(text);",
+      "}",
+    ),
+    "Cache.map": lines("map<U>(fn: (v: V) => U): U[] {", "  return [];", "}"),
+    "Cache.of": "protected static of<K2>(): Cache<K2, string> | null { return null; }",
+    handler: lines(
+      "export const handler: Handler<Req> = async (req) => {",
+      "  return req.body as unknown as Order;",
+      "}",
+    ),
+    "Util.clamp": "export const clamp = <T,>(x: T, lo: T): T => (x < lo ? lo : x);",
+  });
+});
+
+test("tsx: JSX text, attributes and expression containers do not open or close scopes", () => {
+  const tsx = lines(
+    "export function Card({ title }: Props): JSX.Element {",
+    "  return (",
+    '    <div title={title} data-x="}" onClick={() => { open(); }}>',
+    "      Press the ` key to open it </div>",
+    "  );",
+    "}",
+    "const Row = <T,>(p: { v: T }) => <li>{String(p.v)}</li>;",
+  );
+  const found = listFunctions(tsx, "typescript", { jsx: true });
+  assert.deepEqual(
+    found.map((f) => [f.qualifiedName, f.startLine, f.endLine]),
+    [
+      ["Card", 1, 6],
+      ["Row", 7, 7],
+    ],
+  );
+  // Read as plain TypeScript, the backtick in the text opens a template literal to the end.
+  assert.notDeepEqual(
+    listFunctions(tsx, "typescript").map((f) => [f.qualifiedName, f.startLine, f.endLine]),
+    found.map((f) => [f.qualifiedName, f.startLine, f.endLine]),
+  );
+});
