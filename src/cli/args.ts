@@ -1,6 +1,6 @@
 /** Command-line plumbing shared by every `narrator` command: options, help, errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { LANGS, parseLangs, type Lang } from "../data/langs";
+import { parseLangs, type Lang } from "../data/langs";
 import { LINEAR_MODULES, type LinearModule } from "../model/config";
 import { parseDecimal, parseInteger } from "../util/number";
 
@@ -132,11 +132,13 @@ export function targetModulesOpt(v: Record<string, unknown>): LinearModule[] {
   return names as LinearModule[];
 }
 
-/** --languages python,go,... (default: all six); an unknown language is a usage error. */
+/**
+ * --languages python,go,...: each named language once, in the order named; none named (no flag,
+ * or `--languages ''`) means all six; an unknown language is a usage error.
+ */
 export function languagesOpt(v: Record<string, unknown>): Lang[] {
-  if (v.languages === undefined) return [...LANGS];
   try {
-    return parseLangs(splitList(v.languages));
+    return parseLangs(v.languages === undefined ? [] : String(v.languages));
   } catch (e) {
     throw new UsageError(`--languages: ${(e as Error).message}`);
   }

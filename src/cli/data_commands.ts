@@ -7,7 +7,6 @@ import {
   type DatasetName,
   type DownloadOptions,
 } from "../data/download";
-import { LANGS, type Lang } from "../data/langs";
 import { mineReport, type MineOptions } from "../data/mine";
 import { configuredDataDir } from "../data/sources";
 import { COMMIT_INPUTS, type CommitInput } from "../data/commitpackft";
@@ -103,12 +102,6 @@ function firstOf(v: Record<string, unknown>, names: readonly string[]): string |
   return undefined;
 }
 
-/** --languages for download and mine: each language once; none named (also `--languages ''`) means all six. */
-function languageSet(v: Record<string, unknown>): Lang[] {
-  const langs = [...new Set(languagesOpt(v))];
-  return langs.length ? langs : [...LANGS];
-}
-
 export const download: Command = {
   summary: "fetch the published CodeSearchNet and CommitPackFT files (resumable)",
   usage: `usage: narrator data download [--data DIR] [--datasets codesearchnet,commitpackft]
@@ -152,7 +145,7 @@ export function downloadOptions(
   return {
     dataDir: configuredDataDir(firstOf(v, ["data", "data-dir", "out"])),
     datasets,
-    languages: languageSet(v),
+    languages: languagesOpt(v),
     endpoint: v.endpoint as string | undefined,
     revision: v.revision as string | undefined,
     retries: numberOpt(v, "retries", undefined, { integer: true, min: 0 }),
@@ -187,7 +180,7 @@ export function mineOptions(v: Record<string, unknown>, positionals: string[]): 
   return {
     repos,
     outDir: firstOf(v, ["out", "data-dir"]) ?? "data",
-    languages: languageSet(v),
+    languages: languagesOpt(v),
     maxFileBytes: numberOpt(v, "max-file-bytes", undefined, { integer: true, min: 1 }),
     force: v.force === true,
   };
