@@ -198,7 +198,12 @@ export function saveCheckpointTensors(
   options: SaveCheckpointOptions = {},
 ): void {
   const items = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))];
-  const shards = planShards(items, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES);
+  for (const [name, t] of items) checkEntry(name, t);
+  const shards = planShards(
+    items,
+    ([, t]) => t.data.byteLength,
+    options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES,
+  );
   if (shards.length === 0) shards.push([]);
   fs.mkdirSync(dir, { recursive: true });
   const files = shardFileNames(shards.length);
@@ -252,28 +257,24 @@ function finishCheckpoint(dir: string, shards: TensorSpec[][]): void {
  * order, start a new shard when the next tensor would exceed the limit, and give a tensor larger
  * than the limit a shard of its own (placed before the shard being filled).
  */
-function planShards(
-  items: [string, TensorEntry][],
-  maxShardBytes: number,
-): [string, TensorEntry][][] {
+export function planShards<T>(items: T[], size: (item: T) => number, maxShardBytes: number): T[][] {
   if (!(maxShardBytes > 0)) throw new Error(`maxShardBytes must be positive, got ${maxShardBytes}`);
-  const shards: [string, TensorEntry][][] = [];
-  let current: [string, TensorEntry][] = [];
+  const shards: T[][] = [];
+  let current: T[] = [];
   let currentBytes = 0;
   for (const item of items) {
-    checkEntry(item[0], item[1]);
-    const size = item[1].data.byteLength;
-    if (size > maxShardBytes) {
+    const bytes = size(item);
+    if (bytes > maxShardBytes) {
       shards.push([item]);
       continue;
     }
-    if (currentBytes + size > maxShardBytes) {
+    if (currentBytes + bytes > maxShardBytes) {
       shards.push(current);
       current = [];
       currentBytes = 0;
     }
     current.push(item);
-    currentBytes += size;
+    currentBytes += bytes;
   }
   if (current.length > 0) shards.push(current);
   return shards;

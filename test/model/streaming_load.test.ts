@@ -19,6 +19,7 @@ import { FrozenQuantLinear } from "../../src/model/quantized";
 import { FrozenTable, TableHead } from "../../src/model/frozen_table";
 import { FrozenFloatLinear } from "../../src/model/linear";
 import { sequenceLogprobs } from "../../src/model/inference";
+import { quantizeModelDir } from "../../src/model/quantize_dir";
 import { loadCheckpointTensors } from "../../src/safetensors/checkpoint";
 import { fromFloat32, toFloat32 } from "../../src/safetensors/float16";
 import { quantizeNf4 } from "../../src/quant/nf4";
@@ -57,6 +58,36 @@ for (const doubleQuant of [false, true]) {
     fs.rmSync(dir, { recursive: true });
   });
 }
+
+test("quantize streams a sharded checkpoint into shards that load back as the same 4-bit model", () => {
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-stream-"));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-stream-"));
+  const config = presetConfig("narrator-2m", { num_hidden_layers: 2, tie_word_embeddings: false });
+  writeRandomCheckpoint(src, config, { seed: 6, shards: 2, dtype: "BF16" });
+  quantizeModelDir(src, out, { blocksize: 64, doubleQuant: true, maxShardBytes: 1_500_000 });
+  const index = JSON.parse(fs.readFileSync(path.join(out, "model.safetensors.index.json"), "utf8"));
+  // Embeddings and head (2 MiB each in bf16) exceed the limit: shards of their own, then the rest.
+  assert.deepEqual([...new Set(Object.values(index.weight_map))].sort(), [
+    "model-00001-of-00003.safetensors",
+    "model-00002-of-00003.safetensors",
+    "model-00003-of-00003.safetensors",
+  ]);
+  const fromDisk = loadModel(out);
+  const atLoad = loadModel(src, { quant: "nf4", doubleQuant: true });
+  fromDisk.weights.layers.forEach((layer, i) => {
+    for (const m of LINEAR_MODULES) {
+      const a = (layer.proj[m] as FrozenQuantLinear).weight();
+      const b = (atLoad.weights.layers[i].proj[m] as FrozenQuantLinear).weight();
+      assert.deepEqual(a.dataSync(), b.dataSync(), `layer ${i} ${m}`);
+      a.dispose();
+      b.dispose();
+    }
+  });
+  fromDisk.dispose();
+  atLoad.dispose();
+  fs.rmSync(src, { recursive: true });
+  fs.rmSync(out, { recursive: true });
+});
 
 for (const name of ["gqa-untied-scaled", "mha-tied"]) {
   test(`off-heap tables give the PyTorch reference log-probabilities (${name})`, () => {
