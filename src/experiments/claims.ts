@@ -7,10 +7,11 @@
  * - "transfer": the setting that is best on one slice is also best on another (hyperparameters
  *   tuned on CodeSearchNet hold on CommitPackFT), for experiments that evaluate both.
  * A slice is a task and the settings its trials must have (`where`), on the trial's own split or
- * the held-out dataset's; "$baseModel" stands for the profile's base model. Claims are checked against the definition here; reports judge them.
+ * the held-out dataset's, over every evaluated language or the ones it names; "$baseModel" stands for the profile's base model. Claims are checked against the definition here; reports judge them.
  */
 import { z } from "zod";
 import { TASKS } from "../data/example";
+import { LANGS } from "../data/langs";
 import { settingProblem } from "./settings";
 
 /** The profile's base model, where a claim's slice names a model. */
@@ -25,6 +26,8 @@ const SliceSchema = z
     where: z.record(z.string(), settingValue).default({}),
     /** Read the evaluation on the held-out dataset (evaluate.heldOut) instead of the trial's split. */
     heldOut: z.boolean().default(false),
+    /** Only these evaluated languages (default: every one evaluated). */
+    languages: z.array(z.enum(LANGS)).min(1).optional(),
   })
   .strict();
 

@@ -32,7 +32,7 @@ export const DefinitionSchema = z
     seeds: z.enum(["sweep", "table"]),
     /** Settings held at one value in every trial. */
     fixed: settingsRecord.default({}),
-    /** Settings varied: every combination of these values is a trial. "all" (model only): every profile model. */
+    /** Settings varied: every combination of these values is a trial. "all" (model, trainLanguage): every profile model or language. */
     grid: z.record(z.string(), z.union([z.array(z.unknown()).min(1), z.literal("all")])),
     evaluate: z
       .object({
@@ -63,11 +63,11 @@ export const DefinitionSchema = z
     const grid = Object.fromEntries(Object.entries(d.grid).filter(([, v]) => v !== "all"));
     checkSettings(grid, ctx, ["grid"]);
     for (const [name, v] of Object.entries(d.grid)) {
-      if (v === "all" && name !== "model")
+      if (v === "all" && name !== "model" && name !== "trainLanguage")
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ["grid", name],
-          message: `"all" is for model only; list the values`,
+          message: `"all" is for model and trainLanguage only; list the values`,
         });
       if (name in d.fixed)
         ctx.addIssue({

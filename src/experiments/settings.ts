@@ -1,10 +1,12 @@
 /**
  * The settings an experiment can fix or vary: `trainedOn` (what the adapter trains on, or "base"
- * for the untrained model), `model` (a profile's model name), and the training engine's own config
+ * for the untrained model), `model` (a profile's model name), `trainLanguage` (train on one of the
+ * profile's languages only; evaluation still covers all of them), and the training engine's own config
  * fields (optimizer, lr, mix, commitInput, ...). A setting's values are checked against the train
  * config's schema for that field, so a definition file fails at load, naming the field.
  */
 import { z } from "zod";
+import { LANGS } from "../data/langs";
 import { TrainConfigSchema } from "../train/config";
 import type { SettingValue } from "./rows";
 
@@ -23,7 +25,7 @@ const NOT_SETTINGS: Record<string, string> = {
   memoryLimit: "the trainer's default",
   task: "trainedOn",
   seed: "the profile's seeds",
-  languages: "the profile's languages",
+  languages: "the profile's languages (trainLanguage trains on one of them)",
   trainSize: "the profile's sizes",
   valSize: "the profile's sizes",
 };
@@ -57,9 +59,14 @@ export function settingProblem(name: string, value: unknown): string | null {
   if (name === "model") {
     return typeof value === "string" && value !== "" ? null : "expected a profile's model name";
   }
+  if (name === "trainLanguage") {
+    return (LANGS as readonly unknown[]).includes(value)
+      ? null
+      : `expected one of ${LANGS.join(", ")}, got ${JSON.stringify(value)}`;
+  }
   if (name in NOT_SETTINGS) return `${name} is not a setting: it comes from ${NOT_SETTINGS[name]}`;
   if (!isTrainField(name)) {
-    return `not a setting (expected trainedOn, model or a train config field: ${TRAIN_SETTING_FIELDS.join(", ")})`;
+    return `not a setting (expected trainedOn, model, trainLanguage or a train config field: ${TRAIN_SETTING_FIELDS.join(", ")})`;
   }
   const r = (SHAPE[name] as z.ZodTypeAny).safeParse(value);
   return r.success ? null : r.error.issues.map((i) => i.message).join("; ");
@@ -67,7 +74,7 @@ export function settingProblem(name: string, value: unknown): string | null {
 
 /** Whether `name` can be fixed or varied. */
 function isSetting(name: string): boolean {
-  return name === "trainedOn" || name === "model" || isTrainField(name);
+  return name === "trainedOn" || name === "model" || name === "trainLanguage" || isTrainField(name);
 }
 
 /** Add a zod issue for each bad setting of `values` (path: prefix, name[, index of a list's value]). */

@@ -3,6 +3,9 @@
  * for each seed, resolved into everything a run needs (the complete train config, the evaluation,
  * the model directory). Pure: the same definition and profile always give the same trials.
  *
+ * A trial with `trainLanguage` trains on that language's subset alone and is evaluated on every
+ * language of the profile.
+ *
  * Precedence of training settings, lowest first: the train config's defaults (the study's chosen
  * hyperparameters), the profile's `train`, the transferred hyperparameters (transfer experiments),
  * the definition's `fixed`, the trial's grid values.
@@ -96,7 +99,11 @@ export function expandTrials(
   const grid = Object.fromEntries(
     Object.entries(def.grid).map(([k, v]) => [
       k,
-      v === "all" ? Object.keys(profile.models) : (v as SettingValue[]),
+      v !== "all"
+        ? (v as SettingValue[])
+        : k === "model"
+          ? Object.keys(profile.models)
+          : [...profile.languages],
     ]),
   );
   const combos = gridCombinations(grid);
@@ -131,6 +138,11 @@ function resolveTrial(
       `${def.name}: model "${model}" is not in profile ${profile.name} (${Object.keys(profile.models).join(", ")})`,
     );
   const trainFields = Object.fromEntries(Object.entries(all).filter(([k]) => isTrainField(k)));
+  const trainLanguage = all.trainLanguage as Lang | undefined;
+  if (trainLanguage !== undefined && !profile.languages.includes(trainLanguage))
+    throw new Error(
+      `${def.name}: trainLanguage "${trainLanguage}" is not one of profile ${profile.name}'s languages (${profile.languages.join(", ")})`,
+    );
   const config = parseTrainConfig(
     {
       ...profile.train,
@@ -139,7 +151,7 @@ function resolveTrial(
       model: modelDir,
       out: "-",
       task: trainedOn === "base" ? "codesearchnet" : trainedOn,
-      languages: profile.languages,
+      languages: trainLanguage === undefined ? profile.languages : [trainLanguage],
       trainSize: profile.sizes.train,
       valSize: profile.sizes.val,
       seed,

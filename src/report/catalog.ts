@@ -51,6 +51,7 @@ export const TITLES: Readonly<Record<ExperimentName, string>> = {
   cocktail: "Cocktail (Figure 7, Table 1)",
   "cocktail-ratios": "Cocktail ratios",
   "diff-vs-files": "Commit input: diff vs files",
+  "cross-language": "Cross-language transfer",
 };
 
 /** Every page: file, title and the ids of the figures it must show (what the checker expects). */
@@ -68,6 +69,7 @@ export const PAGES: readonly { file: string; title: string; figures: readonly st
 function experimentFigureIds(name: ExperimentName): string[] {
   if (name === "baselines") return ["fig1-baselines"];
   if (name === "cocktail") return ["fig7-cocktail", "cocktail-languages", "cocktail-curves"];
+  if (name === "cross-language") return ["cross-language-heatmap"];
   const id = SWEEP_VIEWS[name].id;
   if (name === "cocktail-ratios")
     return ["cocktail-ratio-curve", `${id}-languages`, `${id}-curves`];

@@ -153,6 +153,8 @@ interface SeriesPlan {
   task: Task;
   /** Read the held-out dataset's evaluation instead of the trial's own split. */
   heldOut: boolean;
+  /** Only these evaluated languages (undefined: all). */
+  languages?: readonly string[];
   trials: TrialRow[];
 }
 
@@ -196,8 +198,17 @@ function seriesInput(
     const slots = seeds.map((seed) => {
       const t = p.trials.length === 1 ? p.trials[0] : p.trials.find((x) => x.seed === seed)!;
       const own = (byKey.get(t.key) ?? [])
-        .filter((r) => r.task === p.task && (r.split === "held-out") === p.heldOut)
+        .filter(
+          (r) =>
+            r.task === p.task &&
+            (r.split === "held-out") === p.heldOut &&
+            (p.languages === undefined || p.languages.includes(r.language)),
+        )
         .sort((a, b) => LANGS.indexOf(a.language) - LANGS.indexOf(b.language));
+      if (own.length === 0 && p.languages !== undefined)
+        throw new Unresolved(
+          `${p.name} was not evaluated on ${p.languages.join(", ")} (the profile's languages differ)`,
+        );
       if (own.length === 0 && p.heldOut)
         throw new Unresolved(
           `no held-out evaluation of ${p.name}: give a held-out dataset (--eval-data DIR, or the profile's evalData) and rerun: ${rerun}`,
@@ -365,12 +376,14 @@ function judgeChange(ctx: Context, c: Extract<Claim, { kind: "change" }>, seed: 
       name: "the baseline",
       task: c.baseline.task,
       heldOut: c.baseline.heldOut,
+      languages: c.baseline.languages,
       trials: sliceTrials(ctx, c.baseline),
     },
     {
       name: "the treatment",
       task: c.treatment.task,
       heldOut: c.treatment.heldOut,
+      languages: c.treatment.languages,
       trials: sliceTrials(ctx, c.treatment),
     },
   ]);
@@ -433,12 +446,14 @@ function judgeTransfer(
       name: `${names[i]} (${TASK_NAMES[c.from.task]})`,
       task: c.from.task,
       heldOut: c.from.heldOut,
+      languages: c.from.languages,
       trials: x.trials,
     })),
     ...to.map((x, i) => ({
       name: `${names[i]} (${TASK_NAMES[c.to.task]})`,
       task: c.to.task,
       heldOut: c.to.heldOut,
+      languages: c.to.languages,
       trials: x.trials,
     })),
   ]);

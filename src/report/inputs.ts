@@ -24,6 +24,7 @@ export const EXPERIMENTS = [
   "cocktail",
   "cocktail-ratios",
   "diff-vs-files",
+  "cross-language",
 ] as const;
 export type ExperimentName = (typeof EXPERIMENTS)[number];
 

@@ -25,6 +25,7 @@ import { cocktailFigure, cocktailLanguagesFigure } from "./figures/cocktail";
 import { ratioFigure } from "./figures/ratio";
 import { funnelFigure } from "./figures/funnel";
 import { overviewFigure } from "./figures/overview";
+import { crossLanguageFigure, transferCells } from "./figures/cross_language";
 import { qualityTable, sortTrials, statusCounts, sweepTable, sweepWinners, table1 } from "./tables";
 import { escapeHtml, htmlTable, jsonDetails, type Cell } from "./html";
 import { reportClaims, type ClaimResult } from "./claims";
@@ -586,6 +587,35 @@ function indexPage(input: ReportInput, claims: readonly ClaimResult[]): PageCont
   };
 }
 
+/** The cross-language page: the transfer heat map per task, its trials and configuration. */
+function crossLanguagePage(input: ReportInput, claims: readonly ClaimResult[]): PageContent {
+  const results = input.experiments["cross-language"];
+  const r = results ?? EMPTY;
+  const order = settingOrder(r.trials);
+  return {
+    file: "cross-language.html",
+    title: TITLES["cross-language"],
+    blocks: [
+      pageHead(input, "cross-language", results, claims),
+      crossLanguageFigure(r.metrics, "val"),
+      trialsTable(r.trials, order),
+      configBlock(results),
+      provenanceBlock(input, r.trials, [input.runs?.["cross-language"]]),
+    ],
+  };
+}
+
+/** "in-language −4.1%, other languages −1.2%": mean relative changes of the transfer heat map. */
+function transferHeadline(r: ExperimentResults): string {
+  const cells = transferCells(r.metrics, "val");
+  if (cells.length === 0) return "no completed trials";
+  const part = (same: boolean) => {
+    const xs = cells.filter((c) => (c.trained === c.evaluated) === same).map((c) => c.change);
+    return xs.length ? `${(xs.reduce((a, x) => a + x, 0) / xs.length).toFixed(1)}%` : "—";
+  };
+  return `mean CE change against the base model: in-language ${part(true)}, other languages ${part(false)}`;
+}
+
 /** One line per experiment for the index: the winner of a sweep, Table 1's cocktail change, etc. */
 function headline(name: ExperimentName, r: ExperimentResults | undefined): string {
   if (!r || r.metrics.length === 0) return "no results";
@@ -596,6 +626,7 @@ function headline(name: ExperimentName, r: ExperimentResults | undefined): strin
       ? `lowest zero-shot CE: ${best.model} on ${TASK_NAMES[best.task]} (${best.ce.toFixed(3)})`
       : "no results";
   }
+  if (name === "cross-language") return transferHeadline(r);
   if (name === "cocktail") {
     const split = reportSplit(r, true);
     return table1(r.metrics, split)
@@ -630,6 +661,7 @@ export function reportPages(
     cocktailPage(input, claims),
     sweepPage(input, "cocktail-ratios", claims),
     sweepPage(input, "diff-vs-files", claims),
+    crossLanguagePage(input, claims),
   ];
   return PAGES.map((p) => {
     const content = pages.find((c) => c.file === p.file);

@@ -47,7 +47,7 @@ test("a bad definition is an error naming the file and the field", () => {
       /grid\.seed: seed is not a setting: it comes from the profile's seeds/,
     ],
     [bad({ grid: {} }), /grid: vary at least one setting/],
-    [bad({ grid: { lr: "all" } }), /grid\.lr: "all" is for model only/],
+    [bad({ grid: { lr: "all" } }), /grid\.lr: "all" is for model and trainLanguage only/],
     [bad({ fixed: {} }), /fixed\.trainedOn: say what trials train on/],
     [
       bad({ fixed: { trainedOn: "codesearchnet", optimizer: "sgd" } }),
@@ -141,6 +141,7 @@ test("the shipped definitions and profiles load", () => {
     "batch-size",
     "cocktail",
     "cocktail-ratios",
+    "cross-language",
     "diff-vs-files",
     "epochs",
     "learning-rate",
@@ -230,14 +231,22 @@ test("shipped experiments in the smoke profile: trial counts and labels, worked 
     cocktail: 7,
     "cocktail-ratios": 5,
     "diff-vs-files": 2,
+    // Smoke trains on python and go: base, CodeSearchNet and CommitPackFT on each (one seed).
+    "cross-language": 6,
   };
   const all = listExperiments().flatMap(expand);
   for (const [name, n] of Object.entries(counts))
     assert.equal(all.filter((t) => t.experiment === name).length, n, name);
-  assert.equal(all.length, 35);
+  assert.equal(all.length, 41);
   // The study's default (adagrad, constant_with_warmup, 1 epoch, batch 4, lr 2e-4) is one trial of
-  // each of the five sweeps: 35 - 4 distinct trials.
-  assert.equal(new Set(all.map(specId)).size, 31);
+  // each of the five sweeps: 35 - 4 distinct trials. Cross-language adds 6, of which its two base
+  // trials are one run (the same whatever their trainLanguage), the very run of the baselines'
+  // narrator-2m (both tasks, validation split): 31 + 6 - 2.
+  assert.equal(new Set(all.map(specId)).size, 35);
+  // One language's adapter trains on that language alone and is evaluated on every language.
+  const go = expand("cross-language").find((t) => t.label === "codesearchnet, go")!;
+  assert.deepEqual(go.train!.languages, ["go"]);
+  assert.deepEqual(go.evaluate.languages, ["python", "go"]);
 });
 
 test("trial settings: defaults < profile < transfer < fixed < grid; evaluation from the profile", () => {

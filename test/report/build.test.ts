@@ -75,6 +75,8 @@ test("pages: every figure present, no URL in attributes, data escaped, same byte
   assert.equal(verdict("adagrad-best"), "not resolved");
   assert.equal(verdict("cocktail-lowers-codesearchnet"), "agrees");
   assert.equal(verdict("commits-harder-zero-shot"), "agrees");
+  assert.equal(verdict("python-summaries-transfer"), "agrees");
+  assert.ok(pages.get("cross-language.html")!.includes('id="cross-language-heatmap"'), "heat map");
   assert.equal(verdict("cocktail-generalises-codesearchnet"), "agrees");
   assert.equal(verdict("cocktail-generalises-commitpackft"), "agrees");
   // Held-out rows: a second Figure 7 and Table 1 beside the in-distribution ones.

@@ -8,6 +8,7 @@ import { baselinesFigure } from "../../src/report/figures/baselines";
 import { ratioFigure } from "../../src/report/figures/ratio";
 import { sweepWinners, table1 } from "../../src/report/tables";
 import { funnelPoints } from "../../src/report/figures/funnel";
+import { crossLanguageFigure, transferCells } from "../../src/report/figures/cross_language";
 
 /** A metric row with only what a figure reads varying. */
 function metric(over: Partial<MetricRow>): MetricRow {
@@ -266,4 +267,53 @@ test("sweep winners: lowest mean on the judged task, ties kept, other tasks igno
   ];
   assert.deepEqual(sweepWinners(cocktail, ["x", "y"], "val"), ["x"]);
   assert.deepEqual(sweepWinners([], ["x"], "val"), []);
+});
+
+test("cross-language cells: each adapter against the base model on each evaluated language", () => {
+  const row = (
+    trainedOn: MetricRow["trainedOn"],
+    trainLanguage: string,
+    language: MetricRow["language"],
+    seed: number,
+    ce: number,
+  ): MetricRow => ({
+    experiment: "cross-language",
+    key: `${trainedOn}-${trainLanguage}-${seed}`,
+    model: "m",
+    trainedOn,
+    seed,
+    label: `${trainedOn}, ${trainLanguage}`,
+    trainLanguage,
+    task: trainedOn === "commitpackft" ? "commitpackft" : "codesearchnet",
+    language,
+    split: "val",
+    ce,
+    ppl: Math.exp(ce),
+    tokens: 10,
+    examples: 1,
+    bleu: null,
+    rougeL: null,
+  });
+  const metrics = [
+    // The base model's two labels share one run: CE 4 on Go, 5 on Python (seeds 0 and 1).
+    row("base", "python", "go", 0, 4),
+    row("base", "go", "go", 0, 4),
+    row("base", "python", "python", 0, 5),
+    row("base", "python", "go", 1, 4),
+    row("base", "python", "python", 1, 5),
+    // Trained on Python: Go 3.6 and 3.8 over seeds (mean 3.7: −7.5%), Python 4 (−20%).
+    row("codesearchnet", "python", "go", 0, 3.6),
+    row("codesearchnet", "python", "go", 1, 3.8),
+    row("codesearchnet", "python", "python", 0, 4),
+    row("codesearchnet", "python", "all", 0, 1),
+  ];
+  const cells = transferCells(metrics, "val");
+  const at = (trained: string, evaluated: string) =>
+    cells.find((c) => c.trained === trained && c.evaluated === evaluated)!;
+  assert.equal(cells.length, 2);
+  assert.ok(Math.abs(at("Python", "Go").change - -7.5) < 1e-9);
+  assert.equal(at("Python", "Go").base, 4);
+  assert.equal(at("Python", "Go").seeds, 2);
+  assert.ok(Math.abs(at("Python", "Python").change - -20) < 1e-9);
+  assert.equal(crossLanguageFigure(metrics, "val").id, "cross-language-heatmap");
 });

@@ -327,6 +327,19 @@ export function reportInput(): ReportInput {
       })),
       ["commitpackft"],
     ),
+    "cross-language": experiment(
+      "cross-language",
+      (["base", "codesearchnet", "commitpackft"] as const).flatMap((trainedOn) =>
+        LANGS.map((language, i) => ({
+          label: `${trainedOn}, ${language}`,
+          settings: { trainedOn, trainLanguage: language },
+          trainedOn,
+          offset: trainedOn === "base" ? 0.3 : 0.01 * i,
+        })),
+      ),
+      ["codesearchnet", "commitpackft"],
+      { seeds: [1, 2] },
+    ),
   };
   const funnel: FunnelRecord[] = [];
   for (const dataset of ["codesearchnet", "commitpackft"] as const)
