@@ -15,15 +15,9 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { listFunctions, type SourceFunction } from "../source/functions";
 import { writeFileAtomic } from "../util/fs";
-import { codeTokens, textTokens } from "./code_tokens";
 import { stripSubjectPrefix, subjectFilter } from "./commit_filters";
-import { stripPythonDocstring } from "./docstring";
-import {
-  docstringSummary,
-  functionFilter,
-  isSkippedPath,
-  partitionOfPath,
-} from "./function_filters";
+import { functionFilter, isSkippedPath, partitionOfPath } from "./function_filters";
+import { functionRow, type CodeSearchNetRow } from "./function_row";
 import { type Lang, LANG_NAMES, LANGS, langOfPath } from "./langs";
 import {
   blobSizes,
@@ -34,22 +28,6 @@ import {
   type LoggedCommit,
   type RepoInfo,
 } from "./mined_repo";
-
-/** A CodeSearchNet row, in the published schema. */
-export interface CodeSearchNetRow {
-  repo: string;
-  path: string;
-  func_name: string;
-  original_string: string;
-  language: Lang;
-  code: string;
-  code_tokens: string[];
-  docstring: string;
-  docstring_tokens: string[];
-  sha: string;
-  url: string;
-  partition: "train" | "valid" | "test";
-}
 
 /** A CommitPackFT row, in the published schema. */
 export interface CommitPackFTRow {
@@ -149,24 +127,17 @@ function mineFunctions(
       else {
         seen.add(key);
         bump(funnel, "kept");
-        const withoutDocstring =
-          file.language === "python" ? stripPythonDocstring(fn.text) : fn.text;
-        rows.get(file.language)!.push({
-          repo: repo.name,
-          path: file.path,
-          func_name: fn.owner ? `${fn.owner}.${fn.name}` : fn.name,
-          original_string: fn.text,
-          language: file.language,
-          code: fn.text,
-          code_tokens: codeTokens(withoutDocstring, file.language),
-          docstring: fn.doc!,
-          docstring_tokens: textTokens(docstringSummary(fn.doc!)),
-          sha: repo.head,
-          url: repo.github
-            ? `https://github.com/${repo.name}/blob/${repo.head}/${file.path}#L${fn.startLine}-L${fn.endLine}`
-            : "",
-          partition: partitionOfPath(file.path),
-        });
+        rows.get(file.language)!.push(
+          functionRow(fn, file.language, {
+            repo: repo.name,
+            path: file.path,
+            sha: repo.head,
+            url: repo.github
+              ? `https://github.com/${repo.name}/blob/${repo.head}/${file.path}#L${fn.startLine}-L${fn.endLine}`
+              : "",
+            partition: partitionOfPath(file.path),
+          }),
+        );
       }
     }
   }
