@@ -26,6 +26,22 @@ export const DefinitionSchema = z
     figure: z.string().min(1),
     title: z.string().min(1),
     question: z.string().min(1),
+    /**
+     * How reports show it: the page's title and, for a sweep's page, its main figure's id and
+     * title and the swept setting's name as axes read it.
+     */
+    page: z
+      .object({
+        title: z.string().min(1),
+        figureId: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and dashes")
+          .optional(),
+        figureTitle: z.string().min(1).optional(),
+        setting: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Train with the profile's transferred hyperparameters (study's or this store's winners). */
     transfer: z.boolean().default(false),
     /** Which of the profile's seed lists: "sweep" (figures) or "table" (Table 1). */

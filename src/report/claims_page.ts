@@ -5,7 +5,7 @@
  */
 import { groupDigits } from "../util/number";
 import { EXACT_LIMIT, REPLICATES } from "./bootstrap";
-import { TITLES, type PageContent } from "./catalog";
+import { pageTitle, type PageContent } from "./catalog";
 import { verdictCounts, type ClaimDetail, type ClaimResult } from "./claims";
 import { claimsFigure } from "./figures/claims";
 import { definitionList, escapeHtml, htmlTable, type Cell } from "./html";
@@ -52,7 +52,7 @@ export function claimsSummary(claims: readonly ClaimResult[]): string {
       ["claim of the study", "experiment", "verdict"],
       claims.map((c): Cell[] => [
         { text: c.text, long: true, href: `claims.html#${claimAnchor(c)}` },
-        { text: TITLES[c.experiment], href: c.figure },
+        { text: pageTitle(c.experiment), href: c.figure },
         verdictCell(c),
       ]),
     ),
@@ -81,7 +81,7 @@ export function claimsPage(input: ReportInput, claims: readonly ClaimResult[]): 
         numeric: true,
       },
       verdictCell(c),
-      { text: `${TITLES[c.experiment]}`, href: c.figure },
+      { text: `${pageTitle(c.experiment)}`, href: c.figure },
     ]),
     "The study's claims judged on our results",
   );

@@ -30,7 +30,7 @@ import { qualityTable, sortTrials, statusCounts, sweepTable, sweepWinners, table
 import { escapeHtml, htmlTable, jsonDetails, type Cell } from "./html";
 import { reportClaims, type ClaimResult } from "./claims";
 import { claimsPage, claimsSummary, experimentClaimsBlock } from "./claims_page";
-import { claimFigure, PAGES, SWEEP_VIEWS, TITLES, type PageContent } from "./catalog";
+import { claimFigure, PAGES, pageTitle, sweepView, type PageContent } from "./catalog";
 import { provenanceBlock } from "./provenance";
 import { formatSpread, groupDigits } from "../util/number";
 
@@ -168,7 +168,7 @@ function pageHead(
 ): string {
   const question = textField(results?.definition, "question");
   return [
-    `<h1>${escapeHtml(TITLES[name])}</h1>`,
+    `<h1>${escapeHtml(pageTitle(name))}</h1>`,
     question ? `<p class="lead">${escapeHtml(question)}</p>` : "",
     statusBlock(input, name, results),
     transferBlock(input, results),
@@ -205,7 +205,7 @@ function baselinesPage(input: ReportInput, claims: readonly ClaimResult[]): Page
   );
   return {
     file: "baselines.html",
-    title: TITLES.baselines,
+    title: pageTitle("baselines"),
     blocks: [
       pageHead(input, "baselines", results, claims),
       baselinesFigure(metrics),
@@ -258,11 +258,11 @@ function sweepPage(
 ): PageContent {
   const results = input.experiments[name];
   const r = results ?? EMPTY;
-  const view: SweepView = { ...SWEEP_VIEWS[name], order: settingOrder(r.trials) };
+  const view: SweepView = { ...sweepView(name), order: settingOrder(r.trials) };
   const main = name === "cocktail-ratios" ? ratioFigure(r.metrics) : sweepCeFigure(r.metrics, view);
   return {
     file: `${name}.html`,
-    title: TITLES[name],
+    title: pageTitle(name),
     blocks: [
       pageHead(input, name, results, claims),
       main,
@@ -426,7 +426,7 @@ function cocktailPage(input: ReportInput, claims: readonly ClaimResult[]): PageC
   const curvesView: SweepView = { id: "cocktail", title: "Figure 7", setting: "adapter", order };
   return {
     file: "cocktail.html",
-    title: TITLES.cocktail,
+    title: pageTitle("cocktail"),
     blocks: [
       pageHead(input, "cocktail", results, claims),
       cocktailFigure(r.metrics, split),
@@ -537,7 +537,7 @@ function indexPage(input: ReportInput, claims: readonly ClaimResult[]): PageCont
     const r = input.experiments[name];
     const c = statusCounts(r?.trials ?? []);
     return [
-      { text: TITLES[name], href: `${name}.html` },
+      { text: pageTitle(name), href: `${name}.html` },
       { text: String(r?.trials.length ?? 0), numeric: true },
       { text: String(c.completed), numeric: true },
       { text: String(c.failed), numeric: true, strong: c.failed > 0 },
@@ -548,7 +548,7 @@ function indexPage(input: ReportInput, claims: readonly ClaimResult[]): PageCont
   const sweeps = SWEEPS.map((name) => {
     const r = input.experiments[name] ?? EMPTY;
     return {
-      title: `${SWEEP_VIEWS[name].title}`,
+      title: `${sweepView(name).title}`,
       metrics: r.metrics,
       order: settingOrder(r.trials),
     };
@@ -594,7 +594,7 @@ function crossLanguagePage(input: ReportInput, claims: readonly ClaimResult[]): 
   const order = settingOrder(r.trials);
   return {
     file: "cross-language.html",
-    title: TITLES["cross-language"],
+    title: pageTitle("cross-language"),
     blocks: [
       pageHead(input, "cross-language", results, claims),
       crossLanguageFigure(r.metrics, "val"),

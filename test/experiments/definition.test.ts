@@ -92,6 +92,11 @@ test("a bad definition is an error naming the file and the field", () => {
       /claims\.0\.study/,
     ],
     [bad({ claims: [{ ...bestClaim, kind: "guess" }] }), /claims\.0\.kind: Invalid discriminator/],
+    [
+      bad({ page: { title: "Optimizers", figureId: "Figure 2" } }),
+      /page\.figureId: lowercase letters, digits and dashes/,
+    ],
+    [bad({ page: { title: "" } }), /page\.title: String must contain at least 1 character/],
   ];
   for (const [raw, expected] of cases) {
     assert.throws(
