@@ -1,9 +1,10 @@
-/** `narrator corpus build | tokenizer | overlap`: the pretraining corpus and its tokenizer from the command line. */
+/** `narrator corpus build | tokenizer | overlap | pairs`: the pretraining corpus and its tokenizer from the command line. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildCorpus, type CorpusManifest } from "../corpus/build";
 import { CORPUS_SPLITS, readCorpus } from "../corpus/files";
 import { corpusOverlap, type OverlapReport } from "../corpus/overlap";
+import { corpusPairs, corpusPairsReport } from "../corpus/pairs";
 import { bytesPerToken, trainCorpusTokenizer } from "../corpus/tokenizer";
 import { renderTable } from "../util/text_table";
 import { MissingDataError, resolveDataDir } from "../data/sources";
@@ -148,9 +149,38 @@ token of each language's held-out (val) files.`,
   },
 };
 
+export const corpusPairsCommand: Command = {
+  summary: "mine (function, docstring) training pairs from a built corpus's train files",
+  usage: `usage: narrator corpus pairs --corpus DIR --out DIR [--data DIR] [--languages python,go,...]
+       [--max-file-bytes N] [--force]
+
+Every documented function the source scanner finds in the corpus's train files passes data mine's
+CodeSearchNet filters (limit: --max-file-bytes per function, default 6000) and the preparation's
+summary filters; one whose whitespace-normalised code hashes like any CodeSearchNet valid or test
+row of the evaluation data (--data, else NARRATOR_DATA, else data/ or ../shared/data) is dropped,
+as are repeats. Writes OUT/codesearchnet/<lang>.jsonl.gz (partition train; data prepare --data OUT
+reads it) and prints the funnel per language. Files already there are an error unless --force.`,
+  options: {
+    ...stringOptions("corpus", "out", "data", "languages", "max-file-bytes"),
+    force: { type: "boolean" },
+  },
+  async run(v) {
+    const result = await corpusPairs({
+      corpusDir: required(v, "corpus", corpusPairsCommand.usage),
+      outDir: required(v, "out", corpusPairsCommand.usage),
+      dataDir: resolveDataDir(v.data as string | undefined),
+      languages: languagesOpt(v),
+      maxFunctionBytes: numberOpt(v, "max-file-bytes", 6000, { integer: true, min: 1 }),
+      force: v.force === true,
+    });
+    for (const line of corpusPairsReport(result)) process.stdout.write(line + "\n");
+  },
+};
+
 /** The corpus subcommands, for `narrator corpus <name>`. */
 export const CORPUS_COMMANDS: Record<string, Command> = {
   build: corpusBuild,
   tokenizer: corpusTokenizer,
   overlap: corpusOverlapCommand,
+  pairs: corpusPairsCommand,
 };

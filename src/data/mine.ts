@@ -230,7 +230,7 @@ function mineCommits(
 }
 
 /** Write rows as gzip-compressed JSON Lines, atomically. */
-function writeJsonlGz(file: string, rows: unknown[]): void {
+export function writeJsonlGz(file: string, rows: unknown[]): void {
   const text = rows.map((r) => JSON.stringify(r) + "\n").join("");
   writeFileAtomic(file, gzipSync(Buffer.from(text, "utf8")));
 }
