@@ -159,7 +159,8 @@ CodeSearchNet filters (limit: --max-file-bytes per function, default 6000) and t
 summary filters; one whose whitespace-normalised code hashes like any CodeSearchNet valid or test
 row of the evaluation data (--data, else NARRATOR_DATA, else data/ or ../shared/data) is dropped,
 as are repeats. Writes OUT/codesearchnet/<lang>.jsonl.gz (partition train; data prepare --data OUT
-reads it) and prints the funnel per language. Files already there are an error unless --force.`,
+reads it beside an OUT/commitpackft folder) and prints the funnel per language. Files already there
+are an error unless --force.`,
   options: {
     ...stringOptions("corpus", "out", "data", "languages", "max-file-bytes"),
     force: { type: "boolean" },
