@@ -128,6 +128,11 @@ export const detectJava: Detector = (tokens, i, top) => {
   if (!is(tokens[i + 1], "(") || is(prev, ".") || is(prev, "new")) return null;
   const close = matching(tokens, i + 1);
   if (close < 0) return null;
+  // A method has a type before its name; only a constructor (named as its class) has none, so
+  // `RED(1) { ... }` is an enum constant whose body is a class.
+  const typed = isWord(prev) || is(prev, ">") || is(prev, ">>") || is(prev, "]");
+  if (!typed && t.text !== top.name)
+    return is(tokens[close + 1], "{") ? { kind: "class", name: t.text, body: close + 1 } : null;
   let j = close + 1;
   // throws A, b.C
   while (isWord(tokens[j]) || is(tokens[j], ",") || is(tokens[j], ".")) j++;

@@ -384,3 +384,29 @@ test("tsx: JSX text, attributes and expression containers do not open or close s
     found.map((f) => [f.qualifiedName, f.startLine, f.endLine]),
   );
 });
+
+test("java: an enum constant's body is a class, not a method; constructors have no type", () => {
+  const source = lines(
+    "public enum Policy {",
+    "  LOWER(1) {",
+    "    @Override public String apply(String s) { return s.toLowerCase(); }",
+    "  },",
+    "  UPPER(2) {",
+    "    @Override public String apply(String s) { return s.toUpperCase(); }",
+    "  };",
+    "  Policy(int n) { this.n = n; }",
+    "  int[] sizes() { return null; }",
+    "  Map<K, List<V>> all() { return null; }",
+    "}",
+  );
+  assert.deepEqual(
+    listFunctions(source, "java").map((f) => [f.qualifiedName, f.owner, f.startLine]),
+    [
+      ["Policy.LOWER.apply", "LOWER", 3],
+      ["Policy.UPPER.apply", "UPPER", 6],
+      ["Policy.Policy", "Policy", 8],
+      ["Policy.sizes", "Policy", 9],
+      ["Policy.all", "Policy", 10],
+    ],
+  );
+});
