@@ -18,6 +18,7 @@ import {
 import { CheckpointReader } from "../safetensors/checkpoint";
 import { DTYPE_SIZE } from "../safetensors/safetensors";
 import { Tokenizer } from "../tokenizer/tokenizer";
+import { isBnbQuantized } from "./quantized";
 
 export interface OpenOptions {
   quant?: QuantMode;
@@ -39,11 +40,13 @@ export function openBase(dir: string, opts: OpenOptions = {}): Llama {
   const ceiling = opts.ceiling ?? memoryCeiling();
   const tablesOffHeap = tablesOffHeapByDefault(config, ceiling);
   if (opts.plan) {
+    const stored = storedFormat(dir);
     const m = estimateInferenceMemory(config, {
-      quant,
+      // A checkpoint saved in 4 bits loads as 4 bits whatever `quant` says.
+      quant: stored.fourBit ? "nf4" : quant,
       doubleQuant: opts.doubleQuant ?? false,
       tablesOffHeap,
-      tableBytes: storedBytesPerElement(dir, "model.embed_tokens.weight"),
+      tableBytes: stored.tableBytes,
       batchSize: opts.plan.batchSize,
       seqLen: opts.plan.seqLen,
     });
@@ -56,12 +59,18 @@ export function openBase(dir: string, opts: OpenOptions = {}): Llama {
   return loadModel(dir, { quant, doubleQuant: opts.doubleQuant, tablesOffHeap }, ceiling);
 }
 
-/** Bytes per element of a checkpoint tensor as stored (headers only are read). */
-function storedBytesPerElement(dir: string, name: string): number {
+/**
+ * How a checkpoint stores its weights (headers only are read): 4-bit linear layers or not, and
+ * the bytes per element of its embedding table.
+ */
+function storedFormat(dir: string): { fourBit: boolean; tableBytes: number } {
   const reader = CheckpointReader.open(dir);
   try {
-    const spec = reader.spec(name);
-    return spec ? DTYPE_SIZE[spec.dtype] : 4;
+    const embed = reader.spec("model.embed_tokens.weight");
+    return {
+      fourBit: isBnbQuantized(reader.names()),
+      tableBytes: embed ? DTYPE_SIZE[embed.dtype] : 4,
+    };
   } finally {
     reader.close();
   }

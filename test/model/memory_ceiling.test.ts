@@ -18,10 +18,16 @@ import {
   withoutAbortEcho,
   type WasmBackend,
 } from "../../src/native/wasm_heap";
-import { estimateInferenceMemory, memoryCeiling } from "../../src/model/memory";
+import {
+  estimateInferenceMemory,
+  memoryCeiling,
+  tablesOffHeapByDefault,
+} from "../../src/model/memory";
 import { parseLlamaConfig } from "../../src/model/config";
 import { presetConfig } from "../../src/model/presets";
 import { writeRandomCheckpoint } from "../../src/model/random_checkpoint";
+import { openBase } from "../../src/model/open";
+import { quantizeModelDir } from "../../src/model/quantize_dir";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -179,4 +185,31 @@ test("a trap of the heap becomes one line; emscripten's own Aborted() line is no
   } finally {
     console.warn = warn;
   }
+});
+
+test("a 4-bit checkpoint is estimated as 4 bits: it opens where its float source is refused", () => {
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-ceiling-"));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-ceiling-"));
+  const config = presetConfig("narrator-2m");
+  writeRandomCheckpoint(src, config, { seed: 2, shards: 1, dtype: "BF16" });
+  quantizeModelDir(src, out, { blocksize: 64, doubleQuant: false });
+  const input = {
+    doubleQuant: false,
+    tablesOffHeap: true,
+    tableBytes: 2,
+    batchSize: 1,
+    seqLen: 64,
+  };
+  const nf4 = estimateInferenceMemory(config, { ...input, quant: "nf4" });
+  const float = estimateInferenceMemory(config, { ...input, quant: "none" });
+  assert.ok(nf4.heap < float.heap);
+  // A heap between the two: the float model is refused, the 4-bit one opens (without --quant).
+  const ceiling = { heap: (nf4.heap + float.heap) / 2, process: 2 ** 40, heapName: "wasm heap" };
+  // (Under so small a heap the tables stay off it, as the estimates above assume.)
+  assert.ok(tablesOffHeapByDefault(config, ceiling));
+  const plan = { batchSize: 1, seqLen: 64, what: "scoring 64 tokens" };
+  assert.throws(() => openBase(src, { plan, ceiling }), /refusing to start: scoring 64 tokens/);
+  openBase(out, { plan, ceiling }).dispose();
+  fs.rmSync(src, { recursive: true });
+  fs.rmSync(out, { recursive: true });
 });
