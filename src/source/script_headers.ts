@@ -146,6 +146,42 @@ function functionValue(
     : { end: expressionEnd(tokens, arrow + 1) };
 }
 
+// Before a `{` these make it an object type, not an object literal.
+const TYPE_BEFORE_BRACE = new Set([":", "|", "&", "<", "=>"]);
+
+/**
+ * Whether token i is a key of an object literal: the bracket enclosing it is a `{` that opens no
+ * object type (`cb: { f: () => void }`, `type T = { ... }`) and no parameter list holds it
+ * (`(a, cb: () => void)`). A very long literal is taken as one without looking further.
+ */
+function inObjectLiteral(tokens: readonly Token[], i: number): boolean {
+  let k = i - 1;
+  for (let depth = 0; k >= 0 && i - k < 4000; k--) {
+    const t = tokens[k];
+    if (t.kind !== "punct") continue;
+    if (")]}".includes(t.text)) depth++;
+    else if ("([{".includes(t.text) && depth-- === 0) break;
+  }
+  if (k < 0) return false;
+  if (i - k >= 4000) return true;
+  if (!is(tokens[k], "{")) return false;
+  const before = tokens[k - 1];
+  if (before?.kind === "punct" && TYPE_BEFORE_BRACE.has(before.text)) return false;
+  // type Name<T> = { ... }, on the statement's line
+  if (is(before, "=")) {
+    for (
+      let j = k - 2;
+      j >= 0 &&
+      (isWord(tokens[j]) || is(tokens[j], "<") || is(tokens[j], ">") || is(tokens[j], ","));
+      j--
+    ) {
+      if (is(tokens[j], "type")) return false;
+      if (tokens[j].nlBefore) break;
+    }
+  }
+  return true;
+}
+
 /** The JavaScript detector, or with `ts` the TypeScript one. */
 export function scriptDetector(ts: boolean): Detector {
   const modifiers = ts ? TS_MODIFIERS : JS_MODIFIERS;
@@ -169,7 +205,12 @@ export function scriptDetector(ts: boolean): Detector {
     }
     // name = function/arrow, name: function/arrow; TypeScript: name: Type = function/arrow
     let sep = i + 1;
-    const objectKey = is(tokens[sep], ":") && !member && (is(prev, "{") || is(prev, ","));
+    const objectKey =
+      is(tokens[sep], ":") &&
+      !member &&
+      top?.kind !== "class" &&
+      (is(prev, "{") || is(prev, ",")) &&
+      inObjectLiteral(tokens, i);
     if (ts && !objectKey && !member && (is(tokens[sep], "?") || is(tokens[sep], "!"))) sep++;
     if (ts && !objectKey && !member && is(tokens[sep], ":")) sep = typeEnd(tokens, sep, ["="]);
     // A word in a type (`: (x: T) => string = ...`) is no declared name.

@@ -323,6 +323,11 @@ const TS = lines(
   "interface Store<T> {",
   "  get(id: string): Promise<T | undefined>;",
   "  put(id: string, value: T): { ok: boolean };",
+  "  onClose: () => void;",
+  "}",
+  "type Props = { onClick: (e: Event) => void, label: string };",
+  "export function apply(x: number, fn: (n: number) => string, o: { done: () => void }): string {",
+  "  return fn(x);",
   "}",
   "",
   "export abstract class Cache<K, V> implements Store<V> {",
@@ -342,11 +347,16 @@ const TS = lines(
   "}",
 );
 
-test("typescript: overload signatures and interface members have no body; generics, return types, typed declarations, namespaces", () => {
+test("typescript: overload signatures, interface members and function types are no functions; generics, return types, typed declarations, namespaces", () => {
   check("typescript", TS, {
     parse: lines(
       "export function parse(text: string, strict: boolean): Order | null {",
       "  return strict ? null : JSON.parse(text);",
+      "}",
+    ),
+    apply: lines(
+      "export function apply(x: number, fn: (n: number) => string, o: { done: () => void }): string {",
+      "  return fn(x);",
       "}",
     ),
     "Cache.map": lines("map<U>(fn: (v: V) => U): U[] {", "  return [];", "}"),
