@@ -12,8 +12,6 @@ import { is } from "./lexer";
 import { scriptDetector } from "./script_headers";
 import { qualify, type FunctionSpan } from "./span";
 
-export type { BraceLang } from "./brace_lexer";
-
 const DETECTORS: Record<BraceLang, Detector> = {
   java: detectJava,
   javascript: scriptDetector(false),
