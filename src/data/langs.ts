@@ -6,7 +6,6 @@
 import {
   langOfPathAmong,
   parseLanguageList,
-  SOURCE_LANG_EXTENSIONS,
   SOURCE_LANG_NAMES,
   type SourceLang,
 } from "../source/languages";
@@ -26,9 +25,6 @@ export type Lang = (typeof LANGS)[number];
 
 /** Display names, as CommitPackFT's `lang` field and prose write them. */
 export const LANG_NAMES: Readonly<Record<Lang, string>> = SOURCE_LANG_NAMES;
-
-/** Extensions of each language's source files (lower case, with the dot). */
-export const LANG_EXTENSIONS: Readonly<Record<Lang, readonly string[]>> = SOURCE_LANG_EXTENSIONS;
 
 /** The dataset language of a source file by its extension (a bare ".py" is no source file), or null. */
 export function langOfPath(file: string): Lang | null {
