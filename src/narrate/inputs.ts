@@ -7,7 +7,7 @@
  *   run chose), the files of a commit one after another. A diff given as text is re-laid out in
  *   that form (git's `a/` `b/` prefixes and extended headers dropped).
  * The language is the file's, by extension; for a change, the language with the most changed
- * lines among the files in the six languages, else a fallback that a note names.
+ * lines among the files in a language the scanner knows, else a fallback that a note names.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -96,7 +96,7 @@ export function fileRequest(
   };
 }
 
-/** The language of a change: the one with most changed lines among the six, else `fallback` with a note. */
+/** The language of a change: the known one with most changed lines, else `fallback` with a note. */
 export function changeLanguage(
   files: readonly { path: string; changed: number }[],
   fallback: Lang,
@@ -109,7 +109,7 @@ export function changeLanguage(
   if (byLang.size === 0) {
     return {
       language: fallback,
-      note: `none of the changed files is in one of the six languages; the prompt assumes ${LANG_NAMES[fallback]} (--lang)`,
+      note: `none of the changed files is in a language the scanner knows; the prompt assumes ${LANG_NAMES[fallback]} (--lang)`,
     };
   }
   // Most changed lines first; ties go to the language listed first in LANGS.

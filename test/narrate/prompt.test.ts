@@ -91,7 +91,7 @@ const commit: CommitRecord = {
 test("a commit's prompt is training's prompt for the same change (diff, and whole files)", () => {
   const changes = [{ path: "a.py", oldContents: OLD, newContents: NEW }];
   const { request, note } = commitRequest(commit, changes, "diff", "/repo", "javascript");
-  // The .md file has more changed lines, but only a.py is in one of the six languages.
+  // The .md file has more changed lines, but only a.py is in a known language.
   assert.deepEqual(request, { task: "commitpackft", language: "python", input: HAND_DIFF });
   assert.equal(note, null);
   for (const format of ["deepseek", "compact"] as const) {
