@@ -193,29 +193,26 @@ function runChild(
   const timeBin = "/usr/bin/time";
   const timing = fs.existsSync(timeBin);
   const rssFile = path.join(os.tmpdir(), `narrator-scale-rss-${process.pid}`);
+  const [bin, argv] = timing ? [timeBin, ["-f", "%M", "-o", rssFile, cmd, ...args]] : [cmd, args];
   const t0 = performance.now();
-  const r = timing
-    ? spawnSync(timeBin, ["-f", "%M", "-o", rssFile, cmd, ...args], {
-        cwd: ROOT,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-        maxBuffer: 1 << 26,
-      })
-    : spawnSync(cmd, args, {
-        cwd: ROOT,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-        maxBuffer: 1 << 26,
-      });
-  const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0)
-    throw new Error(`${cmd} ${args.slice(0, 4).join(" ")} ... exited with ${r.status}`);
-  let rssMiB: number | null = null;
-  if (timing) {
-    rssMiB = Number(fs.readFileSync(rssFile, "utf8").trim().split("\n").pop()) / 1024;
+  try {
+    const r = spawnSync(bin, argv, {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 1 << 26,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${args.slice(0, 4).join(" ")} ... exited with ${r.status}`);
+    // GNU time writes the peak resident set in KiB as its last line.
+    const rssMiB = timing
+      ? Number(fs.readFileSync(rssFile, "utf8").trim().split("\n").pop()) / 1024
+      : null;
+    return { stdout: r.stdout, seconds, rssMiB };
+  } finally {
     fs.rmSync(rssFile, { force: true });
   }
-  return { stdout: r.stdout, seconds, rssMiB };
 }
 
 function phaseChild(phase: string, dir: string): PhaseFigures {
