@@ -89,12 +89,19 @@ export interface ClaimResult {
 /** A claim with no interval: unfinished trials, missing per-example data, nothing to compare. */
 class Unresolved extends Error {}
 
-const pct = (x: number, digits = 1) =>
-  `${x > 0 ? "+" : x < 0 ? "−" : ""}${Math.abs(100 * x).toFixed(digits)}%`;
-const nats = (x: number) => `${x > 0 ? "+" : x < 0 ? "−" : ""}${Math.abs(x).toFixed(3)}`;
-const fmt = (x: number, unit: ClaimDetail["unit"]) => (unit === "relative" ? pct(x) : nats(x));
+/**
+ * A signed effect: a relative change in percent (two decimals below 1%, so that small effects and
+ * their intervals stay readable), or a CE difference in nats.
+ */
+export function formatEffect(x: number, unit: ClaimDetail["unit"]): string {
+  const sign = x > 0 ? "+" : x < 0 ? "−" : "";
+  if (unit === "nats") return `${sign}${Math.abs(x).toFixed(3)}`;
+  const percent = Math.abs(100 * x);
+  return `${sign}${percent.toFixed(percent < 1 ? 2 : 1)}%`;
+}
+const pct = (x: number) => formatEffect(x, "relative");
 const fmtInterval = (i: Interval, unit: ClaimDetail["unit"]) =>
-  `${fmt(i.estimate, unit)} [${fmt(i.lo, unit)}, ${fmt(i.hi, unit)}]`;
+  `${formatEffect(i.estimate, unit)} [${formatEffect(i.lo, unit)}, ${formatEffect(i.hi, unit)}]`;
 const valueText = (v: SettingValue) => (typeof v === "number" ? formatNumber(v) : String(v));
 
 /** What the claims read of one experiment. */
@@ -173,8 +180,14 @@ function seriesInput(
       );
   }
   const rows = ctx.results.examples ?? [];
+  // A run shared by several trials of the experiment (the base model under every trainLanguage)
+  // has its rows once per trial: keep one per split, task and language.
   const byKey = new Map<string, ExampleRow[]>();
+  const seen = new Set<string>();
   for (const r of rows) {
+    const id = `${r.key}/${r.split}/${r.task}/${r.language}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
     if (!byKey.has(r.key)) byKey.set(r.key, []);
     byKey.get(r.key)!.push(r);
   }

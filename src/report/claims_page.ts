@@ -6,7 +6,7 @@
 import { groupDigits } from "../util/number";
 import { EXACT_LIMIT, REPLICATES } from "./bootstrap";
 import { pageTitle, type PageContent } from "./catalog";
-import { verdictCounts, type ClaimDetail, type ClaimResult } from "./claims";
+import { formatEffect, verdictCounts, type ClaimResult } from "./claims";
 import { claimsFigure } from "./figures/claims";
 import { definitionList, escapeHtml, htmlTable, type Cell } from "./html";
 import { EXPERIMENTS, type ReportInput } from "./inputs";
@@ -141,14 +141,6 @@ export function claimsPage(input: ReportInput, claims: readonly ClaimResult[]): 
       ),
     ],
   };
-}
-
-/** A CE difference in nats or a relative change in percent, signed. */
-function formatEffect(x: number, unit: ClaimDetail["unit"]): string {
-  const sign = x > 0 ? "+" : x < 0 ? "−" : "";
-  return unit === "relative"
-    ? `${sign}${Math.abs(100 * x).toFixed(1)}%`
-    : `${sign}${Math.abs(x).toFixed(3)}`;
 }
 
 /** The method and verdict rules, as the claims page states them. */

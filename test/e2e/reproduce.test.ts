@@ -3,7 +3,8 @@
  * data: `reproduce` twice from empty stores gives byte-identical reports; every experiment's
  * trials complete and read back with a metric row for every trial, task and language; the pages
  * pass `report check` (rendered in headless Chromium when it is installed, screenshots in
- * reports/smoke/screenshots/); and every notebook executes to HTML in reports/smoke/notebooks/.
+ * reports/smoke/screenshots/); a held-out dataset given with --eval-data adds held-out rows to
+ * Table 1, Figure 7 and the claims; and every notebook executes to HTML in reports/smoke/notebooks/.
  * Minutes, not seconds: skipped without data, or with NARRATOR_E2E=0; without Chromium or Jupyter
  * the rendering or the notebooks are reported as skipped subtests, with the reason.
  */
@@ -14,7 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { listExperiments } from "../../src/experiments/definition";
-import { loadProfile } from "../../src/experiments/profile";
+import { loadProfile, withEvalData } from "../../src/experiments/profile";
 import { loadResults } from "../../src/experiments/results";
 import { resolveDataDir } from "../../src/data/sources";
 import { CHROMIUM } from "../../src/report/check";
@@ -125,6 +126,47 @@ test(
         assert.match(check.stdout, /screenshot: .*index\.png/);
       },
     );
+    await t.test("--eval-data: the cocktail is also evaluated on a held-out dataset", async () => {
+      // The shared data stands in for a dataset mined from other repositories: this checks the
+      // path from the flag to Table 1, Figure 7 and the claims, not generalisation itself.
+      const out = path.join(tmp, "reports-held-out");
+      run([CLI, "sweep", "cocktail", "--profile", "smoke", "--eval-data", data], {
+        NARRATOR_RUNS: runsA,
+      });
+      run([CLI, "report", "build", "--profile", "smoke", "--eval-data", data, "--out", out], {
+        NARRATOR_RUNS: runsA,
+      });
+      const r = await loadResults("cocktail", {
+        profile: withEvalData(profile, data),
+        store,
+      });
+      const heldOut = r.metrics.filter((m) => m.split === "held-out");
+      const perTrial = r.definition.evaluate.tasks.length * (profile.languages.length + 1);
+      assert.equal(heldOut.length, r.trials.length * perTrial, "held-out metric rows");
+      // The same examples read from the same files: the held-out CE equals the test split's.
+      for (const m of heldOut) {
+        const test = r.metrics.find(
+          (x) =>
+            x.split === "test" && x.key === m.key && x.task === m.task && x.language === m.language,
+        )!;
+        assert.ok(Math.abs(m.ce - test.ce) < 1e-9, `${m.label} ${m.task} ${m.language}`);
+      }
+      const cocktail = fs.readFileSync(path.join(out, "smoke", "cocktail.html"), "utf8");
+      assert.ok(cocktail.includes('id="fig7-cocktail-held-out"'), "held-out Figure 7");
+      assert.ok(cocktail.includes("Table 1 · Base model vs cocktail · held-out repositories"));
+      const claims = JSON.parse(
+        fs.readFileSync(path.join(out, "smoke", "claims.json"), "utf8"),
+      ) as {
+        claims: { id: string; interval: number[] | null; reason: string }[];
+      };
+      for (const id of [
+        "cocktail-generalises-codesearchnet",
+        "cocktail-generalises-commitpackft",
+      ]) {
+        const c = claims.claims.find((x) => x.id === id)!;
+        assert.ok(c.interval !== null, `${id}: ${c.reason}`);
+      }
+    });
     await t.test("every notebook executes to HTML", { skip: jupyterSkip }, () => {
       run(["--import", "tsx", "src/notebooks/cli.ts", "--profile", "smoke"], {
         NARRATOR_RUNS: runsA,

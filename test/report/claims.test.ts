@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Claim } from "../../src/experiments/claims";
 import type { ExampleRow, TrialRow } from "../../src/experiments/rows";
-import { claimsRecord, reportClaims, verdictCounts } from "../../src/report/claims";
+import { claimsRecord, formatEffect, reportClaims, verdictCounts } from "../../src/report/claims";
 import type { ExperimentName, ExperimentResults, ReportInput } from "../../src/report/inputs";
 
 const close = (got: number | undefined, want: number, what: string) =>
@@ -245,4 +245,43 @@ test("held-out slices read the held-out dataset's evaluation, not the trial's ow
   assert.equal(judged.verdict, "disagrees");
   close(judged.interval![0], 0.1, "lo");
   close(judged.interval![1], 0.5, "hi");
+});
+
+test("a run shared by several trials (the base model under two labels) counts its examples once", () => {
+  // As in cross-language: the base model's trial under trainLanguage python and go is one run.
+  const claim: Claim = {
+    ...CHANGE,
+    baseline: { ...CHANGE.baseline, where: { trainedOn: "base", trainLanguage: "python" } },
+  };
+  const r = results(
+    "cocktail",
+    claim,
+    [
+      { label: "base", trainedOn: "base", over: { trainedOn: "base", trainLanguage: "python" } },
+      { label: "cocktail", trainedOn: "cocktail", over: { trainedOn: "cocktail" } },
+    ],
+    { base: [2, 2, 2], cocktail: [1, 1.5, 1.8] },
+  );
+  const twin = {
+    ...r.trials[0],
+    label: "base, go",
+    settings: { trainedOn: "base", trainLanguage: "go" },
+  };
+  const rows = r
+    .examples!.filter((e) => e.key === twin.key)
+    .map((e) => ({ ...e, label: twin.label }));
+  const judged = reportClaims(
+    input("cocktail", { ...r, trials: [...r.trials, twin], examples: [...r.examples!, ...rows] }),
+    () => "x",
+  )[0];
+  assert.equal(judged.verdict, "agrees", judged.reason);
+  close(judged.interval![0], -0.5, "lo");
+  assert.deepEqual(judged.n, { examples: 3, seeds: 1 });
+});
+
+test("effects read with their sign: percent (two decimals below 1%) or nats", () => {
+  assert.equal(formatEffect(-0.002593, "relative"), "−0.26%");
+  assert.equal(formatEffect(-0.13942, "relative"), "−13.9%");
+  assert.equal(formatEffect(0.0339, "nats"), "+0.034");
+  assert.equal(formatEffect(0, "nats"), "0.000");
 });
