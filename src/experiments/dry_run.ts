@@ -99,6 +99,8 @@ interface SpeedSetting {
   seqLen: number;
   gradientCheckpointing: boolean;
   attentionBlock: number | undefined;
+  /** Whether a training step is timed (untrained trials only evaluate). */
+  trains: boolean;
 }
 
 /** Seconds of `fn`, the least of `times` runs after one warm-up run. */
@@ -126,31 +128,10 @@ function timeModel(config: LlamaConfig, s: SpeedSetting, ceiling: MemoryCeiling)
     },
     "a random model for timing",
   );
-  const params = s.full
-    ? trainableParameters(model)
-    : loraParameters(
-        injectLora(
-          model,
-          { r: s.loraR, lora_alpha: s.loraAlpha, lora_dropout: 0, target_modules: s.targetModules },
-          0,
-        ),
-      );
-  const optimizer = createOptimizer({ name: "adamw" }, params);
   const rng = new Rng(0);
   const ids = Array.from({ length: s.seqLen }, () => rng.int(config.vocab_size));
-  const batch: TokenBatch = {
-    ids: Int32Array.from(ids),
-    labels: Int32Array.from(ids.map((_, i) => (i + 1 < ids.length ? ids[i + 1] : -100))),
-    batch: 1,
-    seqLen: s.seqLen,
-  };
   try {
-    const train = fastest(() => {
-      const { loss, grads } = lossAndGradTensors(model, params, batch, s);
-      applyGrads(optimizer, grads, 1e-4);
-      loss.dataSync();
-      loss.dispose();
-    }, 2);
+    const train = s.trains ? timeTrainingStep(model, s, ids) : 0;
     const forward = fastest(() => {
       // Nothing returned from tidy: it would walk a returned array element by element.
       tf.tidy(() => {
@@ -163,8 +144,37 @@ function timeModel(config: LlamaConfig, s: SpeedSetting, ceiling: MemoryCeiling)
     }, 1);
     return { train, forward, generation: generation / newTokens };
   } finally {
-    optimizer.dispose();
     model.dispose();
+  }
+}
+
+/** Seconds of a training step on `ids` (batch 1), with LoRA adapters or every parameter trained. */
+function timeTrainingStep(model: Llama, s: SpeedSetting, ids: number[]): number {
+  const params = s.full
+    ? trainableParameters(model)
+    : loraParameters(
+        injectLora(
+          model,
+          { r: s.loraR, lora_alpha: s.loraAlpha, lora_dropout: 0, target_modules: s.targetModules },
+          0,
+        ),
+      );
+  const optimizer = createOptimizer({ name: "adamw" }, params);
+  const batch: TokenBatch = {
+    ids: Int32Array.from(ids),
+    labels: Int32Array.from(ids.map((_, i) => (i + 1 < ids.length ? ids[i + 1] : -100))),
+    batch: 1,
+    seqLen: ids.length,
+  };
+  try {
+    return fastest(() => {
+      const { loss, grads } = lossAndGradTensors(model, params, batch, s);
+      applyGrads(optimizer, grads, 1e-4);
+      loss.dataSync();
+      loss.dispose();
+    }, 2);
+  } finally {
+    optimizer.dispose();
   }
 }
 
@@ -185,11 +195,19 @@ export function probeSpeed(
     const layer = Math.max(b - a, 0);
     return a - layer + L * layer;
   };
-  const mode = s.full ? "full-parameter" : `LoRA r ${s.loraR}${s.quant === "nf4" ? " on NF4" : ""}`;
+  const base = s.quant === "nf4" ? "NF4 base" : "float32 base";
+  const mode = !s.trains
+    ? `${base}, untrained`
+    : s.full
+      ? "full-parameter"
+      : `LoRA r ${s.loraR} on an ${base}`;
+  const step = !s.trains
+    ? ""
+    : `${L}-layer step ${at(one.train, two.train).toFixed(2)} s (timed at 1 and 2 layers: ${one.train.toFixed(2)} s, ${two.train.toFixed(2)} s), `;
   return {
     what:
       `${name}, ${mode}, ${s.seqLen} tokens${s.gradientCheckpointing ? ", checkpointed" : ""}: ` +
-      `${L}-layer step ${at(one.train, two.train).toFixed(2)} s (timed at 1 and 2 layers: ${one.train.toFixed(2)} s, ${two.train.toFixed(2)} s), ` +
+      step +
       `forward ${at(one.forward, two.forward).toFixed(2)} s, generation ${(1 / at(one.generation, two.generation)).toFixed(1)} tokens/s`,
     trainS: at(one.train, two.train) / s.seqLen,
     forwardS: at(one.forward, two.forward) / s.seqLen,
@@ -333,6 +351,7 @@ function speedSetting(spec: TrialSpec, gradientCheckpointing: boolean): SpeedSet
     seqLen: t?.maxLen ?? spec.evaluate.maxLen,
     gradientCheckpointing,
     attentionBlock: t?.attentionBlock,
+    trains: t !== null,
   };
 }
 

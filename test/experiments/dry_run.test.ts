@@ -210,5 +210,9 @@ test("narrator sweep --dry-run prints each trial's estimate against the wasm hea
   // 2^32 bytes less one 64 KiB page: wasm32 growth's limit, which the module's maximum allows.
   assert.match(r.stdout, /the wasm heap holds at most 4095\.94 MiB/);
   assert.match(r.stdout, /time: from step speeds measured now on this machine/);
-  assert.equal(r.stdout.match(/^ {2}narrator-\S+, LoRA/gm)?.length, 3);
+  // Untrained trials time a forward pass and generation only, one model each.
+  assert.equal(
+    r.stdout.match(/^ {2}narrator-\S+, NF4 base, untrained, 64 tokens: forward /gm)?.length,
+    3,
+  );
 });
