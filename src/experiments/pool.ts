@@ -162,7 +162,6 @@ export function runPool(records: readonly SpecRecord[], opts: PoolOptions): Prom
       if (e === "completed" || e === "failed") executed++;
       if (e === "completed") durations.push((Date.now() - current.since) / 1000);
       emit({ type: "end", record: current.record, end: e, wallTimeS, error });
-      progress();
     };
     const spawn = (index: number) => {
       const child = fork(WORKER, [opts.runner ?? DEFAULT_RUNNER, String(threads)], {
@@ -186,6 +185,8 @@ export function runPool(records: readonly SpecRecord[], opts: PoolOptions): Prom
         const e: TrialEnd = m.outcome === "skipped" ? "done-before" : m.outcome;
         end(child, e, m.wallTimeS, m.error);
         next(child, index);
+        // After the worker took its next trial, so that the count of running trials holds it.
+        progress();
       });
       child.on("exit", (code, signal) => {
         alive--;
@@ -201,6 +202,7 @@ export function runPool(records: readonly SpecRecord[], opts: PoolOptions): Prom
           }
           // Carry on with a fresh worker.
           if (!aborted && queue.length > 0) spawn(index);
+          progress();
         }
         finish();
       });

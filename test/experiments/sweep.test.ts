@@ -9,12 +9,26 @@ import * as path from "node:path";
 import type { Profile } from "../../src/experiments/profile";
 import { loadResults } from "../../src/experiments/results";
 import { runSweep, type SweepOptions } from "../../src/experiments/sweep";
+import type { SweepCounts } from "../../src/experiments/pool";
 import { experimentsDir, sweepDef, testProfile, tmp } from "./helpers";
 import { data, done, options, UNIQUE } from "./fake_sweep";
 
 test("each distinct trial runs once; a rerun runs nothing", async () => {
   const store = tmp("store");
-  const report = await runSweep(options(store, { workers: 2 }));
+  const progress: SweepCounts[] = [];
+  const report = await runSweep(
+    options(store, {
+      workers: 2,
+      onEvent: (e) => {
+        if (e.type === "progress") progress.push(e.counts);
+      },
+    }),
+  );
+  // While trials are waiting, both workers hold one: a worker's next trial counts as running
+  // when progress is told, not the moment between two trials.
+  const busy = progress.filter((c) => c.done > 0 && c.pending > 0);
+  assert.ok(busy.length > 0);
+  for (const c of busy) assert.equal(c.running, 2, JSON.stringify(c));
   assert.equal(report.phases[0].expanded, 10);
   assert.equal(report.phases[0].trials.length, UNIQUE);
   const shared = report.phases[0].trials.filter((t) => t.uses.length === 2);
