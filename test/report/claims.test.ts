@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Claim } from "../../src/experiments/claims";
-import type { ExampleRow, TrialRow } from "../../src/experiments/rows";
+import type { ExampleRow, SettingValue, TrialRow } from "../../src/experiments/rows";
 import { claimsRecord, formatEffect, reportClaims, verdictCounts } from "../../src/report/claims";
 import type { ExperimentName, ExperimentResults, ReportInput } from "../../src/report/inputs";
 
@@ -35,7 +35,11 @@ const CHANGE: Claim = {
 function results(
   experiment: ExperimentName,
   claim: Claim,
-  settings: { label: string; trainedOn: TrialRow["trainedOn"]; over: Record<string, string> }[],
+  settings: {
+    label: string;
+    trainedOn: TrialRow["trainedOn"];
+    over: Record<string, SettingValue>;
+  }[],
   nll: Record<string, number[]>,
   idsHash: (label: string) => string = () => "same",
 ): ExperimentResults {
@@ -284,4 +288,48 @@ test("effects read with their sign: percent (two decimals below 1%) or nats", ()
   assert.equal(formatEffect(-0.13942, "relative"), "−13.9%");
   assert.equal(formatEffect(0.0339, "nats"), "+0.034");
   assert.equal(formatEffect(0, "nats"), "0.000");
+});
+
+test("transfer: the setting lowest on one task beyond the noise must also be lowest on the other", () => {
+  const TRANSFER: Claim = {
+    id: "mix-transfers",
+    kind: "transfer",
+    text: "The best mix on CodeSearchNet is the best on CommitPackFT",
+    source: "test",
+    metric: "ce",
+    setting: "mix",
+    study: 0.5,
+    from: { task: "codesearchnet", where: {}, heldOut: false },
+    to: { task: "commitpackft", where: {}, heldOut: false },
+  };
+  const judge = (commits: Record<string, number[]>) => {
+    const r = results(
+      "cocktail-ratios",
+      TRANSFER,
+      [
+        { label: "a", trainedOn: "cocktail", over: { mix: 0.3 } },
+        { label: "b", trainedOn: "cocktail", over: { mix: 0.5 } },
+      ],
+      // CodeSearchNet: mix 0.5 (b) is lower than 0.3 (a) by 1 on every example.
+      { a: [2, 2.5, 3], b: [1, 1.5, 2] },
+    );
+    const onCommits = r.examples!.map((e) => ({
+      ...e,
+      task: "commitpackft" as const,
+      nll: commits[e.label],
+    }));
+    return reportClaims(
+      input("cocktail-ratios", { ...r, examples: [...r.examples!, ...onCommits] }),
+      () => "x",
+    )[0];
+  };
+  // On commits b is lower too, by 0.5 to 1 per example: the same setting is lowest on both.
+  const same = judge({ a: [2, 2, 2], b: [1, 1.5, 1] });
+  assert.equal(same.verdict, "agrees", same.reason);
+  // On commits a is lower by 0.5 to 1: b, lowest on CodeSearchNet, is beaten beyond the noise.
+  const flipped = judge({ a: [1, 1.5, 1], b: [2, 2, 2] });
+  assert.equal(flipped.verdict, "disagrees", flipped.reason);
+  // a − b on commits per example: 1, 0.5, 1; its interval is [0.5, 1] here, [-1, -0.5] flipped.
+  assert.deepEqual(same.interval, [0.5, 1]);
+  assert.deepEqual(flipped.interval, [-1, -0.5]);
 });
