@@ -21,6 +21,7 @@ import { readLlamaConfig, type LlamaConfig } from "../model/config";
 import { generate } from "../model/inference";
 import type { Llama } from "../model/llama";
 import {
+  checkInferenceFits,
   estimateInferenceMemory,
   memoryCeiling,
   mib,
@@ -30,8 +31,9 @@ import {
 import { CheckpointReader } from "../safetensors/checkpoint";
 import { DTYPE_SIZE } from "../safetensors/safetensors";
 import {
+  checkTrainingFits,
   estimateTrainingMemory,
-  fitsUnder,
+  MemoryRefusal,
   needsGradientCheckpointing,
   type MemoryEstimateInput,
 } from "../train/memory";
@@ -264,6 +266,8 @@ export interface TrialMemory {
   train: { heap: number; total: number; gradientCheckpointing: boolean } | null;
   evaluate: { heap: number; total: number };
   fits: boolean;
+  /** Why training (else evaluation) would be refused, with what would fit, in the loop's words. */
+  refusal: string | null;
 }
 
 /** Bytes per element of the stored embedding table (headers only are read). */
@@ -307,16 +311,30 @@ export function trialMemory(
     seqLen: ev.maxLen + (ev.generate ? (ev.maxNewTokens ?? 0) : 0),
   });
   const evaluate = { heap: inference.heap, total: inference.total };
-  const evalFits = evaluate.heap <= ceiling.heap && evaluate.total <= ceiling.process;
-  if (spec.train === null) return { train: null, evaluate, fits: evalFits };
+  let evalRefusal: string | null = null;
+  try {
+    checkInferenceFits(inference, ceiling, "evaluation", "lower the evaluation batch size");
+  } catch (err) {
+    evalRefusal = (err as Error).message;
+  }
+  if (spec.train === null)
+    return { train: null, evaluate, fits: evalRefusal === null, refusal: evalRefusal };
   const input = trainingInput(config, spec.train, ceiling);
   const gradientCheckpointing =
     spec.train.gradientCheckpointing ?? needsGradientCheckpointing(config, input, ceiling);
   const e = estimateTrainingMemory(config, { ...input, gradientCheckpointing });
+  let refusal: string | null = null;
+  try {
+    checkTrainingFits(config, { ...input, gradientCheckpointing }, ceiling);
+  } catch (err) {
+    if (!(err instanceof MemoryRefusal)) throw err;
+    refusal = err.message;
+  }
   return {
     train: { heap: e.heap, total: e.total, gradientCheckpointing },
     evaluate,
-    fits: evalFits && fitsUnder(e, ceiling),
+    fits: evalRefusal === null && refusal === null,
+    refusal: refusal ?? evalRefusal,
   };
 }
 
@@ -411,6 +429,12 @@ export function formatDryRun(
     .filter((t) => status(t.trial.record.key) !== "completed")
     .reduce((s, t) => s + t.seconds, 0);
   const refused = e.trials.filter((t) => !t.memory.fits).length;
+  const refusals = new Map<string, string[]>();
+  for (const t of e.trials) {
+    const why = t.memory.refusal;
+    if (why !== null)
+      refusals.set(why, [...(refusals.get(why) ?? []), t.trial.record.key.slice(0, 12)]);
+  }
   return [
     renderTable(
       [
@@ -430,6 +454,7 @@ export function formatDryRun(
     ),
     `memory: estimated peak on the ${e.ceiling.heapName} per trial (training with activation checkpointing where marked ckpt, as the training loop decides; evaluation); the ${e.ceiling.heapName} holds at most ${mib(e.ceiling.heap)}, the process may use ${mib(e.ceiling.process)} in all` +
       (refused > 0 ? `; ${refused} trial(s) would be refused` : ""),
+    ...[...refusals].map(([why, keys]) => `  ${keys.join(", ")}: ${why}`),
     `time: from step speeds measured now on this machine (${e.backend}), every sequence at full length (an upper bound):`,
     ...e.probes.map((p) => `  ${p.what}`),
     `${e.trials.length} trial(s), ${formatDuration(total)} of trial time left (completed trials not counted); about ${formatDuration(total / workers)} with ${workers} worker(s)` +

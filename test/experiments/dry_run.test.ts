@@ -90,7 +90,13 @@ test("trialMemory turns checkpointing on where only it fits, as training does, a
   const roomy = trialMemory(config, spec, ceiling(plain.heap * 2), 4);
   assert.equal(roomy.train?.gradientCheckpointing, false);
   assert.equal(roomy.fits, true);
-  assert.equal(trialMemory(config, spec, ceiling(ckpt.heap / 2), 4).fits, false);
+  const tight = trialMemory(config, spec, ceiling(ckpt.heap / 2), 4);
+  assert.equal(tight.fits, false);
+  assert.match(
+    tight.refusal!,
+    /^refusing to start: the run needs an estimated .* MiB on the wasm heap/,
+  );
+  assert.equal(between.refusal, null);
   // Checkpointing turned off by the settings: the same ceiling no longer fits.
   const [, off] = trials({ maxLen: 512, loraR: 64, quant: "nf4", gradientCheckpointing: false });
   assert.equal(trialMemory(config, off, ceiling((ckpt.heap + plain.heap) / 2), 4).fits, false);
@@ -113,13 +119,19 @@ test("formatDryRun names each trial's estimate, the ceiling and the time left", 
           train: { heap: 3 * 2 ** 20, total: 5 * 2 ** 20, gradientCheckpointing: true },
           evaluate: { heap: 2 ** 20, total: 2 ** 20 },
           fits: true,
+          refusal: null,
         },
         work,
         seconds: 90,
       },
       {
         trial: planned("b".repeat(64), "base"),
-        memory: { train: null, evaluate: { heap: 2 ** 31, total: 2 ** 31 }, fits: false },
+        memory: {
+          train: null,
+          evaluate: { heap: 2 ** 31, total: 2 ** 31 },
+          fits: false,
+          refusal: "refusing to start: too big",
+        },
         work,
         seconds: 30,
       },
@@ -134,7 +146,7 @@ test("formatDryRun names each trial's estimate, the ceiling and the time left", 
   const b = lines.find((l) => l.startsWith("bbbbbbbbbbbb"))!;
   assert.match(b, /completed .* - .*2048\.00 MiB .*DOES NOT FIT/);
   assert.match(out, /the wasm heap holds at most 1024\.00 MiB, the process may use 4096\.00 MiB/);
-  assert.match(out, /1 trial\(s\) would be refused/);
+  assert.match(out, /1 trial\(s\) would be refused\n {2}b{12}: refusing to start: too big\n/);
   assert.match(out, /tiny, LoRA r 4, 16 tokens: measured/);
   // The completed trial's 30 s are not left to do: 90 s, 45 s on two workers.
   assert.match(
