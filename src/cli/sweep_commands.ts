@@ -150,7 +150,8 @@ is unfinished. Experiments: ${safeList()}.`,
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
-    if (v["dry-run"]) checkProfileModels(profile);
+    // A missing base model is named before any trial starts, whether or not this is a dry run.
+    checkProfileModels(profile);
     const started = Date.now();
     const report = await runSweep({
       experiments: positionals,

@@ -188,17 +188,30 @@ test("checkProfileModels says where to put a missing model and what it must hold
 const run = (args: string[]) =>
   spawnSync(process.execPath, ["bin/narrator.js", ...args], { cwd: ROOT, encoding: "utf8" });
 
-test("narrator sweep --profile paper --dry-run without the model says where to put it", (t) => {
-  if (fs.existsSync(path.join(ROOT, "models/deepseek-coder-1.3b-instruct")))
-    return t.skip("models/deepseek-coder-1.3b-instruct is here");
-  const r = run(["sweep", "all", "--profile", "paper", "--dry-run", "--store", tmp("dry-paper")]);
-  assert.equal(r.status, 1);
-  assert.match(
-    r.stderr,
-    /profile paper needs a model that is not here:\n {2}deepseek-coder-1\.3b-instruct: put its Hugging Face checkpoint \(config\.json, model\.safetensors or its shards, tokenizer\.json\) in models\/deepseek-coder-1\.3b-instruct .*it does not exist/,
-  );
-  assert.doesNotMatch(r.stderr, /phase/);
-});
+for (const dryRun of [true, false]) {
+  const flag = dryRun ? " --dry-run" : "";
+  test(`narrator sweep --profile paper${flag} without the model says where to put it`, (t) => {
+    if (fs.existsSync(path.join(ROOT, "models/deepseek-coder-1.3b-instruct")))
+      return t.skip("models/deepseek-coder-1.3b-instruct is here");
+    const store = tmp(`paper${dryRun ? "-dry" : ""}`);
+    const r = run([
+      "sweep",
+      "all",
+      "--profile",
+      "paper",
+      ...(dryRun ? ["--dry-run"] : []),
+      "--store",
+      store,
+    ]);
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /profile paper needs a model that is not here:\n {2}deepseek-coder-1\.3b-instruct: put its Hugging Face checkpoint \(config\.json, model\.safetensors or its shards, tokenizer\.json\) in models\/deepseek-coder-1\.3b-instruct .*it does not exist/,
+    );
+    // Nothing was planned or started.
+    assert.doesNotMatch(r.stderr, /phase|start /);
+  });
+}
 
 test("narrator sweep --dry-run prints each trial's estimate against the wasm heap's ceiling", (t) => {
   const data = process.env.NARRATOR_DATA;
