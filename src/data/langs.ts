@@ -4,21 +4,14 @@
  * src/source/languages.ts, whose names, extensions and parser these are restricted to the six.
  */
 import {
+  DATASET_LANGS,
   langOfPathAmong,
   parseLanguageList,
   SOURCE_LANG_NAMES,
-  type SourceLang,
 } from "../source/languages";
 
 /** The six programming languages the study covers, as lower-case ids used in file names and examples. */
-export const LANGS = [
-  "python",
-  "java",
-  "javascript",
-  "php",
-  "ruby",
-  "go",
-] as const satisfies readonly SourceLang[];
+export const LANGS = DATASET_LANGS;
 
 /** One of the study's dataset language ids. */
 export type Lang = (typeof LANGS)[number];
