@@ -227,32 +227,63 @@ export function checkTrainingFits(
   );
 }
 
-/** Settings near `opts` that fit, as command-line options with their estimates. */
+/**
+ * Settings near `opts` that fit, as command-line options with their estimates: checkpointing
+ * alone; then, for the batch (with gradient accumulation keeping the effective batch) and for the
+ * maximum length, the mildest reduction that fits, and the mildest with checkpointing when that
+ * one reduces less (so a run that fits at batch 1 with checkpointing is not only offered a
+ * 16-token maximum length).
+ */
 function fittingAlternatives(
   config: LlamaConfig,
   opts: MemoryEstimateInput,
   ceiling: MemoryCeiling,
 ): string[] {
-  const ideas: string[] = [];
-  const tryOne = (label: string, o: MemoryEstimateInput): boolean => {
-    const e = estimateTrainingMemory(config, o);
-    if (!fitsUnder(e, ceiling)) return false;
-    ideas.push(`${label} (${mib(e.heap)})`);
-    return true;
-  };
   const ckpt = opts.gradientCheckpointing ?? false;
-  if (!ckpt) tryOne("--gradient-checkpointing", { ...opts, gradientCheckpointing: true });
-  for (const gc of ckpt ? [true] : [false, true]) {
-    const flag = gc && !ckpt ? " --gradient-checkpointing" : "";
-    for (let b = Math.floor(opts.batchSize / 2); b >= 1; b = Math.floor(b / 2)) {
-      const accumulate = Math.ceil((opts.batchSize * (opts.gradAccum ?? 1)) / b);
-      const label = `--batch-size ${b} --grad-accum ${accumulate}${flag}`;
-      if (tryOne(label, { ...opts, batchSize: b, gradientCheckpointing: gc })) break;
+  const heapIfFits = (o: MemoryEstimateInput): number | null => {
+    const e = estimateTrainingMemory(config, o);
+    return fitsUnder(e, ceiling) ? e.heap : null;
+  };
+  const ideas: string[] = [];
+  const ckptHeap = ckpt ? null : heapIfFits({ ...opts, gradientCheckpointing: true });
+  if (ckptHeap !== null) ideas.push(`--gradient-checkpointing (${mib(ckptHeap)})`);
+  // Reductions with checkpointing are worth naming only when checkpointing alone does not fit.
+  const modes = ckpt ? [true] : ckptHeap !== null ? [false] : [false, true];
+  const effectiveBatch = opts.batchSize * (opts.gradAccum ?? 1);
+  const halvings = (from: number, min: number) => {
+    const values: number[] = [];
+    for (let v = Math.floor(from / 2); v >= min; v = Math.floor(v / 2)) values.push(v);
+    return values;
+  };
+  const dimensions: {
+    values: number[];
+    set: (v: number) => Partial<MemoryEstimateInput>;
+    label: (v: number) => string;
+  }[] = [
+    {
+      values: halvings(opts.batchSize, 1),
+      set: (b) => ({ batchSize: b }),
+      label: (b) => `--batch-size ${b} --grad-accum ${Math.ceil(effectiveBatch / b)}`,
+    },
+    {
+      values: halvings(opts.seqLen, 16),
+      set: (t) => ({ seqLen: t }),
+      label: (t) => `--max-len ${t}`,
+    },
+  ];
+  for (const { values, set, label } of dimensions) {
+    // The largest value that fits, without checkpointing (unless it is already on) and with it.
+    let plainAt = -1;
+    for (const gc of modes) {
+      const flag = gc && !ckpt ? " --gradient-checkpointing" : "";
+      const at = values.findIndex(
+        (v) => heapIfFits({ ...opts, ...set(v), gradientCheckpointing: gc }) !== null,
+      );
+      if (at < 0 || (plainAt >= 0 && at >= plainAt)) continue;
+      if (!gc) plainAt = at;
+      const heap = heapIfFits({ ...opts, ...set(values[at]), gradientCheckpointing: gc })!;
+      ideas.push(`${label(values[at])}${flag} (${mib(heap)})`);
     }
-    for (let t = Math.floor(opts.seqLen / 2); t >= 16; t = Math.floor(t / 2)) {
-      if (tryOne(`--max-len ${t}${flag}`, { ...opts, seqLen: t, gradientCheckpointing: gc })) break;
-    }
-    if (ideas.length > 0) break;
   }
   return ideas;
 }

@@ -103,6 +103,43 @@ test("a run that cannot fit is refused with the ceiling, the estimate and what f
   );
 });
 
+test("a run that fits only at a smaller batch with checkpointing is offered that, not only a tiny length", () => {
+  // Neither checkpointing alone nor batch 1 alone fits; batch 1 with checkpointing does, and so
+  // does a much shorter maximum length without it.
+  const run: MemoryEstimateInput = { ...qlora, batchSize: 4, seqLen: 256 };
+  const est = (o: Partial<MemoryEstimateInput>) => estimateTrainingMemory(config, { ...run, ...o });
+  const c = ceiling(est({ batchSize: 1, gradientCheckpointing: true }).heap);
+  assert.ok(!fitsUnder(est({ gradientCheckpointing: true }), c));
+  assert.ok(!fitsUnder(est({ batchSize: 1 }), c));
+  assert.ok(fitsUnder(est({ seqLen: 16 }), c));
+  assert.throws(
+    () => checkTrainingFits(config, run, c),
+    (e: unknown) => {
+      assert.ok(e instanceof MemoryRefusal);
+      assert.match(
+        e.message,
+        /what would fit: .*--batch-size 1 --grad-accum 4 --gradient-checkpointing \(/,
+      );
+      assert.match(e.message, /; or --max-len \d+ \(/);
+      assert.doesNotMatch(e.message, /what would fit: --gradient-checkpointing \(/);
+      // Every suggestion, read back from the message, fits.
+      const ideas = e.message.split("what would fit: ")[1].split("; or ");
+      assert.ok(ideas.length >= 2);
+      for (const idea of ideas) {
+        const batch = /--batch-size (\d+)/.exec(idea);
+        const len = /--max-len (\d+)/.exec(idea);
+        const o: Partial<MemoryEstimateInput> = {
+          gradientCheckpointing: idea.includes("--gradient-checkpointing"),
+          ...(batch ? { batchSize: Number(batch[1]) } : {}),
+          ...(len ? { seqLen: Number(len[1]) } : {}),
+        };
+        assert.ok(fitsUnder(est(o), c), idea);
+      }
+      return true;
+    },
+  );
+});
+
 test("narrator-8m at batch 8 and 512 tokens needs checkpointing under the 4 GiB heap, as seen", () => {
   // It aborted without checkpointing (issue 14); with it, the estimate is far below the ceiling.
   const run: MemoryEstimateInput = {
