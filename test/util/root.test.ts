@@ -17,7 +17,10 @@ test("fromRoot: relative inside the checkout, absolute outside", () => {
 test("runName: the path from the root inside the checkout, runs/<name> for a folder elsewhere", () => {
   assert.equal(runName(path.join(PROJECT_ROOT, "runs", "pt")), "runs/pt");
   assert.equal(runName(path.join(PROJECT_ROOT, "scratch", "a", "b")), "scratch/a/b");
-  assert.equal(runName("/root/narrator-runs/narrator-8m-stage2"), "runs/narrator-8m-stage2");
+  assert.equal(
+    runName(path.join(os.tmpdir(), "narrator-runs", "narrator-8m-stage2")),
+    "runs/narrator-8m-stage2",
+  );
   assert.equal(runName(path.join(os.tmpdir(), "narrator-pt-1", "stage1")), "runs/stage1");
   // Relative folders are taken from the working directory, as the CLI takes --out.
   const cwd = process.cwd();
@@ -30,7 +33,10 @@ test("runName: the path from the root inside the checkout, runs/<name> for a fol
 });
 
 test("checkoutPath names a model folder outside the checkout models/<name>", () => {
-  assert.equal(checkoutPath("/home/someone/out/narrator-8m", "models"), "models/narrator-8m");
+  assert.equal(
+    checkoutPath(path.join(os.tmpdir(), "someone", "out", "narrator-8m"), "models"),
+    "models/narrator-8m",
+  );
   assert.equal(
     checkoutPath(path.join(PROJECT_ROOT, "models", "narrator-2m"), "models"),
     "models/narrator-2m",
