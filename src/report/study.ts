@@ -1,4 +1,4 @@
-/** The study's reported facts that reports set beside ours (see /work/shared/study/README.md). */
+/** The study's reported facts (its tables and chosen settings) that reports set beside ours. */
 import type { Task } from "../data/example";
 
 /** Table 1 of the study: base model vs cocktail adapter, CE (nats/token) and perplexity. */
