@@ -5,7 +5,6 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,9 +14,8 @@ import { pretrain } from "../../src/pretrain/pretrain";
 import { BOS, SPECIAL_TOKENS } from "../../src/tokenizer/special";
 import { trainByteLevelBpe } from "../../src/tokenizer/train";
 import { TRAIN, writeCorpus } from "./corpus_fixture";
+import { interruptThenResume, metricNumbers } from "../train/interrupt";
 
-const ROOT = path.join(__dirname, "..", "..");
-const CLI = path.join(ROOT, "bin", "narrator.js");
 let root: string;
 let flags: Record<string, string>;
 
@@ -61,57 +59,17 @@ before(async () => {
   };
 });
 
-const argv = (extra: Record<string, string>) =>
-  Object.entries({ ...flags, ...extra }).flatMap(([k, v]) => [`--${k}`, v]);
-
-const stepLines = (out: string) =>
-  fs.existsSync(path.join(out, "metrics.jsonl"))
-    ? fs.readFileSync(path.join(out, "metrics.jsonl"), "utf8").split('{"type":"step"').length - 1
-    : 0;
-
-const numbers = (out: string) =>
-  fs
-    .readFileSync(path.join(out, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => {
-      const { tokens_per_s: _t, elapsed_s: _e, ...rest } = JSON.parse(l);
-      return rest;
-    });
+const argv = () => Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]);
 
 test("SIGINT stops narrator pretrain with a checkpoint that --resume continues exactly", async () => {
   const out = path.join(root, "interrupted");
-  const child = spawn(process.execPath, [CLI, "pretrain", ...argv({ out })], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  while (stepLines(out) < 2 && child.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  child.kill("SIGINT");
-  assert.equal(await exited, 0, stderr);
-  assert.match(stderr, /SIGINT: stopping after this step with a checkpoint/);
-  const stopped = JSON.parse(fs.readFileSync(path.join(out, "result.json"), "utf8"));
-  assert.equal(stopped.status, "stopped");
-  assert.ok(stopped.steps >= 2 && stopped.steps < 300, `${stopped.steps}`);
-  const pointer = JSON.parse(fs.readFileSync(path.join(out, "checkpoint.json"), "utf8"));
-  assert.equal(pointer.step, stopped.steps);
-
-  const resumed = spawnSync(process.execPath, [CLI, "pretrain", ...argv({ out }), "--resume"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stderr, new RegExp(`resuming from .*checkpoint-${stopped.steps} at step`));
+  const stopped = await interruptThenResume("pretrain", argv(), out);
+  assert.ok(stopped.steps < 300, `${stopped.steps}`);
 
   const whole = path.join(root, "whole");
   const a = await pretrain(pretrainConfigFromFlags({ ...flags, out: whole }));
   assert.equal(a.status, "completed");
-  assert.deepEqual(numbers(out), numbers(whole));
+  assert.deepEqual(metricNumbers(out), metricNumbers(whole));
   const weights = (dir: string) => fs.readFileSync(path.join(dir, "model", "model.safetensors"));
   assert.ok(weights(out).equals(weights(whole)));
 });
