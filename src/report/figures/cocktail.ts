@@ -1,8 +1,7 @@
 /** Figure 7: CE per task of the base model, each single-task adapter and the cocktail adapter. */
 import type { MetricRow } from "../../experiments/rows";
-import { groupedBarLayers, rowFacet } from "./marks";
+import { LANGUAGE, groupedBarLayers, rowFacet } from "./marks";
 import {
-  LANGUAGE_ORDER,
   SPREAD_NOTE,
   TASK_ORDER,
   THEME,
@@ -10,28 +9,22 @@ import {
   TRAINED_ON_ORDER,
   VEGA_LITE_SCHEMA,
   ceTitle,
-  languageName,
-  sortByOrders,
-  summariseCe,
+  summariseCeByTask,
   type Figure,
 } from "./style";
-import { TASK_NAMES } from "../../data/example";
 
-const ADAPTER = { field: "trainedOn", title: "model", order: TRAINED_ON_ORDER } as const;
+/** The adapter category: what a trial trained on, by its display name. */
+const ADAPTER = {
+  field: "trainedOn",
+  title: "model",
+  order: TRAINED_ON_ORDER,
+  value: (r: MetricRow) => TRAINED_ON_NAMES[r.trainedOn],
+} as const;
 
 /** Fig. 7: CE on each task (all languages together) per base model and adapter. */
 export function cocktailFigure(metrics: readonly MetricRow[], split: MetricRow["split"]): Figure {
   const rows = metrics.filter((r) => r.split === split && r.language === "all");
-  const values = sortByOrders(
-    summariseCe(rows, (r) => ({
-      task: TASK_NAMES[r.task],
-      trainedOn: TRAINED_ON_NAMES[r.trainedOn],
-    })),
-    [
-      ["task", TASK_ORDER],
-      ["trainedOn", TRAINED_ON_ORDER],
-    ],
-  );
+  const values = summariseCeByTask(rows, ADAPTER, false);
   return {
     id: split === "held-out" ? "fig7-cocktail-held-out" : "fig7-cocktail",
     caption: `Figure 7${split === "held-out" ? ", held-out repositories" : ""}. ${ceTitle(split)} on each task, all languages together, for the base model, the adapter trained on each task alone and the cocktail adapter trained on both; lower is better. ${SPREAD_NOTE}`,
@@ -60,18 +53,7 @@ export function cocktailLanguagesFigure(
   split: MetricRow["split"],
 ): Figure {
   const rows = metrics.filter((r) => r.split === split && r.language !== "all");
-  const values = sortByOrders(
-    summariseCe(rows, (r) => ({
-      task: TASK_NAMES[r.task],
-      language: languageName(r.language),
-      trainedOn: TRAINED_ON_NAMES[r.trainedOn],
-    })),
-    [
-      ["task", TASK_ORDER],
-      ["language", LANGUAGE_ORDER],
-      ["trainedOn", TRAINED_ON_ORDER],
-    ],
-  );
+  const values = summariseCeByTask(rows, ADAPTER, true);
   return {
     id: "cocktail-languages",
     caption: `Figure 7 per language: ${ceTitle(split)} per language of each evaluated task. ${SPREAD_NOTE}`,
@@ -86,11 +68,7 @@ export function cocktailLanguagesFigure(
       spec: {
         width: 760,
         height: 220,
-        layer: groupedBarLayers(
-          { field: "language", title: "language", order: LANGUAGE_ORDER },
-          ADAPTER,
-          ceTitle(split),
-        ),
+        layer: groupedBarLayers(LANGUAGE, ADAPTER, ceTitle(split)),
       },
       config: THEME,
     },

@@ -12,6 +12,7 @@ import {
 } from "./style";
 import { TASK_NAMES } from "../../data/example";
 import { groupBy } from "../stats";
+import { columnFacet } from "./marks";
 
 /** One point of the funnel: rows in and kept by a stage (per-split records of a stage summed). */
 export interface FunnelPoint {
@@ -86,7 +87,7 @@ export function funnelFigure(funnel: readonly FunnelRecord[]): Figure {
       },
       data: { values: points },
       transform: [{ filter: "datum.rowsOut > 0" }],
-      facet: { column: { field: "dataset", type: "nominal", sort: [...TASK_ORDER], title: null } },
+      facet: columnFacet("dataset", TASK_ORDER),
       spec: {
         width: 400,
         height: 280,

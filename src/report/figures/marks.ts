@@ -6,7 +6,15 @@
 import type { UnitSpec } from "vega-lite/build/src/spec";
 import type { Field } from "vega-lite/build/src/channeldef";
 import type { FacetMapping } from "vega-lite/build/src/spec/facet";
-import { ROW_HEADER, colorScale, summaryTooltip } from "./style";
+import type { MetricRow } from "../../experiments/rows";
+import {
+  LANGUAGE_ORDER,
+  ROW_HEADER,
+  TASK_ORDER,
+  ceTitle,
+  colorScale,
+  summaryTooltip,
+} from "./style";
 
 /** A categorical channel: which field, its axis or legend title, and its fixed order. */
 export interface Category {
@@ -20,6 +28,44 @@ const ERROR_COLOR = "#222";
 /** One panel per value of `field`, stacked in `order`, each titled above it. */
 export function rowFacet(field: string, order: readonly string[]): FacetMapping<Field> {
   return { row: { field, type: "nominal", sort: [...order], title: null, header: ROW_HEADER } };
+}
+
+/** The language category: display names in language order, the "all" aggregate last. */
+export const LANGUAGE: Category = { field: "language", title: "language", order: LANGUAGE_ORDER };
+
+/** One panel per value of `field`, side by side in `order`, without a facet title. */
+export function columnFacet(field: string, order: readonly string[]): FacetMapping<Field> {
+  return { column: { field, type: "nominal", sort: [...order], title: null } };
+}
+
+/** The colour channel of the evaluated task, palette colours in task order (legend on top when asked). */
+export function taskColor(legend?: { orient: "top" }) {
+  return {
+    field: "task",
+    type: "nominal",
+    title: "evaluated task",
+    ...(legend === undefined ? {} : { legend }),
+    scale: colorScale(TASK_ORDER),
+    sort: [...TASK_ORDER],
+  } as const;
+}
+
+/** A CE y channel (not from zero) without its field: "mean", "lo" or "hi" are added per layer. */
+export function ceAxis(split: MetricRow["split"]) {
+  return { type: "quantitative", title: ceTitle(split), scale: { zero: false } } as const;
+}
+
+/** Error bars (mean ± sd) coloured by evaluated task, for summary rows with n >= 2. */
+export function taskErrorBars(
+  position: UnitSpec<Field>["encoding"],
+  split: MetricRow["split"],
+  color: ReturnType<typeof taskColor>,
+): UnitSpec<Field> {
+  return {
+    transform: [{ filter: "datum.n > 1" }],
+    mark: { type: "errorbar", ticks: true },
+    encoding: { ...position, y: { ...ceAxis(split), field: "lo" }, y2: { field: "hi" }, color },
+  };
 }
 
 /** The x channel of a category, labels tilted by `labelAngle` degrees. */

@@ -1,15 +1,16 @@
 /** One view of every sweep: validation CE per setting, a panel per sweep, winners ringed. */
 import type { MetricRow } from "../../experiments/rows";
+import { ceAxis, taskColor, taskErrorBars } from "./marks";
 import {
   ERROR_BAR_NOTE,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
   ceTitle,
-  colorScale,
   judges,
   sortByOrders,
   summariseCe,
+  summaryTooltip,
   type Figure,
 } from "./style";
 import { TASK_NAMES } from "../../data/example";
@@ -58,15 +59,8 @@ export function overviewFigure(
     axis: { labelAngle: -35 },
   } as const;
   const xOffset = { field: "task", type: "nominal", sort: [...TASK_ORDER] } as const;
-  const y = { type: "quantitative", title: ceTitle(split), scale: { zero: false } } as const;
-  const color = {
-    field: "task",
-    type: "nominal",
-    title: "evaluated task",
-    legend: { orient: "top" },
-    scale: colorScale(TASK_ORDER),
-    sort: [...TASK_ORDER],
-  } as const;
+  const y = ceAxis(split);
+  const color = taskColor({ orient: "top" });
   return {
     id: "overview",
     caption: `Every sweep at a glance: ${ceTitle(split)} per setting on the task its trials trained on (both tasks for cocktail mixes), all languages together; one shared CE scale. Ringed: the lowest mean of each sweep and task. ${ERROR_BAR_NOTE}`,
@@ -83,11 +77,7 @@ export function overviewFigure(
         width: 200,
         height: 180,
         layer: [
-          {
-            transform: [{ filter: "datum.n > 1" }],
-            mark: { type: "errorbar", ticks: true },
-            encoding: { x, xOffset, y: { ...y, field: "lo" }, y2: { field: "hi" }, color },
-          },
+          taskErrorBars({ x, xOffset }, split, color),
           {
             transform: [{ filter: "datum.best" }],
             mark: { type: "point", size: 260, filled: false, strokeWidth: 1.5, color: "#000" },
@@ -100,14 +90,11 @@ export function overviewFigure(
               xOffset,
               y: { ...y, field: "mean" },
               color,
-              tooltip: [
-                { field: "sweep", type: "nominal" },
-                { field: "setting", type: "nominal" },
-                { field: "task", type: "nominal", title: "evaluated task" },
-                { field: "mean", type: "quantitative", format: ".3f", title: "mean CE" },
-                { field: "sd", type: "quantitative", format: ".3f", title: "sd over seeds" },
-                { field: "n", type: "quantitative", title: "seeds" },
-              ],
+              tooltip: summaryTooltip([
+                { field: "sweep", title: "sweep" },
+                { field: "setting", title: "setting" },
+                { field: "task", title: "evaluated task" },
+              ]),
             },
           },
         ],

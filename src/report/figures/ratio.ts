@@ -1,14 +1,15 @@
 /** The cocktail-ratio curve: CE on each task against the CodeSearchNet share of the training mix. */
 import type { MetricRow } from "../../experiments/rows";
+import { ceAxis, taskColor, taskErrorBars } from "./marks";
 import {
   ERROR_BAR_NOTE,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
   ceTitle,
-  colorScale,
   sortByOrders,
   summariseCe,
+  summaryTooltip,
   type Figure,
 } from "./style";
 import { TASK_NAMES } from "../../data/example";
@@ -42,14 +43,8 @@ export function ratioFigure(
     axis: { format: ".0%" },
     scale: { domain: [0, 1] as number[] },
   } as const;
-  const color = {
-    field: "task",
-    type: "nominal",
-    title: "evaluated task",
-    scale: colorScale(TASK_ORDER),
-    sort: [...TASK_ORDER],
-  } as const;
-  const y = { type: "quantitative", title: ceTitle(split), scale: { zero: false } } as const;
+  const color = taskColor();
+  const y = ceAxis(split);
   return {
     id: "cocktail-ratio-curve",
     caption: `Cocktail ratios: ${ceTitle(split)} on each task, all languages together, against the share of CodeSearchNet examples in the cocktail's training mix (the rest are CommitPackFT); lower is better. ${ERROR_BAR_NOTE}`,
@@ -67,24 +62,17 @@ export function ratioFigure(
           mark: { type: "line", strokeWidth: 2 },
           encoding: { x, y: { ...y, field: "mean" }, color },
         },
-        {
-          transform: [{ filter: "datum.n > 1" }],
-          mark: { type: "errorbar", ticks: true },
-          encoding: { x, y: { ...y, field: "lo" }, y2: { field: "hi" }, color },
-        },
+        taskErrorBars({ x }, split, color),
         {
           mark: { type: "point", filled: true, size: 70 },
           encoding: {
             x,
             y: { ...y, field: "mean" },
             color,
-            tooltip: [
-              { field: "task", type: "nominal", title: "evaluated task" },
+            tooltip: summaryTooltip([
+              { field: "task", title: "evaluated task" },
               { field: "mix", type: "quantitative", format: ".0%", title: "CodeSearchNet share" },
-              { field: "mean", type: "quantitative", format: ".3f", title: "mean CE" },
-              { field: "sd", type: "quantitative", format: ".3f", title: "sd over seeds" },
-              { field: "n", type: "quantitative", title: "seeds" },
-            ],
+            ]),
           },
         },
       ],

@@ -161,10 +161,44 @@ export function summariseCe<G extends Record<string, string | number>>(
   });
 }
 
+/**
+ * Summarise metric rows per evaluated task, per language when `perLanguage`, and per one more
+ * category (`by.value` gives a row's display value), sorted by task, language, then `by.order`.
+ */
+export function summariseCeByTask(
+  rows: readonly MetricRow[],
+  by: { field: string; order: readonly string[]; value: (row: MetricRow) => string },
+  perLanguage: boolean,
+): (Record<string, string> & CeSummary)[] {
+  const summary = summariseCe<Record<string, string>>(rows, (r) => ({
+    task: TASK_NAMES[r.task],
+    ...(perLanguage ? { language: languageName(r.language) } : {}),
+    [by.field]: by.value(r),
+  }));
+  return sortByOrders(summary, [
+    ["task", TASK_ORDER],
+    ...(perLanguage ? [["language", LANGUAGE_ORDER] as const] : []),
+    [by.field, by.order],
+  ]);
+}
+
+/** A tooltip field of a summary row: nominal unless given a type (and a number format). */
+export interface TooltipField {
+  field: string;
+  title: string;
+  type?: "nominal" | "quantitative";
+  format?: string;
+}
+
 /** Tooltip fields of a summary row (the group fields first). */
-export function summaryTooltip(fields: readonly { field: string; title: string }[]) {
+export function summaryTooltip(fields: readonly TooltipField[]) {
   return [
-    ...fields.map((f) => ({ field: f.field, type: "nominal" as const, title: f.title })),
+    ...fields.map((f) => ({
+      field: f.field,
+      type: f.type ?? ("nominal" as const),
+      ...(f.format === undefined ? {} : { format: f.format }),
+      title: f.title,
+    })),
     { field: "mean", type: "quantitative" as const, format: ".3f", title: "mean CE" },
     { field: "sd", type: "quantitative" as const, format: ".3f", title: "sd over seeds" },
     { field: "n", type: "quantitative" as const, title: "seeds" },

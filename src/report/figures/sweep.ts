@@ -4,21 +4,18 @@
  */
 import type { CurveRow, MetricRow } from "../../experiments/rows";
 import { groupBy, spread } from "../stats";
-import { meanPointLayers, rowFacet } from "./marks";
+import { LANGUAGE, columnFacet, meanPointLayers, rowFacet } from "./marks";
 import {
-  LANGUAGE_ORDER,
   SPREAD_NOTE,
   TASK_ORDER,
   THEME,
   VEGA_LITE_SCHEMA,
   ceTitle,
   colorScale,
-  languageName,
   sortByOrders,
-  summariseCe,
+  summariseCeByTask,
   type Figure,
 } from "./style";
-import { TASK_NAMES } from "../../data/example";
 
 /** Which sweep a figure shows: ids, titles and the swept setting's name and label order. */
 export interface SweepView {
@@ -32,6 +29,11 @@ export interface SweepView {
   order: readonly string[];
 }
 
+/** The swept setting as a summary category: each row's label, in the view's order. */
+function settingOf(view: SweepView) {
+  return { field: "setting", order: view.order, value: (r: MetricRow) => r.label };
+}
+
 /** Validation CE (all languages together) per setting, one panel per evaluated task. */
 export function sweepCeFigure(
   metrics: readonly MetricRow[],
@@ -39,13 +41,7 @@ export function sweepCeFigure(
   split: MetricRow["split"] = "val",
 ): Figure {
   const rows = metrics.filter((r) => r.split === split && r.language === "all");
-  const values = sortByOrders(
-    summariseCe(rows, (r) => ({ task: TASK_NAMES[r.task], setting: r.label })),
-    [
-      ["task", TASK_ORDER],
-      ["setting", view.order],
-    ],
-  );
+  const values = summariseCeByTask(rows, settingOf(view), false);
   return {
     id: view.id,
     caption: `${view.title}: ${ceTitle(split)} per ${view.setting}, all languages together; lower is better. ${SPREAD_NOTE}`,
@@ -53,7 +49,7 @@ export function sweepCeFigure(
       $schema: VEGA_LITE_SCHEMA,
       title: { text: view.title, subtitle: `${ceTitle(split)} per ${view.setting}` },
       data: { values },
-      facet: { column: { field: "task", type: "nominal", sort: [...TASK_ORDER], title: null } },
+      facet: columnFacet("task", TASK_ORDER),
       spec: {
         width: Math.max(220, 70 * view.order.length),
         height: 240,
@@ -76,18 +72,7 @@ export function sweepLanguagesFigure(
   split: MetricRow["split"] = "val",
 ): Figure {
   const rows = metrics.filter((r) => r.split === split && r.language !== "all");
-  const values = sortByOrders(
-    summariseCe(rows, (r) => ({
-      task: TASK_NAMES[r.task],
-      language: languageName(r.language),
-      setting: r.label,
-    })),
-    [
-      ["task", TASK_ORDER],
-      ["language", LANGUAGE_ORDER],
-      ["setting", view.order],
-    ],
-  );
+  const values = summariseCeByTask(rows, settingOf(view), true);
   return {
     id: `${view.id}-languages`,
     caption: `${view.title}, per language: ${ceTitle(split)} per language and ${view.setting}. ${SPREAD_NOTE}`,
@@ -103,7 +88,7 @@ export function sweepLanguagesFigure(
         width: 760,
         height: 220,
         layer: meanPointLayers(
-          { field: "language", title: "language", order: LANGUAGE_ORDER },
+          LANGUAGE,
           { field: "setting", title: view.setting, order: view.order },
           ceTitle(split),
         ),
