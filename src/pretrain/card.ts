@@ -55,6 +55,8 @@ export interface ModelCardInfo {
   wallTimeS: number;
   /** The stage a continued run started after, with its own earlier stages (absent: trained from random weights). */
   continuedFrom?: StageSummary;
+  /** The shipped model folder a continued run started from (absent: a run's checkpoint). */
+  continuedFromModel?: string;
   backend: string;
   git: { commit: string | null; dirty: boolean | null };
   /** Shell commands, run from the repository root. */
@@ -97,8 +99,11 @@ export function modelCard(i: ModelCardInfo): string {
     ...(earlier.length > 0
       ? [
           "",
-          `Stage ${stage} of a continued run: it started from the float32 weights and AdamW moments of ` +
-            `the last checkpoint of ${runName(earlier[earlier.length - 1].run)} and followed its own schedule. Earlier stages:`,
+          `Stage ${stage} of a continued run: it started from ` +
+            (i.continuedFromModel === undefined
+              ? `the float32 weights and AdamW moments of the last checkpoint of ${runName(earlier[earlier.length - 1].run)}`
+              : `the bfloat16 weights of ${i.continuedFromModel} (AdamW moments from zero)`) +
+            " and followed its own schedule. Earlier stages:",
           "",
           "| stage | run | steps | tokens | held-out CE at its end | wall time |",
           "|---|---|---|---|---|---|",

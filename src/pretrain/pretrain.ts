@@ -15,7 +15,7 @@
  */
 import * as path from "node:path";
 import { initBackend } from "../backend/backend";
-import { initTensors, modelFromTensors, trainableParameters } from "../model/checkpoint";
+import { modelFromTensors, trainableParameters } from "../model/checkpoint";
 import { memoryCeiling } from "../model/memory";
 import { writeJsonAtomic } from "../util/fs";
 import {
@@ -41,7 +41,7 @@ import {
   type PretrainConfig,
   type PretrainConfigInput,
 } from "./config";
-import { loadInitCheckpoint, type InitSource } from "./init_from";
+import { loadInitCheckpoint, startTensors, type InitSource } from "./init_from";
 import { createPretrainOptimizer } from "./optimizer";
 import { prepareRun } from "./setup";
 import type { Tokenizer } from "../tokenizer/tokenizer";
@@ -161,7 +161,7 @@ export async function pretrain(
 
   const model = modelFromTensors(
     modelConfig,
-    initTensors(modelConfig, config.seed),
+    startTensors(checkpoint ? null : setup.init, modelConfig, config.seed),
     { trainable: true },
     "init",
   );
@@ -180,7 +180,8 @@ export async function pretrain(
     }
     sampler = new WindowSampler(trainWindows, config.seed, checkpoint.state.sampler);
   } else if (setup.init) {
-    loadInitCheckpoint(setup.init, params, optimizer);
+    // A model folder's weights are in the model already; it has no AdamW moments to load.
+    if (setup.init.kind === "checkpoint") loadInitCheckpoint(setup.init, params, optimizer);
     log(`starting from ${setup.init.dir} (sha256 ${setup.init.sha256.slice(0, 12)})`);
   }
 

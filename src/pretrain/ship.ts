@@ -32,6 +32,7 @@ import {
   pretrainCommand,
   type PretrainConfigInput,
 } from "./config";
+import { namedStages, STAGES_FILE, type StageSummary } from "./init_from";
 import { prepareRun, type RunSetup } from "./setup";
 import { validationCe, type ValReport } from "./validate";
 import { zeroShotCe, type ZeroShotReport } from "./zero_shot";
@@ -137,6 +138,9 @@ export async function shipModel(
       zeroShot,
       wallTimeS: info.wallTimeS,
       ...(setup.init && !floor ? { continuedFrom: setup.init.stage } : {}),
+      ...(setup.init?.kind === "model" && !floor
+        ? { continuedFromModel: checkoutPath(setup.init.dir, "models") }
+        : {}),
       backend: backendInfo().label,
       git: { commit: prov.gitCommit, dirty: prov.gitDirty },
       commands: floor
@@ -147,6 +151,19 @@ export async function shipModel(
           },
     };
     fs.writeFileSync(path.join(tmp, "README.md"), modelCard(card));
+    if (!floor) {
+      // The stage chain a later run continuing from this folder reports on its own card.
+      const stage: StageSummary = {
+        run: runName(config.out),
+        steps: info.steps,
+        tokens: info.tokensSeen,
+        wallTimeS: info.wallTimeS,
+        valCe: valCe?.ce ?? null,
+        command: pretrainCommand(config, ["--resume"]),
+        ...(setup.init ? { continuedFrom: namedStages(setup.init.stage) } : {}),
+      };
+      fs.writeFileSync(path.join(tmp, STAGES_FILE), JSON.stringify({ stage }, null, 2) + "\n");
+    }
     fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);

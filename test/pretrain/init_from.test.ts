@@ -182,6 +182,53 @@ test("a continued run starts from the first run's weights and moments and follow
   ]);
 });
 
+test("a run continues from a shipped model folder: its bfloat16 weights, AdamW from zero, its stages on the card", async () => {
+  // The second stage's shipped folder (previous test) records both stages in training.json.
+  const shipped = path.join(root, "stage2", "model");
+  const record = JSON.parse(fs.readFileSync(path.join(shipped, "training.json"), "utf8")) as {
+    stage: { run: string; steps: number; tokens: number; valCe: number; continuedFrom: unknown };
+  };
+  assert.equal(record.stage.run, "runs/stage2");
+  assert.equal(record.stage.steps, 6);
+  assert.equal(record.stage.tokens, 384);
+  assert.equal((record.stage.continuedFrom as { run: string }).run, "runs/stage1");
+  const card = fs.readFileSync(path.join(shipped, "README.md"), "utf8");
+  assert.ok(card.includes(`**${record.stage.valCe.toFixed(4)} nats/token**`), card);
+
+  const next = run("from-folder", { initFrom: shipped, steps: 4, seed: 3 });
+  const r = await pretrain(next);
+  assert.equal(r.status, "completed");
+  const log = lines(path.join(next.out!, "metrics.jsonl"));
+  // The first evaluation is of the shipped bfloat16 weights, as their card measured them.
+  assert.equal(log[0].step, 0);
+  assert.ok(
+    Math.abs((log[0].ce as number) - record.stage.valCe) < 1e-6,
+    `${String(log[0].ce)} vs ${record.stage.valCe}`,
+  );
+  // A model folder carries no optimizer state: AdamW counts this run's steps only.
+  for (const n of Object.values(stateOf(path.join(next.out!, "checkpoint-4")).optimizerSteps))
+    assert.equal(n, 4);
+  assertCard(r.outputs.model!, [
+    "Stage 3 of a continued run: it started from the bfloat16 weights of models/model (AdamW moments from zero)",
+    "| 1 | runs/stage1 | 8 | 512 | ",
+    "| 2 | runs/stage2 | 6 | 384 | ",
+    "| optimizer steps | 4 of 4 in this stage, after 14 in stages 1-2 |",
+  ]);
+
+  // A folder without its record of stages, or of another shape, is refused before training.
+  const bare = path.join(root, "bare-model");
+  fs.cpSync(shipped, bare, { recursive: true });
+  fs.rmSync(path.join(bare, "training.json"));
+  await assert.rejects(
+    pretrain(run("from-bare", { initFrom: bare })),
+    /bare-model\/training\.json: missing; a model folder to continue from records the stages/,
+  );
+  await assert.rejects(
+    pretrain(run("from-wide", { initFrom: shipped, model: modelFile("wide2.json", 48) })),
+    /model\/config\.json: the folder's model config differs from this run's \(hidden_size 32 there, 48 here\)/,
+  );
+});
+
 function assertCard(dir: string, facts: string[]): void {
   const card = fs.readFileSync(path.join(dir, "README.md"), "utf8");
   // Run folders outside the checkout are named runs/<name>: the card holds no machine's run folders.
@@ -198,7 +245,7 @@ test("a first run of another model shape is refused, naming its checkpoint's sta
   );
   await assert.rejects(
     pretrain(run("no-stage1", { initFrom: path.join(root, "missing") })),
-    /missing\/checkpoint\.json: missing/,
+    /initFrom .*missing: neither a run with a checkpoint \(checkpoint\.json\) nor a model folder/,
   );
 });
 
