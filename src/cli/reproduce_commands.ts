@@ -8,10 +8,18 @@ import * as path from "node:path";
 import { PROJECT_ROOT } from "../experiments/paths";
 import { DEFAULT_PROFILE, loadProfile } from "../experiments/profile";
 import { formatDuration } from "../train/progress";
-import type { Command } from "./args";
+import type { Command, Options } from "./args";
 import { stats } from "./data_commands";
 import { REPORT_COMMANDS } from "./report_commands";
 import { sweep } from "./sweep_commands";
+
+/** The sweep options reproduce passes on (every report build option is passed on too). */
+const SWEEP_OPTIONS = ["profile", "workers", "store", "data", "eval-data"] as const;
+
+/** The named options of a command's table. */
+function pickOptions(options: Options, names: readonly string[]): Options {
+  return Object.fromEntries(names.map((n) => [n, options[n]]));
+}
 
 export const reproduce: Command = {
   summary: "the whole study for a profile: data funnel, every sweep, every report",
@@ -27,22 +35,14 @@ mine' from repositories outside the training data) evaluated beside the test spl
 join Table 1, Figure 7 and the claims.
 Progress goes to stderr. Trials that failed are shown as failed in the reports, and the exit
 code is 1. Check the pages afterwards with 'narrator report check --profile P'.`,
-  options: {
-    profile: { type: "string" },
-    workers: { type: "string" },
-    store: { type: "string" },
-    out: { type: "string" },
-    data: { type: "string" },
-    "eval-data": { type: "string" },
-    "no-png": { type: "boolean" },
-  },
+  options: { ...pickOptions(sweep.options, SWEEP_OPTIONS), ...REPORT_COMMANDS.build.options },
   async run(v) {
     const profileName = typeof v.profile === "string" ? v.profile : DEFAULT_PROFILE;
     const profile = loadProfile(profileName);
     const started = Date.now();
     const stage = (i: number, what: string) =>
       process.stderr.write(`\n== reproduce ${profileName} ${i}/3: ${what}\n`);
-    const pick = (...names: string[]) => Object.fromEntries(names.map((n) => [n, v[n]]));
+    const pick = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, v[n]]));
 
     stage(1, "data funnel");
     const { train, val, test } = profile.sizes;
@@ -56,14 +56,11 @@ code is 1. Check the pages afterwards with 'narrator report check --profile P'.`
     );
 
     stage(2, "every experiment's sweep");
-    await sweep.run(pick("profile", "workers", "store", "data", "eval-data"), ["all"]);
+    await sweep.run(pick(SWEEP_OPTIONS), ["all"]);
     const sweepFailed = process.exitCode === 1;
 
     stage(3, "reports");
-    await REPORT_COMMANDS.build.run(
-      pick("profile", "store", "out", "data", "eval-data", "no-png"),
-      [],
-    );
+    await REPORT_COMMANDS.build.run(pick(Object.keys(REPORT_COMMANDS.build.options)), []);
     const out = typeof v.out === "string" ? v.out : path.join(PROJECT_ROOT, "reports");
     process.stderr.write(
       `\nreproduce ${profileName} done in ${formatDuration((Date.now() - started) / 1000)}` +
