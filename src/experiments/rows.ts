@@ -39,11 +39,8 @@ export interface TrialRow {
  */
 export type EvalSplit = "val" | "test" | "held-out";
 
-/**
- * One evaluation measurement: a trial's CE (and generation scores when it generated) on one task
- * and language of one split; language "all" is the token-weighted aggregate over the languages.
- */
-export interface MetricRow {
+/** The columns that say which trial a measurement belongs to, first in metric and curve rows. */
+export interface TrialColumns {
   experiment: string;
   key: string;
   model: string;
@@ -52,6 +49,13 @@ export interface MetricRow {
   label: string;
   /** The swept settings, flattened into columns named after them. */
   [setting: string]: SettingValue | null;
+}
+
+/**
+ * One evaluation measurement: a trial's CE (and generation scores when it generated) on one task
+ * and language of one split; language "all" is the token-weighted aggregate over the languages.
+ */
+export interface MetricRow extends TrialColumns {
   /** Evaluated task. */
   task: Task;
   language: Lang | "all";
@@ -67,14 +71,7 @@ export interface MetricRow {
 }
 
 /** One point of a training curve: a step's training loss, and validation CE where evaluated. */
-export interface CurveRow {
-  experiment: string;
-  key: string;
-  model: string;
-  trainedOn: TrialRow["trainedOn"];
-  seed: number;
-  label: string;
-  [setting: string]: SettingValue | null;
+export interface CurveRow extends TrialColumns {
   step: number;
   epoch: number;
   lr: number;

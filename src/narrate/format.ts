@@ -169,6 +169,16 @@ function commitJson(c: CommitExplanation) {
   };
 }
 
+/** The text, notes and token counts of a file's or a diff's explanation, in JSON order. */
+function narrationJson(e: FileExplanation | DiffExplanation) {
+  return {
+    explanation: e.explanation,
+    notes: e.notes,
+    inputTokens: e.inputTokens,
+    keptInputTokens: e.keptInputTokens,
+  };
+}
+
 function json(e: Explanation, provenance: Provenance): unknown {
   if (isRange(e)) return { commits: e.commits.map(commitJson), digest: e.digest, provenance };
   if (e.kind === "file") {
@@ -181,10 +191,7 @@ function json(e: Explanation, provenance: Provenance): unknown {
       language: f.language,
       startLine: f.startLine,
       endLine: f.endLine,
-      explanation: f.explanation,
-      notes: f.notes,
-      inputTokens: f.inputTokens,
-      keptInputTokens: f.keptInputTokens,
+      ...narrationJson(f),
       provenance,
     };
   }
@@ -193,10 +200,7 @@ function json(e: Explanation, provenance: Provenance): unknown {
     kind: d.kind,
     files: d.files,
     language: d.language,
-    explanation: d.explanation,
-    notes: d.notes,
-    inputTokens: d.inputTokens,
-    keptInputTokens: d.keptInputTokens,
+    ...narrationJson(d),
     fileNarrations: d.fileNarrations,
     provenance,
   };
