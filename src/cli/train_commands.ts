@@ -51,6 +51,7 @@ const NUMBER_FLAGS: Record<string, keyof TrainConfig> = {
 const STRING_FLAGS: Record<string, keyof TrainConfig> = {
   model: "model",
   data: "data",
+  "extra-train": "extraTrain",
   out: "out",
   task: "task",
   optimizer: "optimizer",
@@ -126,7 +127,7 @@ function describeEvent(e: TrainEvent): string | null {
 export const train: Command = {
   summary: "fine-tune a model (QLoRA adapter, or every weight with --full) on a narration task",
   usage: `usage: narrator train --model DIR --data DIR --task codesearchnet|commitpackft|cocktail --out DIR
-       [--mix 0.5] [--languages python,go,...] [--train-size N] [--val-size N]
+       [--extra-train DIR] [--mix 0.5] [--languages python,go,...] [--train-size N] [--val-size N]
        [--optimizer adamw|adagrad|sgd] [--scheduler linear|cosine|constant_with_warmup|polynomial|constant]
        [--warmup-steps N | --warmup-ratio R] [--epochs N] [--batch-size N] [--grad-accum N] [--lr X]
        [--lora-r N] [--lora-alpha N] [--lora-dropout P] [--target-modules q_proj,v_proj,...]
@@ -143,7 +144,9 @@ max grad norm 0.3); 2,100 train / 300 validation examples per language; max leng
 its activations (the same gradients, for a second forward pass of each layer); it turns on by
 itself when the run would not fit in memory otherwise. --attention-block N computes attention N
 queries at a time, again in the backward pass, so no layer keeps every head's T x T scores.
-Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. Tokenizer: the model directory's tokenizer.json.
+Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. --extra-train DIR adds every train row of
+DIR's codesearchnet/ and commitpackft/ (e.g. written by corpus pairs) to the training set, after the cocktail's mix.
+Tokenizer: the model directory's tokenizer.json.
 Writes OUT/metrics.jsonl (a line per step and per evaluation), OUT/result.json, OUT/adapter
 (PEFT) or OUT/model (--full), and checkpoints (--checkpoint-every; --resume continues the last).
 SIGINT/SIGTERM (Ctrl-C) stop at the next step with a checkpoint that --resume continues.

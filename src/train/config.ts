@@ -25,6 +25,11 @@ export const TrainConfigSchema = z
     model: z.string().min(1),
     /** Data directory; resolved as --data, else NARRATOR_DATA, else data/. */
     data: z.string().optional(),
+    /**
+     * A second data directory (codesearchnet/ and or commitpackft/ in the published formats, e.g.
+     * written by `corpus pairs`) whose train rows are all added to the training set.
+     */
+    extraTrain: z.string().min(1).optional(),
     /** Output directory: metrics.jsonl, result.json, adapter/ or model/, checkpoint/. */
     out: z.string().min(1),
     task: z.enum(TRAIN_TASKS),

@@ -1,8 +1,12 @@
 /**
  * The examples a training or evaluation run uses: one task's splits, or for the cocktail the mixed
  * train set and both tasks' evaluation splits (evaluation sets are never mixed: they stay per task
- * and per language).
+ * and per language). Extra training rows (mined pairs: `corpus pairs`, `data mine`) come from a
+ * second data directory and join the train set only, all of them, after the cocktail's mix.
  */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { CommitInput } from "../data/commitpackft";
 import type { DataWarning, Example, Task } from "../data/example";
 import type { Lang } from "../data/langs";
@@ -24,6 +28,8 @@ export interface TaskDataOptions {
   mix: number;
   commitInput: CommitInput;
   lenient: boolean;
+  /** A data directory whose train rows (of the run's tasks and languages) are all added to the train set. */
+  extraTrain?: string;
 }
 
 /** The examples by split, with the data's provenance. */
@@ -56,11 +62,51 @@ export async function loadTaskData(opts: TaskDataOptions): Promise<TaskData> {
   });
   const all = (split: "train" | "val" | "test") =>
     tasks.flatMap((t) => examplesOf(prepared, t, split));
+  const train = prepared.cocktail ? prepared.cocktail.train : all("train");
+  if (opts.extraTrain === undefined) {
+    return {
+      train,
+      val: all("val"),
+      test: all("test"),
+      dataDir: prepared.dataDir,
+      dataHash: prepared.dataHash,
+      warnings: prepared.warnings,
+    };
+  }
+  const extra = await loadExtraTrain(opts.extraTrain, tasks, opts);
   return {
-    train: prepared.cocktail ? prepared.cocktail.train : all("train"),
+    train: [...train, ...extra.train],
     val: all("val"),
     test: all("test"),
     dataDir: prepared.dataDir,
+    dataHash: createHash("sha256").update(`${prepared.dataHash}+${extra.dataHash}`).digest("hex"),
+    warnings: [...prepared.warnings, ...extra.warnings],
+  };
+}
+
+/** Every train row of `dir` for the tasks it has a folder of; an error when it has none. */
+async function loadExtraTrain(
+  dir: string,
+  tasks: Task[],
+  opts: TaskDataOptions,
+): Promise<{ train: Example[]; dataHash: string; warnings: DataWarning[] }> {
+  const present = tasks.filter((t) => fs.existsSync(path.join(dir, t)));
+  if (present.length === 0) {
+    throw new Error(
+      `extraTrain ${dir}: no ${tasks.map((t) => `${t}/`).join(" or ")} folder of training rows`,
+    );
+  }
+  const prepared = await prepareDatasets({
+    dataDir: dir,
+    tasks: present,
+    languages: opts.languages,
+    seed: opts.dataSeed,
+    perLanguage: [Infinity, 0, 0],
+    lenient: opts.lenient,
+    commitInput: opts.commitInput,
+  });
+  return {
+    train: present.flatMap((t) => examplesOf(prepared, t, "train")),
     dataHash: prepared.dataHash,
     warnings: prepared.warnings,
   };

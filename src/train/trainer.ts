@@ -329,6 +329,7 @@ async function readData(
     mix: config.mix,
     commitInput: config.commitInput,
     lenient: config.lenient,
+    extraTrain: config.extraTrain,
   });
   return {
     train: d.train,
