@@ -10,6 +10,7 @@
 #include "blas.h"
 #include "copy.h"
 #include "kernels.h"
+#include "nf4.h"
 #include "pool.h"
 
 namespace narrator {
@@ -142,6 +143,30 @@ class Args {
       return nullptr;
     }
     return static_cast<const int32_t*>(data);
+  }
+
+  // A typed array of `kind` (named `kind_name` in messages) holding exactly `length` values; null
+  // for a JS null when `optional`.
+  const void* typed(size_t i, napi_typedarray_type kind, const char* kind_name, size_t length,
+                    const char* name, bool optional = false) {
+    if (failed_) return nullptr;
+    napi_valuetype type;
+    napi_typeof(env_, argv_[i], &type);
+    if (optional && type == napi_null) return nullptr;
+    bool is_typed = false;
+    napi_is_typedarray(env_, argv_[i], &is_typed);
+    napi_typedarray_type got;
+    size_t len = 0;
+    void* data = nullptr;
+    if (!is_typed ||
+        napi_get_typedarray_info(env_, argv_[i], &got, &len, &data, nullptr, nullptr) != napi_ok ||
+        got != kind || len != length) {
+      fail(std::string(name) + " must be " + (optional ? "null or " : "") + "a " + kind_name +
+           " of " + std::to_string(length) + " values" +
+           (is_typed ? ", got " + std::to_string(len) : ""));
+      return nullptr;
+    }
+    return data;
   }
 
   // An Int32Array of at least `length` non-negative values (its largest in *max_index), or
@@ -430,6 +455,54 @@ napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
       env, cross_entropy_grad(x, labels, ignore, row_max, log_sum, dnll, dx, rows, cols));
 }
 
+// nf4Matmul(heap, a, out, m, transposed, rows, cols, blocksize, packed, absmax, absmaxCodes,
+//           nestedAbsmax, nestedCode, nestedOffset, nestedBlocksize)
+// out [m, rows] = a [m, cols] * W^T, or out [m, cols] = a [m, rows] * W when transposed, for W
+// [rows, cols] in NF4 (Nf4Weight): packed codes and either float32 absmax or 8-bit absmax codes
+// with their nested statistics, in JavaScript typed arrays; a and out on the heap.
+napi_value Nf4Matmul(napi_env env, napi_callback_info info) {
+  Args args(env, info, 15, "nf4Matmul");
+  if (!require_blas(args)) return nullptr;
+  args.heap(0);
+  const size_t m = args.count(3, "m");
+  const bool transposed = args.flag(4, "transposed");
+  Nf4Weight w{};
+  w.rows = args.count(5, "rows");
+  w.cols = args.count(6, "cols");
+  w.blocksize = args.count(7, "blocksize");
+  if (!args.failed() && !nf4_blocksize_ok(w.blocksize)) {
+    args.fail("blocksize must be a power of two in 32..4096, got " + std::to_string(w.blocksize));
+  }
+  const size_t n = w.rows * w.cols;
+  const size_t blocks = args.failed() ? 0 : (n + w.blocksize - 1) / w.blocksize;
+  w.packed = static_cast<const uint8_t*>(
+      args.typed(8, napi_uint8_array, "Uint8Array", (n + 1) / 2, "packed"));
+  w.absmax = static_cast<const float*>(
+      args.typed(9, napi_float32_array, "Float32Array", blocks, "absmax", true));
+  w.absmax_codes = static_cast<const uint8_t*>(
+      args.typed(10, napi_uint8_array, "Uint8Array", blocks, "absmaxCodes", true));
+  if (!args.failed() && (w.absmax == nullptr) == (w.absmax_codes == nullptr)) {
+    args.fail("exactly one of absmax and absmaxCodes must be given");
+  }
+  if (w.absmax_codes != nullptr) {
+    w.nested_blocksize = args.count(14, "nestedBlocksize");
+    if (!args.failed() && w.nested_blocksize == 0) args.fail("nestedBlocksize must be positive");
+    const size_t nested =
+        args.failed() ? 0 : (blocks + w.nested_blocksize - 1) / w.nested_blocksize;
+    w.nested_absmax = static_cast<const float*>(
+        args.typed(11, napi_float32_array, "Float32Array", nested, "nestedAbsmax"));
+    w.nested_code = static_cast<const float*>(
+        args.typed(12, napi_float32_array, "Float32Array", 256, "nestedCode"));
+    w.nested_offset = static_cast<float>(args.number(13, "nestedOffset"));
+  }
+  const size_t inner = transposed ? w.rows : w.cols, outer = transposed ? w.cols : w.rows;
+  const float* a = args.floats(1, m * inner, "a");
+  float* out = args.floats(2, m * outer, "out");
+  if (args.failed()) return nullptr;
+  nf4_matmul(w, a, out, m, transposed);
+  return nullptr;
+}
+
 }  // namespace
 }  // namespace narrator
 
@@ -442,7 +515,8 @@ NAPI_MODULE_INIT() {
                    {"unary", Unary},     {"binary", Binary},         {"reduce", Reduce},
                    {"softmax", Softmax}, {"copyStrided", CopyStrided},
                    {"gather", Gather},   {"crossEntropy", CrossEntropy},
-                   {"crossEntropyGrad", CrossEntropyGrad}};
+                   {"crossEntropyGrad", CrossEntropyGrad},
+                   {"nf4Matmul", Nf4Matmul}};
   for (const auto& f : functions) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

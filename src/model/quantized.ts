@@ -13,6 +13,7 @@ import {
   type Nf4DoubleQuantized,
 } from "../quant/double_quant";
 import { BNB_STATE_SUFFIX, fromBnbTensors } from "../quant/bnb_state";
+import { nf4MatMul, type Nf4Operand } from "../native/nf4_matmul";
 
 /** Where a 4-bit layer's float weight lives during compute. */
 export type DequantPolicy = "stream" | "cache";
@@ -21,12 +22,16 @@ export type Nf4State = Nf4Quantized | Nf4DoubleQuantized;
 
 /**
  * A frozen 4-bit layer. Its only stored copy of the weight is the NF4 state, in JavaScript
- * memory outside the wasm heap. With `stream` the float weight is dequantized onto the heap for
- * each product (forward, and again in the backward pass), as bitsandbytes does, so no float copy
- * outlives its operation; with `cache` it is kept after first use (faster, float memory).
+ * memory outside the wasm heap. With `stream`, each product (forward, and again in the backward
+ * pass) runs the native kernel that dequantizes the packed weight tile by tile as it multiplies
+ * (../native/nf4_matmul) when native kernels are on; otherwise the float weight is dequantized
+ * onto the heap for the product, as bitsandbytes does, so no float copy outlives its operation.
+ * With `cache` the float weight is kept after first use (faster on plain wasm, float memory).
  */
 export class FrozenQuantLinear implements Linear {
   private cached?: { w: tf.Tensor2D; wt: tf.Tensor2D };
+  /** The state as the native kernel reads it. */
+  private readonly operand: Nf4Operand;
 
   constructor(
     readonly outFeatures: number,
@@ -37,10 +42,13 @@ export class FrozenQuantLinear implements Linear {
     if (state.n !== outFeatures * inFeatures) {
       throw new Error(`NF4 state holds ${state.n} values, expected ${outFeatures}x${inFeatures}`);
     }
+    this.operand = { ...state, rows: outFeatures, cols: inFeatures };
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    if (this.policy === "stream") return rebuiltMatMul(x, () => this.weight());
+    if (this.policy === "stream") {
+      return nf4MatMul(x, this.operand) ?? rebuiltMatMul(x, () => this.weight());
+    }
     if (!this.cached) {
       const w = tf.keep(this.weight());
       this.cached = { w, wt: tf.keep(tf.transpose(w)) };

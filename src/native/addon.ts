@@ -118,6 +118,28 @@ export interface NativeAddon {
     indices: number,
     count: number,
   ): boolean;
+  /**
+   * out [m, rows] = a [m, cols] * W^T, or out [m, cols] = a [m, rows] * W when `transposed`, for
+   * a weight W [rows, cols] in NF4 held in typed arrays outside the heap (packed codes, and either
+   * float32 `absmax` or 8-bit `absmaxCodes` with the nested statistics), dequantized tile by tile.
+   */
+  nf4Matmul(
+    heap: ArrayBufferLike,
+    a: number,
+    out: number,
+    m: number,
+    transposed: boolean,
+    rows: number,
+    cols: number,
+    blocksize: number,
+    packed: Uint8Array,
+    absmax: Float32Array | null,
+    absmaxCodes: Uint8Array | null,
+    nestedAbsmax: Float32Array | null,
+    nestedCode: Float32Array | null,
+    nestedOffset: number,
+    nestedBlocksize: number,
+  ): void;
 }
 
 export type AddonLoad =

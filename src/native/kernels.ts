@@ -12,7 +12,8 @@
  * Softmax, and data movement (Identity, Cast, Transpose, Tile, Slice, SplitV, Concat, GatherV2).
  * Elementwise, Max and data movement give wasm's exact bits; matmul, Sum, Softmax and Exp agree
  * within float32 rounding (summation order, exp polynomial). Added under names of their own
- * (no wasm counterpart): the fused softmax cross-entropy of the token loss (./cross_entropy).
+ * (no wasm counterpart): the fused softmax cross-entropy of the token loss (./cross_entropy) and
+ * the product with a packed NF4 weight (./nf4_matmul).
  * Tile runs natively when it broadcasts, and the Sum and Mean gradients use it (./gradients).
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -21,6 +22,7 @@ import type { GradConfig, KernelConfig, TensorInfo } from "@tensorflow/tfjs-core
 import { type AddonStatus, type NativeAddon, loadAddon } from "./addon";
 import { ADDED_KERNELS } from "./cross_entropy";
 import { NATIVE_GRADIENTS } from "./gradients";
+import { NF4_KERNELS } from "./nf4_matmul";
 import {
   type StridedCopy,
   planBroadcast,
@@ -395,7 +397,7 @@ interface Active {
   addon: NativeAddon;
   status: AddonStatus;
   originals: Map<string, KernelConfig>;
-  /** Kernels registered under names of their own (ADDED_KERNELS). */
+  /** Kernels registered under names of their own (ADDED_KERNELS, NF4_KERNELS). */
   added: string[];
   /** tfjs's gradients that NATIVE_GRADIENTS replaced. */
   gradients: GradConfig[];
@@ -444,7 +446,7 @@ export interface NativeKernelsOptions {
 
 /**
  * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones and registers
- * ADDED_KERNELS. Registers nothing (and says why) when NARRATOR_NATIVE=0,
+ * ADDED_KERNELS and NF4_KERNELS. Registers nothing (and says why) when NARRATOR_NATIVE=0,
  * when the backend is not wasm, or when the addon or OpenBLAS is missing. Calling it again is a
  * no-op (disable first to change `exclude`).
  */
@@ -467,7 +469,7 @@ export function enableNativeKernels(options: NativeKernelsOptions = {}): NativeK
     originals.set(name, original);
   }
   const added: string[] = [];
-  for (const [name, kernel] of Object.entries(ADDED_KERNELS)) {
+  for (const [name, kernel] of Object.entries({ ...ADDED_KERNELS, ...NF4_KERNELS })) {
     if (tf.getKernel(name, "wasm") !== undefined || excluded.has(name)) continue;
     tf.registerKernel({
       kernelName: name,

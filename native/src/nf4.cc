@@ -1,0 +1,286 @@
+#include "nf4.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "blas.h"
+#include "pool.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define NARRATOR_X86_SIMD 1
+#endif
+
+namespace narrator {
+namespace {
+
+// bitsandbytes' NF4 values, index 0..15 (float32).
+alignas(64) constexpr float kNf4[16] = {
+    -1.0f,
+    -0.6961928009986877f,
+    -0.5250730514526367f,
+    -0.39491748809814453f,
+    -0.28444138169288635f,
+    -0.18477343022823334f,
+    -0.09105003625154495f,
+    0.0f,
+    0.07958029955625534f,
+    0.16093020141124725f,
+    0.24611230194568634f,
+    0.33791524171829224f,
+    0.44070982933044434f,
+    0.5626170039176941f,
+    0.7229568362236023f,
+    1.0f,
+};
+
+// Values dequantized per chunk: 16 packed bytes. Blocks (>= 32 values, powers of two) start on
+// chunk boundaries, so a chunk never straddles two scales.
+constexpr size_t kChunk = 32;
+// Up to this many rows of `a`, a product is one dot product per output (no BLAS call).
+constexpr size_t kSmallM = 4;
+// Output rows per task when dot products are used.
+constexpr size_t kDotRowsPerTask = 64;
+// Floats in one dequantized tile (1 MiB per thread, within a core's L2).
+constexpr size_t kTileFloats = size_t{1} << 18;
+
+// Dequantizes `chunks` chunks at `bytes` with one scale: dst[2j] is the high nibble of byte j.
+using ChunksFn = void (*)(const uint8_t* bytes, size_t chunks, float scale, float* dst);
+// sum a[i] * b[i].
+using DotFn = float (*)(const float* a, const float* b, size_t n);
+
+void chunks_scalar(const uint8_t* bytes, size_t chunks, float scale, float* dst) {
+  for (size_t j = 0; j < chunks * (kChunk / 2); ++j) {
+    dst[2 * j] = kNf4[bytes[j] >> 4] * scale;
+    dst[2 * j + 1] = kNf4[bytes[j] & 0x0f] * scale;
+  }
+}
+
+float dot_scalar(const float* a, const float* b, size_t n) {
+  constexpr size_t kLanes = 8;
+  float acc[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
+  }
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+#ifdef NARRATOR_X86_SIMD
+// GCC 12's AVX-512 headers make their "undefined" vectors by self-initialization, which -Wall
+// reports once inlined here (GCC bug 105593); nothing reads an uninitialized value.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// NF4 values of 8 codes (int32 lanes 0..15): two 8-entry permutes, bit 3 picks the upper table.
+__attribute__((target("avx2,fma"))) inline __m256 lookup_avx2(__m256i codes, __m256 low,
+                                                               __m256 high) {
+  const __m256 mask = _mm256_castsi256_ps(_mm256_slli_epi32(codes, 28));
+  return _mm256_blendv_ps(_mm256_permutevar8x32_ps(low, codes),
+                          _mm256_permutevar8x32_ps(high, codes), mask);
+}
+
+__attribute__((target("avx2,fma"))) void chunks_avx2(const uint8_t* bytes, size_t chunks,
+                                                     float scale, float* dst) {
+  const __m256 low = _mm256_load_ps(kNf4), high = _mm256_load_ps(kNf4 + 8);
+  const __m256 s = _mm256_set1_ps(scale);
+  const __m256i nibble = _mm256_set1_epi32(0x0f);
+  for (size_t h = 0; h < 2 * chunks; ++h, bytes += 8, dst += 16) {
+    const __m128i packed = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes));
+    const __m256i b = _mm256_cvtepu8_epi32(packed);
+    const __m256 hi = _mm256_mul_ps(lookup_avx2(_mm256_srli_epi32(b, 4), low, high), s);
+    const __m256 lo = _mm256_mul_ps(lookup_avx2(_mm256_and_si256(b, nibble), low, high), s);
+    // Interleave (hi0 lo0 hi1 lo1 ...): unpack within 128-bit lanes, then put the lanes in order.
+    const __m256 a = _mm256_unpacklo_ps(hi, lo), c = _mm256_unpackhi_ps(hi, lo);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(a, c, 0x20));
+    _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(a, c, 0x31));
+  }
+}
+
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, size_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(acc0, acc1));
+  float s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
+            ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+__attribute__((target("avx512f"))) void chunks_avx512(const uint8_t* bytes, size_t chunks,
+                                                      float scale, float* dst) {
+  const __m512 table = _mm512_load_ps(kNf4);
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512i nibble = _mm512_set1_epi32(0x0f);
+  // Where the interleaved output's lanes come from: hi (0..15) and lo (16..31) alternately.
+  const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i second =
+      _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (size_t c = 0; c < chunks; ++c, bytes += 16, dst += kChunk) {
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
+    const __m512i b = _mm512_cvtepu8_epi32(packed);
+    const __m512 hi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), table), s);
+    const __m512 lo = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(b, nibble), table), s);
+    _mm512_storeu_ps(dst, _mm512_permutex2var_ps(hi, first, lo));
+    _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(hi, second, lo));
+  }
+}
+
+__attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, size_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+#pragma GCC diagnostic pop
+#endif
+
+struct Isa {
+  ChunksFn chunks;
+  DotFn dot;
+};
+
+// The widest variant this CPU runs (the same choice as the status's `cpuKernels`).
+Isa pick_isa() {
+#ifdef NARRATOR_X86_SIMD
+  if (__builtin_cpu_supports("avx512f")) return {chunks_avx512, dot_avx512};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return {chunks_avx2, dot_avx2};
+  }
+#endif
+  return {chunks_scalar, dot_scalar};
+}
+
+const Isa& isa() {
+  static const Isa chosen = pick_isa();
+  return chosen;
+}
+
+// The scale of block b, rounded as the JavaScript dequantizer rounds it.
+inline float block_scale(const Nf4Weight& w, size_t b) {
+  if (w.absmax != nullptr) return w.absmax[b];
+  const float centered = w.nested_code[w.absmax_codes[b]] * w.nested_absmax[b / w.nested_blocksize];
+  return centered + w.nested_offset;
+}
+
+inline float code_value(const uint8_t* packed, size_t i) {
+  const uint8_t byte = packed[i >> 1];
+  return kNf4[(i & 1) != 0 ? byte & 0x0f : byte >> 4];
+}
+
+// dst[0, count) = the weight's flattened values [begin, begin + count), in float32.
+void dequant_range(const Nf4Weight& w, size_t begin, size_t count, float* dst) {
+  const ChunksFn chunks = isa().chunks;
+  const size_t end = begin + count;
+  for (size_t i = begin; i < end;) {
+    const size_t block = i / w.blocksize;
+    const size_t stop = std::min(end, (block + 1) * w.blocksize);
+    const float scale = block_scale(w, block);
+    for (; i < stop && i % kChunk != 0; ++i) dst[i - begin] = code_value(w.packed, i) * scale;
+    const size_t whole = (stop - i) / kChunk;
+    chunks(w.packed + i / 2, whole, scale, dst + (i - begin));
+    i += whole * kChunk;
+    for (; i < stop; ++i) dst[i - begin] = code_value(w.packed, i) * scale;
+  }
+}
+
+// A per-thread buffer of at least n floats (pool threads live as long as the process).
+float* scratch(size_t n) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// Rows of a dequantized tile `cols` wide: kTileFloats in all, a multiple of 8 in 8..256.
+size_t tile_rows(size_t cols) {
+  return std::clamp<size_t>(kTileFloats / std::max<size_t>(cols, 1) / 8 * 8, 8, 256);
+}
+
+// out [m, rows] = a [m, cols] * W^T with m <= kSmallM: one dequantized row at a time.
+void forward_dots(const Nf4Weight& w, const float* a, float* out, size_t m) {
+  const size_t rows = w.rows, cols = w.cols;
+  const DotFn dot = isa().dot;
+  parallel_for(static_cast<int>(ceil_div(rows, kDotRowsPerTask)), [&](int t) {
+    float* row = scratch(cols);
+    const size_t r1 = std::min(rows, (t + 1) * kDotRowsPerTask);
+    for (size_t r = t * kDotRowsPerTask; r < r1; ++r) {
+      dequant_range(w, r * cols, cols, row);
+      for (size_t i = 0; i < m; ++i) out[i * rows + r] = dot(a + i * cols, row, cols);
+    }
+  });
+}
+
+// out [m, rows] = a [m, cols] * W^T: a tile of consecutive rows (contiguous in W) per task.
+void forward_tiles(const Nf4Weight& w, const float* a, float* out, size_t m) {
+  const size_t rows = w.rows, cols = w.cols;
+  const size_t tile = tile_rows(cols);
+  parallel_for(static_cast<int>(ceil_div(rows, tile)), [&](int t) {
+    const size_t r0 = t * tile, r1 = std::min(rows, r0 + tile);
+    float* buf = scratch(tile * cols);
+    dequant_range(w, r0 * cols, (r1 - r0) * cols, buf);
+    sgemm(false, true, static_cast<int>(m), static_cast<int>(r1 - r0), static_cast<int>(cols), 1.0f,
+          a, static_cast<int>(cols), buf, static_cast<int>(cols), 0.0f, out + r0,
+          static_cast<int>(rows));
+  });
+}
+
+// out [m, cols] = a [m, rows] * W: each task owns a band of output columns and runs down all
+// rows of W in tiles, accumulating into its band.
+void transposed_tiles(const Nf4Weight& w, const float* a, float* out, size_t m) {
+  const size_t rows = w.rows, cols = w.cols;
+  // Bands a multiple of kChunk wide (whole chunks when cols is), about 4 per thread.
+  const size_t per = ceil_div(cols, 4 * static_cast<size_t>(pool_limit()));
+  const size_t band = std::min(cols, ceil_div(std::max(per, kChunk), kChunk) * kChunk);
+  parallel_for(static_cast<int>(ceil_div(cols, band)), [&](int t) {
+    const size_t c0 = t * band, width = std::min(cols, c0 + band) - c0;
+    const size_t tile = tile_rows(width);
+    float* buf = scratch(tile * width);
+    for (size_t r0 = 0; r0 < rows; r0 += tile) {
+      const size_t r1 = std::min(rows, r0 + tile);
+      for (size_t r = r0; r < r1; ++r) {
+        dequant_range(w, r * cols + c0, width, buf + (r - r0) * width);
+      }
+      sgemm(false, false, static_cast<int>(m), static_cast<int>(width), static_cast<int>(r1 - r0),
+            1.0f, a + r0, static_cast<int>(rows), buf, static_cast<int>(width),
+            r0 == 0 ? 0.0f : 1.0f, out + c0, static_cast<int>(cols));
+    }
+  });
+}
+
+}  // namespace
+
+bool nf4_blocksize_ok(size_t blocksize) {
+  return blocksize >= 32 && blocksize <= 4096 && (blocksize & (blocksize - 1)) == 0;
+}
+
+void nf4_matmul(const Nf4Weight& w, const float* a, float* out, size_t m, bool transposed) {
+  const size_t inner = transposed ? w.rows : w.cols;
+  const size_t outer = transposed ? w.cols : w.rows;
+  if (m == 0 || outer == 0) return;
+  if (inner == 0) {
+    std::fill(out, out + m * outer, 0.0f);
+  } else if (transposed) {
+    transposed_tiles(w, a, out, m);
+  } else if (m <= kSmallM) {
+    forward_dots(w, a, out, m);
+  } else {
+    forward_tiles(w, a, out, m);
+  }
+}
+
+}  // namespace narrator
