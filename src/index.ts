@@ -126,13 +126,21 @@ export { ratioFigure } from "./report/figures/ratio";
 export { funnelFigure } from "./report/figures/funnel";
 export { overviewFigure } from "./report/figures/overview";
 export { settingOrder, type Figure } from "./report/figures/style";
-export type { ReportInput, ExperimentResults as ReportExperimentResults } from "./report/inputs";
+export type { SweepView } from "./report/figures/sweep";
+export { experimentInfo, settingsView, type ExperimentInfo } from "./report/catalog";
+export type {
+  ReportInput,
+  ExperimentName,
+  ExperimentResults as ReportExperimentResults,
+} from "./report/inputs";
 
-// Notebooks: figures and tables shown in a tslab notebook, an experiment's results for the
-// notebook's profile (running its sweep when trials are missing), the data notebook's figures
+// Notebooks: figures and tables shown in a tslab notebook, an experiment's heading from its
+// definition, its results for the notebook's profile (running its sweep when trials are
+// missing), the data notebook's figures
 export { showFigure, showTable, type NotebookFigure } from "./notebooks/display";
 export { interactiveSpec } from "./notebooks/interactive";
 export {
+  showExperimentHeading,
   experimentResults,
   describeResults,
   sweepTableRows,

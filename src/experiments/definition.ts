@@ -27,8 +27,9 @@ export const DefinitionSchema = z
     title: z.string().min(1),
     question: z.string().min(1),
     /**
-     * How reports show it: the page's title and, for a sweep's page, its main figure's id and
-     * title and the swept setting's name as axes read it.
+     * How reports and notebooks show it: the page's title and, for a page with settings figures
+     * (a sweep's, the cocktail's adapters), their id prefix and title and the setting's name as
+     * axes read it.
      */
     page: z
       .object({

@@ -1,7 +1,8 @@
 /**
- * What the experiment notebooks share: the profile they run under (NARRATOR_PROFILE), their
- * results loaded through the Results API, after running the experiment's sweep when trials are
- * missing from the run store, and a sweep's settings table as plain rows for showTable.
+ * What the experiment notebooks share: their heading from the experiment's definition, the
+ * profile they run under (NARRATOR_PROFILE), their results loaded through the Results API, after
+ * running the experiment's sweep when trials are missing from the run store, and a sweep's
+ * settings table as plain rows for showTable.
  */
 import { TASKS, TASK_NAMES } from "../data/example";
 import { resolveDataDir } from "../data/sources";
@@ -16,7 +17,25 @@ import { LANGUAGE_ORDER, languageName } from "../report/figures/style";
 import { formatSpread } from "../util/number";
 import { groupBy, mean } from "../report/stats";
 import { statusCounts, sweepTable, table1 } from "../report/tables";
+import { experimentInfo, type ExperimentInfo } from "../report/catalog";
+import type { ExperimentName } from "../report/inputs";
+import { escapeHtml } from "../report/html";
+import { display, type MimeBundle } from "./display";
 import { resolveProfile } from "./runner";
+
+/** A notebook's heading: the experiment's title and the question it answers. */
+export function headingBundle(info: ExperimentInfo): MimeBundle {
+  return {
+    "text/html": `<h1>${escapeHtml(info.title)}</h1>\n<p>${escapeHtml(info.question)}</p>`,
+    "text/markdown": `# ${info.title}\n\n${info.question}`,
+    "text/plain": `${info.title}\n\n${info.question}`,
+  };
+}
+
+/** Show an experiment's title and question, as its definition (experiments/<name>.json) states them. */
+export function showExperimentHeading(name: ExperimentName): void {
+  display(headingBundle(experimentInfo(name)));
+}
 
 /** Options of experimentResults. */
 export interface ExperimentResultsOptions {

@@ -1,11 +1,18 @@
 /**
  * What a report holds: the pages, the figures each must show (also what the checker expects), and
- * how each experiment is titled and its sweep shown (read from its definition's `page`).
+ * how each experiment is titled and its settings shown (read from its definition's `page`).
  */
 import { loadDefinition, type ExperimentDefinition } from "../experiments/definition";
-import { EXPERIMENTS, type ExperimentName, type SweepName } from "./inputs";
+import { EXPERIMENTS, type ExperimentName } from "./inputs";
+import type { TrialRow } from "../experiments/rows";
 import type { SweepView } from "./figures/sweep";
-import type { Figure } from "./figures/style";
+import {
+  TRAINED_ON_NAMES,
+  TRAINED_ON_ORDER,
+  compareText,
+  settingOrder,
+  type Figure,
+} from "./figures/style";
 
 /** A page's content: its file name, title, and blocks (HTML strings, or figures to render). */
 export interface PageContent {
@@ -34,14 +41,54 @@ export function pageTitle(name: ExperimentName): string {
   return pageOf(name).title;
 }
 
-/** How a sweep's page shows it (figure id prefix, title and the swept setting's name), from its definition. */
-export function sweepView(name: SweepName): Omit<SweepView, "order"> {
+/**
+ * How a page's settings figures show them (figure id prefix, title and the setting's name), from
+ * its definition: every sweep's page, and the cocktail's adapters.
+ */
+export function sweepView(name: ExperimentName): Omit<SweepView, "order"> {
   const { figureId, figureTitle, setting } = pageOf(name);
   if (!figureId || !figureTitle || !setting)
     throw new Error(
-      `experiments/${name}.json: page: a sweep needs figureId, figureTitle and setting`,
+      `experiments/${name}.json: page: a page with settings figures needs figureId, figureTitle and setting`,
     );
   return { id: figureId, title: figureTitle, setting };
+}
+
+/**
+ * The settings figures' view of an experiment's trials: names from its definition (sweepView),
+ * labels in the order the figures show them: a sweep's by setting value (settingOrder), the
+ * cocktail's by what each adapter trained on (base model first), then by label.
+ */
+export function settingsView(
+  name: ExperimentName,
+  trials: readonly Pick<TrialRow, "label" | "settings" | "trainedOn">[],
+): SweepView {
+  const trainedOn = (label: string) =>
+    TRAINED_ON_ORDER.indexOf(TRAINED_ON_NAMES[trials.find((t) => t.label === label)!.trainedOn]);
+  const order =
+    name === "cocktail"
+      ? [...new Set(trials.map((t) => t.label))].sort(
+          (a, b) => trainedOn(a) - trainedOn(b) || compareText(a, b),
+        )
+      : settingOrder(trials);
+  return { ...sweepView(name), order };
+}
+
+/** An experiment as its definition (experiments/<name>.json) describes it. */
+export interface ExperimentInfo {
+  name: ExperimentName;
+  /** The title of its report page and notebook, e.g. "Batch size (Figure 5)". */
+  title: string;
+  /** The question it answers. */
+  question: string;
+  /** The figure or table of the study it backs, e.g. "Fig. 5". */
+  figure: string;
+}
+
+/** An experiment's title, question and study figure, from its definition. */
+export function experimentInfo(name: ExperimentName): ExperimentInfo {
+  const { question, figure } = definitionOf(name);
+  return { name, title: pageTitle(name), question, figure };
 }
 
 /** Every page: file, title and the ids of the figures it must show (what the checker expects). */
@@ -58,7 +105,8 @@ export const PAGES: readonly { file: string; title: string; figures: readonly st
 
 function experimentFigureIds(name: ExperimentName): string[] {
   if (name === "baselines") return ["fig1-baselines"];
-  if (name === "cocktail") return ["fig7-cocktail", "cocktail-languages", "cocktail-curves"];
+  if (name === "cocktail")
+    return ["fig7-cocktail", "cocktail-languages", `${sweepView(name).id}-curves`];
   if (name === "cross-language") return ["cross-language-heatmap"];
   const id = sweepView(name).id;
   if (name === "cocktail-ratios")

@@ -30,7 +30,7 @@ import { qualityTable, sortTrials, statusCounts, sweepTable, sweepWinners, table
 import { escapeHtml, htmlTable, jsonDetails, type Cell } from "./html";
 import { reportClaims, type ClaimResult } from "./claims";
 import { claimsPage, claimsSummary, experimentClaimsBlock } from "./claims_page";
-import { claimFigure, PAGES, pageTitle, sweepView, type PageContent } from "./catalog";
+import { claimFigure, PAGES, pageTitle, settingsView, type PageContent } from "./catalog";
 import { provenanceBlock } from "./provenance";
 import { formatSpread, groupDigits } from "../util/number";
 
@@ -258,7 +258,7 @@ function sweepPage(
 ): PageContent {
   const results = input.experiments[name];
   const r = results ?? EMPTY;
-  const view: SweepView = { ...sweepView(name), order: settingOrder(r.trials) };
+  const view = settingsView(name, r.trials);
   const main = name === "cocktail-ratios" ? ratioFigure(r.metrics) : sweepCeFigure(r.metrics, view);
   return {
     file: `${name}.html`,
@@ -418,12 +418,7 @@ function cocktailPage(input: ReportInput, claims: readonly ClaimResult[]): PageC
   const results = input.experiments.cocktail;
   const r = results ?? EMPTY;
   const split = reportSplit(results, true);
-  const order = [...new Set(r.trials.map((t) => t.label))].sort(
-    (a, b) =>
-      TRAINED_ON_ORDER.indexOf(trainedOnOf(r.trials, a)) -
-        TRAINED_ON_ORDER.indexOf(trainedOnOf(r.trials, b)) || compareText(a, b),
-  );
-  const curvesView: SweepView = { id: "cocktail", title: "Figure 7", setting: "adapter", order };
+  const curvesView = settingsView("cocktail", r.trials);
   return {
     file: "cocktail.html",
     title: pageTitle("cocktail"),
@@ -441,16 +436,11 @@ function cocktailPage(input: ReportInput, claims: readonly ClaimResult[]): PageC
         r.curves.filter((c) => c.trainedOn !== "base"),
         curvesView,
       ),
-      trialsTable(r.trials, order),
+      trialsTable(r.trials, curvesView.order),
       configBlock(results),
       provenanceBlock(input, r.trials, [input.runs?.cocktail]),
     ],
   };
-}
-
-function trainedOnOf(trials: readonly TrialRow[], label: string): string {
-  const t = trials.find((x) => x.label === label);
-  return t ? TRAINED_ON_NAMES[t.trainedOn] : "";
 }
 
 /** The data page: the preparation funnel and its warnings. */
@@ -547,11 +537,8 @@ function indexPage(input: ReportInput, claims: readonly ClaimResult[]): PageCont
   });
   const sweeps = SWEEPS.map((name) => {
     const r = input.experiments[name] ?? EMPTY;
-    return {
-      title: `${sweepView(name).title}`,
-      metrics: r.metrics,
-      order: settingOrder(r.trials),
-    };
+    const { title, order } = settingsView(name, r.trials);
+    return { title, metrics: r.metrics, order };
   });
   const all = EXPERIMENTS.flatMap((name) => input.experiments[name]?.trials ?? []);
   return {
