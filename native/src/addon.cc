@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "attention.h"
 #include "blas.h"
 #include "copy.h"
 #include "kernels.h"
@@ -503,6 +504,80 @@ napi_value Nf4Matmul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The [batch, heads, kvHeads, t, s, headDim] Int32Array at argv[i] and the scale after it.
+bool attention_shape(Args& args, size_t i, AttentionShape* p) {
+  const int32_t* dims = args.int32s(i, 6, "shape");
+  const double scale = args.number(i + 1, "scale");
+  if (args.failed()) return false;
+  for (int d = 0; d < 6; ++d) {
+    if (dims[d] < 0) {
+      args.fail("shape must be non-negative");
+      return false;
+    }
+  }
+  *p = {static_cast<size_t>(dims[0]), static_cast<size_t>(dims[1]), static_cast<size_t>(dims[2]),
+        static_cast<size_t>(dims[3]), static_cast<size_t>(dims[4]), static_cast<size_t>(dims[5]),
+        static_cast<float>(scale)};
+  if (p->kv_heads == 0 || p->heads % p->kv_heads != 0) {
+    args.fail("heads " + std::to_string(p->heads) + " must be a multiple of kvHeads " +
+              std::to_string(p->kv_heads));
+  } else if (p->s_len < p->t_len) {
+    args.fail("keys " + std::to_string(p->s_len) + " must be at least the queries " +
+              std::to_string(p->t_len));
+  } else if (p->head_dim == 0) {
+    args.fail("headDim must be positive");
+  }
+  return !args.failed();
+}
+
+// The key padding mask [batch, s] at argv[i], or null for a negative offset.
+const float* attention_mask(Args& args, size_t i, const AttentionShape& p) {
+  return args.number(i, "mask") < 0 ? nullptr : args.floats(i, p.batch * p.s_len, "mask");
+}
+
+// attention(heap, q, k, v, mask, out, lse, shape, scale): fused causal attention (attention.h);
+// mask -1 for none.
+napi_value Attention(napi_env env, napi_callback_info info) {
+  Args args(env, info, 9, "attention");
+  if (!require_blas(args)) return nullptr;
+  args.heap(0);
+  AttentionShape p{};
+  if (!attention_shape(args, 7, &p)) return nullptr;
+  const size_t rows = p.batch * p.heads * p.t_len, keys = p.batch * p.kv_heads * p.s_len;
+  const float* q = args.floats(1, rows * p.head_dim, "q");
+  const float* k = args.floats(2, keys * p.head_dim, "k");
+  const float* v = args.floats(3, keys * p.head_dim, "v");
+  const float* mask = attention_mask(args, 4, p);
+  float* out = args.floats(5, rows * p.head_dim, "out");
+  float* lse = args.floats(6, rows, "lse");
+  if (args.failed()) return nullptr;
+  attention_forward(p, q, k, v, mask, out, lse);
+  return nullptr;
+}
+
+// attentionGrad(heap, q, k, v, mask, out, lse, dout, dq, dk, dv, shape, scale)
+napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 13, "attentionGrad");
+  if (!require_blas(args)) return nullptr;
+  args.heap(0);
+  AttentionShape p{};
+  if (!attention_shape(args, 11, &p)) return nullptr;
+  const size_t rows = p.batch * p.heads * p.t_len, keys = p.batch * p.kv_heads * p.s_len;
+  const float* q = args.floats(1, rows * p.head_dim, "q");
+  const float* k = args.floats(2, keys * p.head_dim, "k");
+  const float* v = args.floats(3, keys * p.head_dim, "v");
+  const float* mask = attention_mask(args, 4, p);
+  const float* out = args.floats(5, rows * p.head_dim, "out");
+  const float* lse = args.floats(6, rows, "lse");
+  const float* dout = args.floats(7, rows * p.head_dim, "dout");
+  float* dq = args.floats(8, rows * p.head_dim, "dq");
+  float* dk = args.floats(9, keys * p.head_dim, "dk");
+  float* dv = args.floats(10, keys * p.head_dim, "dv");
+  if (args.failed()) return nullptr;
+  attention_backward(p, q, k, v, mask, out, lse, dout, dq, dk, dv);
+  return nullptr;
+}
+
 }  // namespace
 }  // namespace narrator
 
@@ -516,6 +591,7 @@ NAPI_MODULE_INIT() {
                    {"softmax", Softmax}, {"copyStrided", CopyStrided},
                    {"gather", Gather},   {"crossEntropy", CrossEntropy},
                    {"crossEntropyGrad", CrossEntropyGrad},
+                   {"attention", Attention}, {"attentionGrad", AttentionGrad},
                    {"nf4Matmul", Nf4Matmul}};
   for (const auto& f : functions) {
     napi_value fn;

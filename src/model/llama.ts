@@ -12,6 +12,7 @@ import { dims, type Dims, type LinearModule, type LlamaConfig } from "./config";
 import { frozenMatMul, trainableMatMul, type Linear } from "./linear";
 import { FrozenTable, TableHead } from "./frozen_table";
 import { chunkedAttention } from "./chunked_attention";
+import { fusedAttention } from "../native/attention";
 import { checkpointedLayer } from "./layer_checkpoint";
 
 export interface DecoderLayer {
@@ -38,8 +39,10 @@ export interface ForwardOptions {
    */
   checkpointLayers?: boolean;
   /**
-   * Attention computed this many queries at a time, recomputed in the backward pass, instead of
-   * holding every head's T x T scores (see chunked_attention.ts); without a cache only.
+   * Attention computed this many queries at a time in plain tfjs, recomputed in the backward
+   * pass, instead of holding every head's T x T scores (see chunked_attention.ts); without a
+   * cache only. Unset, attention runs fused in the native addon when its kernels are enabled
+   * (see native/attention.ts), else all at once.
    */
   attentionBlock?: number;
 }
@@ -64,11 +67,13 @@ interface LayerPass {
   block: number | undefined;
 }
 
-/** The pass's tensors a layer reads: the attention bias and the RoPE tables. */
+/** The pass's tensors a layer reads: the attention bias, the RoPE tables, the padding mask. */
 interface LayerTensors {
   mask: tf.Tensor;
   cos: tf.Tensor;
   sin: tf.Tensor;
+  /** [B, past+T] 1 real / 0 padding (the fused attention's form of `mask`). */
+  pad?: tf.Tensor2D;
 }
 
 export class Llama {
@@ -91,6 +96,7 @@ export class Llama {
     const past = opts.cache?.length ?? 0;
     const { cos, sin } = ropeTables(this.config, this.dims.headDim, past, T);
     const mask = attentionBias(B, T, past, opts.attentionMask);
+    const pad = opts.attentionMask;
     let x = this.embedTokens(ids);
     const next: KvCache | undefined = opts.cache ? { length: past + T, k: [], v: [] } : undefined;
     const pass: LayerPass = {
@@ -106,10 +112,20 @@ export class Llama {
       // gradient needs is kept by the tape), so a forward pass holds one layer's at a time.
       const input = x;
       x = checkpoint
-        ? checkpointedLayer(layer, input, [mask, cos, sin], (h, [m, c, s]) =>
-            this.decoderLayer(h, layer, i, { ...pass, mask: m, cos: c, sin: s }),
+        ? checkpointedLayer(
+            layer,
+            input,
+            [mask, cos, sin, ...(pad ? [pad] : [])],
+            (h, [m, c, s, p]) =>
+              this.decoderLayer(h, layer, i, {
+                ...pass,
+                mask: m,
+                cos: c,
+                sin: s,
+                pad: p as tf.Tensor2D | undefined,
+              }),
           )
-        : tf.tidy(() => this.decoderLayer(input, layer, i, { ...pass, mask, cos, sin }));
+        : tf.tidy(() => this.decoderLayer(input, layer, i, { ...pass, mask, cos, sin, pad }));
     });
     const hFinal = this.rmsNorm(x, this.weights.norm);
     return { logits: this.head(hFinal), cache: next };
@@ -140,7 +156,7 @@ export class Llama {
     i: number,
     pass: LayerPass & LayerTensors,
   ): tf.Tensor2D {
-    const { B, T, mask, cos, sin, cache, next, block } = pass;
+    const { B, T, mask, pad, cos, sin, cache, next, block } = pass;
     const { nHeads, nKv, headDim } = this.dims;
     // [B*T, heads*hd] -> [B, T, heads, hd]; RoPE; -> [B, heads, T, hd]
     const split = (y: tf.Tensor2D, heads: number) => tf.reshape(y, [B, T, heads, headDim]);
@@ -157,10 +173,11 @@ export class Llama {
       next.k.push(tf.keep(k));
       next.v.push(tf.keep(v));
     }
+    const scale = 1 / Math.sqrt(headDim);
     const ctx =
       block === undefined
-        ? plainAttention(q, k, v, mask)
-        : chunkedAttention(q, k, v, mask, 1 / Math.sqrt(headDim), block);
+        ? (fusedAttention(q, k, v, pad, scale) ?? plainAttention(q, k, v, mask))
+        : chunkedAttention(q, k, v, mask, scale, block);
     const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, nHeads * headDim]);
     return layer.proj.o_proj.apply(merged as tf.Tensor2D);
   }

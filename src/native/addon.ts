@@ -119,6 +119,38 @@ export interface NativeAddon {
     count: number,
   ): boolean;
   /**
+   * Fused causal attention (native/src/attention.cc): out [B, heads, T, hd] and each query row's
+   * logsumexp lse [B, heads, T] for q [B, heads, T, hd], k and v [B, kvHeads, S, hd] and a key
+   * padding mask [B, S] (-1: none); shape is [B, heads, kvHeads, T, S, hd].
+   */
+  attention(
+    heap: ArrayBufferLike,
+    q: number,
+    k: number,
+    v: number,
+    mask: number,
+    out: number,
+    lse: number,
+    shape: Int32Array,
+    scale: number,
+  ): void;
+  /** dq, dk, dv of `attention` given dout, recomputing the probabilities from its lse. */
+  attentionGrad(
+    heap: ArrayBufferLike,
+    q: number,
+    k: number,
+    v: number,
+    mask: number,
+    out: number,
+    lse: number,
+    dout: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    shape: Int32Array,
+    scale: number,
+  ): void;
+  /**
    * out [m, rows] = a [m, cols] * W^T, or out [m, cols] = a [m, rows] * W when `transposed`, for
    * a weight W [rows, cols] in NF4 held in typed arrays outside the heap (packed codes, and either
    * float32 `absmax` or 8-bit `absmaxCodes` with the nested statistics), dequantized tile by tile.

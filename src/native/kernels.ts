@@ -14,12 +14,14 @@
  * within float32 rounding (summation order, exp polynomial). Added under names of their own
  * (no wasm counterpart): the fused softmax cross-entropy of the token loss (./cross_entropy) and
  * the product with a packed NF4 weight (./nf4_matmul).
+ * Fused causal attention is added the same way (./attention).
  * Tile runs natively when it broadcasts, and the Sum and Mean gradients use it (./gradients).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GradConfig, KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 
 import { type AddonStatus, type NativeAddon, loadAddon } from "./addon";
+import { ATTENTION_KERNELS } from "./attention";
 import { ADDED_KERNELS } from "./cross_entropy";
 import { NATIVE_GRADIENTS } from "./gradients";
 import { NF4_KERNELS } from "./nf4_matmul";
@@ -469,7 +471,11 @@ export function enableNativeKernels(options: NativeKernelsOptions = {}): NativeK
     originals.set(name, original);
   }
   const added: string[] = [];
-  for (const [name, kernel] of Object.entries({ ...ADDED_KERNELS, ...NF4_KERNELS })) {
+  for (const [name, kernel] of Object.entries({
+    ...ADDED_KERNELS,
+    ...NF4_KERNELS,
+    ...ATTENTION_KERNELS,
+  })) {
     if (tf.getKernel(name, "wasm") !== undefined || excluded.has(name)) continue;
     tf.registerKernel({
       kernelName: name,
