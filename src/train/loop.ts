@@ -21,7 +21,7 @@ import { sequenceTokens, type TokenBatch } from "../data/token_batch";
 import type { LlamaConfig } from "../model/config";
 import type { Llama } from "../model/llama";
 import { mib, type MemoryCeiling } from "../model/memory";
-import { readJson } from "../util/fs";
+import { readJson, writeJsonAtomic } from "../util/fs";
 import { round } from "../util/number";
 import type { Rng } from "../util/rng";
 import {
@@ -40,6 +40,7 @@ import {
   type MemoryEstimateInput,
 } from "./memory";
 import type { Optimizer } from "./optimizers";
+import { resolveRunRecord, runRecord, type RunPaths } from "./run_record";
 import type { LifecycleEvent } from "./progress";
 import { guardedUpdate, lossAndGrads } from "./step";
 
@@ -99,10 +100,15 @@ export function openRunFolder(out: string, resume: boolean): RunFolder {
   return { out, metricsFile, checkpoint: resume ? loadCheckpoint(out) : null };
 }
 
-/** result.json of a run that already ended, when resuming one. */
-export function endedRun<T>(folder: RunFolder, resume: boolean): T | null {
+/** result.json of a run that already ended, when resuming one, its outputs found under OUT. */
+export function endedRun<T extends RunPaths>(folder: RunFolder, resume: boolean): T | null {
   const file = path.join(folder.out, RESULT);
-  return resume && fs.existsSync(file) ? readJson<T>(file) : null;
+  return resume && fs.existsSync(file) ? resolveRunRecord(readJson<T>(file), folder.out) : null;
+}
+
+/** Write a run's result.json (atomically) as run_record.ts records it: no machine's folders. */
+export function writeRunResult(result: RunPaths): void {
+  writeJsonAtomic(path.join(result.config.out, RESULT), runRecord(result));
 }
 
 /**

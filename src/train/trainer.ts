@@ -6,8 +6,9 @@
  * task and language, checkpoints for exact resume and a guard against divergence.
  *
  * Output directory: metrics.jsonl (one line per optimizer step and per evaluation), result.json
- * (config, final CE/PPL, status, provenance; written atomically), adapter/ (PEFT) or model/ (full),
- * checkpoint-<step>/ + checkpoint.json.
+ * (config, final CE/PPL, status, provenance; written atomically, naming the run and its outputs by
+ * the run's name rather than a machine's folders: see run_record.ts), adapter/ (PEFT) or model/
+ * (full), checkpoint-<step>/ + checkpoint.json.
  *
  * Determinism: the batch order of epoch e is a function of (seed, e); adapter initialisation and
  * dropout come from the seed; a checkpoint holds everything else that changes (weights, optimizer
@@ -40,7 +41,6 @@ import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
 import { memoryCeiling, tablesOffHeapByDefault } from "../model/memory";
 import { tokenizerFor } from "../model/open";
-import { writeJsonAtomic } from "../util/fs";
 import { checkoutState } from "../util/git";
 import { packageVersion } from "../util/packages";
 import { dropoutRngOf } from "./checkpoint_state";
@@ -53,6 +53,7 @@ import {
   refuseOtherSettings,
   RESULT,
   runLoop,
+  writeRunResult,
   type EvalRecord as LoopEvalRecord,
   type LoopEvent,
   type RunStatus,
@@ -81,7 +82,7 @@ export interface Provenance {
   packages: Record<string, string>;
 }
 
-/** result.json. */
+/** A run's result: paths under config.out as given (result.json records them by run name). */
 export interface TrainResult {
   status: RunStatus;
   config: TrainConfig;
@@ -309,7 +310,7 @@ export async function train(
     warnings: data.warnings,
     provenance: provenance(data.dataHash ?? "unknown", config.seed),
   };
-  writeJsonAtomic(path.join(config.out, RESULT), result);
+  writeRunResult(result);
   optimizer.dispose();
   model.dispose();
   if (lora) for (const l of lora.layers.values()) l.dispose();
