@@ -1,5 +1,6 @@
 /** Command-line plumbing shared by every `narrator` command: options, help, errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { z } from "zod";
 import { parseLangs, type Lang } from "../data/langs";
 import { LINEAR_MODULES, type LinearModule } from "../model/config";
 import { parseDecimal, parseInteger } from "../util/number";
@@ -80,6 +81,42 @@ export function describeRange(r: NumberRange): string {
   if (low !== null) return `${kind} ${low[0] === "[" ? ">=" : ">"} ${low.slice(1)}`;
   if (high !== null) return `${kind} ${high.endsWith("]") ? "<=" : "<"} ${high.slice(0, -1)}`;
   return r.integer ? kind : "a decimal number";
+}
+
+/** The schema inside refinements, transforms, defaults and optionals. */
+function innerSchema(schema: z.ZodTypeAny): z.ZodTypeAny {
+  if (schema instanceof z.ZodEffects) return innerSchema(schema.innerType());
+  if (schema instanceof z.ZodDefault) return innerSchema(schema.removeDefault());
+  if (schema instanceof z.ZodOptional) return innerSchema(schema.unwrap());
+  return schema;
+}
+
+/**
+ * The range of each number field of a config's zod object schema, as numberOpt checks it: so that
+ * a flag is held to the config's own bounds, and a whole-number field refuses 1e3, 2.0 or a
+ * negative count with the flag's name, before the config is validated.
+ */
+export function schemaNumberRanges(schema: z.ZodTypeAny): Readonly<Record<string, NumberRange>> {
+  const object = innerSchema(schema);
+  if (!(object instanceof z.ZodObject)) throw new Error("schemaNumberRanges: not an object schema");
+  const ranges: Record<string, NumberRange> = {};
+  for (const [field, value] of Object.entries(object.shape as z.ZodRawShape)) {
+    const number = innerSchema(value);
+    if (!(number instanceof z.ZodNumber)) continue;
+    const range: NumberRange = {};
+    for (const check of number._def.checks) {
+      if (check.kind === "int") range.integer = true;
+      else if (check.kind === "min") range[check.inclusive ? "min" : "above"] = check.value;
+      else if (check.kind === "max") range[check.inclusive ? "max" : "below"] = check.value;
+    }
+    // A whole number above n is one of at least n + 1, which reads better in an error.
+    if (range.integer && range.above !== undefined && Number.isInteger(range.above)) {
+      range.min = Math.max(range.min ?? -Infinity, range.above + 1);
+      delete range.above;
+    }
+    ranges[field] = range;
+  }
+  return ranges;
 }
 
 /**

@@ -2,7 +2,13 @@
 import { PROMPT_FORMATS } from "../data/prompts";
 import { narrationSettings, trainingDefaults } from "../narrate/settings";
 import { COMMIT_INPUTS } from "../data/commitpackft";
-import { parseTrainConfig, TRAIN_TASKS, type TrainConfig, type TrainTask } from "../train/config";
+import {
+  parseTrainConfig,
+  TRAIN_TASKS,
+  TrainConfigSchema,
+  type TrainConfig,
+  type TrainTask,
+} from "../train/config";
 import { evaluateModel, fixed, formatEvaluation } from "../train/evaluate";
 import { progressPrinter } from "../train/progress";
 import { train as runTraining, type TrainEvent } from "../train/trainer";
@@ -10,6 +16,7 @@ import {
   languagesOpt,
   numberOpt,
   required,
+  schemaNumberRanges,
   targetModulesOpt,
   UsageError,
   type Command,
@@ -70,6 +77,9 @@ const BOOLEAN_FLAGS: Record<string, keyof TrainConfig> = {
   "gradient-checkpointing": "gradientCheckpointing",
 };
 
+/** Each number field's bounds, from the config schema (whole numbers among them). */
+const NUMBER_RANGES = schemaNumberRanges(TrainConfigSchema);
+
 const FLAG_OF_FIELD = new Map<string, string>(
   Object.entries({ ...NUMBER_FLAGS, ...STRING_FLAGS, ...BOOLEAN_FLAGS }).map(([f, k]) => [k, f]),
 );
@@ -80,7 +90,7 @@ export function trainConfigFromFlags(v: Values): TrainConfig {
   for (const [flag, field] of Object.entries(STRING_FLAGS))
     if (v[flag] !== undefined) raw[field] = v[flag];
   for (const [flag, field] of Object.entries(NUMBER_FLAGS)) {
-    if (v[flag] !== undefined) raw[field] = numberOpt(v, flag, NaN);
+    if (v[flag] !== undefined) raw[field] = numberOpt(v, flag, NaN, NUMBER_RANGES[field]);
   }
   for (const [flag, field] of Object.entries(BOOLEAN_FLAGS))
     if (v[flag] === true) raw[field] = true;

@@ -1,10 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { z } from "zod";
 import {
   describeRange,
   intList,
   numberOpt,
+  schemaNumberRanges,
   targetModulesOpt,
   UsageError,
 } from "../../src/cli/args";
@@ -88,6 +90,63 @@ test("numberOpt: the message names the flag, the range and the value", () => {
   assert.equal(describeRange({ integer: true, max: 9 }), "a whole number <= 9");
 });
 
+test("schemaNumberRanges: each number field's bounds, through refinements, defaults and optionals", () => {
+  const schema = z
+    .object({
+      name: z.string(),
+      steps: z.number().int().positive().default(10),
+      count: z.number().int().nonnegative().optional(),
+      seed: z.number().int(),
+      share: z.number().min(0).max(1),
+      dropout: z.number().min(0).lt(1).default(0.05),
+      lr: z.number().positive(),
+      anything: z.number(),
+    })
+    .strict()
+    .superRefine(() => undefined)
+    .transform((c) => c);
+  assert.deepEqual(schemaNumberRanges(schema), {
+    steps: { integer: true, min: 1 },
+    count: { integer: true, min: 0 },
+    seed: { integer: true },
+    share: { min: 0, max: 1 },
+    dropout: { min: 0, below: 1 },
+    lr: { above: 0 },
+    anything: {},
+  });
+});
+
+test("train: whole-number flags refuse 1e3, 2.0 and values below their bounds, naming the flag", () => {
+  const flags = (extra: Record<string, string>) =>
+    trainConfigFromFlags({ model: "m", out: "o", task: "cocktail", ...extra });
+  const refused = (flag: string, value: string, expected: string) =>
+    assert.throws(
+      () => flags({ [flag]: value }),
+      (e: unknown) => {
+        assert.ok(e instanceof UsageError, String(e));
+        assert.equal(e.message, `--${flag} expects ${expected}, got '${value}'`);
+        return true;
+      },
+    );
+  for (const flag of ["epochs", "batch-size", "max-len", "train-size", "lora-r", "grad-accum"]) {
+    refused(flag, "1e3", "a whole number >= 1");
+    refused(flag, "2.0", "a whole number >= 1");
+    refused(flag, "0", "a whole number >= 1");
+  }
+  for (const flag of ["val-size", "eval-every", "checkpoint-every", "warmup-steps"]) {
+    refused(flag, "-1", "a whole number >= 0");
+    refused(flag, "1e2", "a whole number >= 0");
+  }
+  refused("seed", "1e3", "a whole number");
+  refused("data-seed", "0x10", "a whole number");
+  refused("weight-decay", "-0.1", "a number >= 0");
+  refused("lora-dropout", "1", "a number in [0, 1)");
+  refused("mix", "1.5", "a number in [0, 1]");
+  refused("lr", "0", "a number > 0");
+  const c = flags({ seed: "-3", "data-seed": "7", epochs: "1000", lr: "1e-4", "lora-alpha": "8" });
+  assert.deepEqual([c.seed, c.dataSeed, c.epochs, c.lr, c.loraAlpha], [-3, 7, 1000, 1e-4, 8]);
+});
+
 test("intList takes decimal integers only", () => {
   assert.deepEqual(intList("1, 2,3", "ids"), [1, 2, 3]);
   assert.throws(() => intList("1,0x10", "ids"), /--ids: item 2 \('0x10'\) is not a whole number/);
@@ -134,7 +193,7 @@ test("--target-modules names the flag and the unknown module", () => {
     message: `--target-modules: unknown module 'foo' (${expected})`,
   });
   assert.throws(() => trainConfigFromFlags({ ...flags, lr: "0x10" }), {
-    message: "--lr expects a decimal number, got '0x10'",
+    message: "--lr expects a number > 0, got '0x10'",
   });
 });
 
