@@ -1,11 +1,14 @@
 /**
  * One trial, run: train the adapter (resuming the trial's own checkpoint when an earlier attempt
  * was interrupted), then evaluate it (or the base model, for "base") on the trial's tasks and
- * split, with greedy generation scored and a few samples kept when the experiment asks for it.
+ * split, with greedy generation scored and a few samples kept when the experiment asks for it. An
+ * adapter is evaluated with the prompt format, commit input, quantization and length of its own
+ * training run (src/train/adapter_run.ts), as `narrator eval --adapter` evaluates it.
  */
 import * as path from "node:path";
 import type { Task } from "../data/example";
 import type { Lang } from "../data/langs";
+import { adapterRunSettings } from "../train/adapter_run";
 import type { TrainTask } from "../train/config";
 import type { CeReport, GenerationReport } from "../train/evaluate";
 import { evaluateModel } from "../train/evaluate";
@@ -146,19 +149,34 @@ export async function runTrial(spec: TrialSpec, ctx: TrialContext): Promise<Tria
   ctx.log(
     `evaluating on ${ev.tasks.join(" and ")} (${ev.split})${ev.generate ? " with generation" : ""}`,
   );
+  // An adapter is read as it was trained (its run record, as `eval --adapter` reads it); a spec
+  // that says otherwise is logged, naming both.
+  const given = {
+    prompt: ev.prompt,
+    commitInput: ev.commitInput,
+    quant: ev.quant,
+    maxLen: ev.maxLen,
+  };
+  const fromRun = adapter
+    ? adapterRunSettings(adapter, given, {
+        kind: "keep-run",
+        warn: (m) => ctx.log(`warning: ${m}`),
+      })
+    : null;
+  const inputs = fromRun ?? given;
   const options = {
     model: modelDir,
     adapter,
-    quant: ev.quant,
+    quant: inputs.quant,
     task: evalTask(ev.tasks),
     languages: ev.languages,
     size: ev.size,
     dataSeed: ev.dataSeed,
     mix: 0.5,
-    commitInput: ev.commitInput,
+    commitInput: inputs.commitInput,
     lenient: ev.lenient,
-    prompt: ev.prompt,
-    maxLen: ev.maxLen,
+    prompt: inputs.prompt,
+    maxLen: inputs.maxLen,
     batchSize: ev.batchSize,
     perExample: true,
   };

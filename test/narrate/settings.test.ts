@@ -1,7 +1,8 @@
 /**
  * One source of prompt settings: an adapter's run record (a hand-made OUT/result.json beside
  * OUT/adapter) gives the prompt format, commit input, quantization and max length; `explain`
- * refuses a flag that disagrees, `eval` warns naming both values and uses the flag; and
+ * refuses a flag that disagrees, `eval` warns naming both values and uses the flag, a sweep's
+ * evaluation warns and keeps the run's; and
  * `narrator eval` itself reads the run record instead of its own defaults.
  */
 import { test, after } from "node:test";
@@ -11,6 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { narrationSettings } from "../../src/narrate/settings";
+import { adapterRunSettings } from "../../src/train/adapter_run";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "narrate-settings-"));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -61,6 +63,22 @@ test("a disagreeing flag: an error for explain, a warning naming both values for
   assert.equal(warnings.length, 2);
   assert.match(warnings[0], /prompt deepseek disagrees .*prompt compact\); using prompt deepseek/);
   assert.match(warnings[1], /maxLen 300 disagrees .*maxLen 200\); using maxLen 300/);
+});
+
+test("keep-run (a sweep's evaluation): the run's values are used, a differing one is a warning", () => {
+  const adapter = run("compact3", { prompt: "compact", maxLen: 200, quant: "nf4" });
+  const warnings: string[] = [];
+  const s = adapterRunSettings(
+    adapter,
+    { prompt: "deepseek", maxLen: 200, quant: "none" },
+    { kind: "keep-run", warn: (m) => warnings.push(m) },
+  );
+  assert.deepEqual([s?.prompt, s?.maxLen, s?.quant], ["compact", 200, "nf4"]);
+  assert.deepEqual(warnings, [
+    `prompt deepseek disagrees with the adapter's training run (${path.join(adapter, "..", "result.json")}: prompt compact); using the run's prompt compact`,
+    `quant none disagrees with the adapter's training run (${path.join(adapter, "..", "result.json")}: quant nf4); using the run's quant nf4`,
+  ]);
+  assert.equal(adapterRunSettings(path.join(root, "no-run", "adapter")), null);
 });
 
 const CLI = path.join(__dirname, "..", "..", "src", "cli", "main.ts");
