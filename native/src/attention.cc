@@ -7,6 +7,7 @@
 
 #include "blas.h"
 #include "pool.h"
+#include "simd.h"
 
 namespace narrator {
 namespace {
@@ -16,6 +17,40 @@ constexpr size_t kQueryBlock = 64;
 constexpr size_t kKeyBlock = 128;
 // The model's additive bias on a key a query may not see.
 constexpr float kMasked = -1e9f;
+constexpr size_t kLanes = 16;  // independent accumulators in row reductions
+
+// max(m, row[0..n)).
+NARRATOR_CLONES float row_max(const float* row, size_t n, float m) {
+  float lanes[kLanes];
+  std::fill(lanes, lanes + kLanes, m);
+  size_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) lanes[l] = std::max(lanes[l], row[j + l]);
+  }
+  for (; j < n; ++j) m = std::max(m, row[j]);
+  for (size_t l = 0; l < kLanes; ++l) m = std::max(m, lanes[l]);
+  return m;
+}
+
+// row[j] = exp(row[j] - shift); returns their sum.
+NARRATOR_CLONES float exp_shifted(float* row, size_t n, float shift) {
+  for (size_t j = 0; j < n; ++j) row[j] = exp_f32(row[j] - shift);
+  float lanes[kLanes] = {};
+  size_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) lanes[l] += row[j + l];
+  }
+  float sum = 0;
+  for (; j < n; ++j) sum += row[j];
+  for (size_t l = 0; l < kLanes; ++l) sum += lanes[l];
+  return sum;
+}
+
+// ds[j] = p[j] * (ds[j] - delta) * scale: the softmax backward of one row, dP in ds.
+NARRATOR_CLONES void softmax_grad_row(const float* p, float* ds, size_t n, float delta,
+                                      float scale) {
+  for (size_t j = 0; j < n; ++j) ds[j] = p[j] * (ds[j] - delta) * scale;
+}
 
 // Per batch row: the padding bias of each key ((1 - mask) * -1e9, as the model computes it) and
 // the first key without bias. No mask: no bias, every key open.
@@ -89,33 +124,28 @@ Head head_of(const AttentionShape& p, const KeyBias& kb, const float* q, const f
 // One query head: out [t, d] and lse [t] by online softmax over key blocks.
 void forward_head(const AttentionShape& p, const Head& x, float* out, float* lse) {
   const size_t d = p.head_dim;
-  std::vector<float> scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * d), row_max(kQueryBlock);
-  std::vector<double> row_sum(kQueryBlock);
+  std::vector<float> scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * d);
+  std::vector<float> running_max(kQueryBlock);
+  std::vector<double> running_sum(kQueryBlock);
   for (size_t t0 = 0; t0 < p.t_len; t0 += kQueryBlock) {
     const size_t rows = std::min(kQueryBlock, p.t_len - t0);
     const size_t end = key_end(p, x.first_open, t0, t0 + rows);
     std::fill(acc.begin(), acc.end(), 0.0f);
-    std::fill(row_max.begin(), row_max.end(), -std::numeric_limits<float>::infinity());
-    std::fill(row_sum.begin(), row_sum.end(), 0.0);
+    std::fill(running_max.begin(), running_max.end(), -std::numeric_limits<float>::infinity());
+    std::fill(running_sum.begin(), running_sum.end(), 0.0);
     for (size_t s0 = 0; s0 < end; s0 += kKeyBlock) {
       const size_t n = std::min(kKeyBlock, end - s0);
       block_scores(p, x.q, x.k, x.kbias, t0, rows, s0, n, scores.data());
       for (size_t i = 0; i < rows; ++i) {
         float* row = scores.data() + i * n;
-        float m = row_max[i];
-        for (size_t j = 0; j < n; ++j) m = std::max(m, row[j]);
+        const float m = row_max(row, n, running_max[i]);
         // Rescale what earlier blocks summed to the new max (0 on the first block: max -inf).
-        const float rescale = std::exp(row_max[i] - m);
-        double sum = 0;
-        for (size_t j = 0; j < n; ++j) {
-          row[j] = std::exp(row[j] - m);
-          sum += row[j];
-        }
-        row_sum[i] = row_sum[i] * rescale + sum;
+        const float rescale = std::exp(running_max[i] - m);
+        running_sum[i] = running_sum[i] * rescale + exp_shifted(row, n, m);
         if (rescale != 1.0f) {
           for (size_t c = 0; c < d; ++c) acc[i * d + c] *= rescale;
         }
-        row_max[i] = m;
+        running_max[i] = m;
       }
       sgemm(false, false, static_cast<int>(rows), static_cast<int>(d), static_cast<int>(n), 1.0f,
             scores.data(), static_cast<int>(n), x.v + s0 * d, static_cast<int>(d), 1.0f,
@@ -123,9 +153,9 @@ void forward_head(const AttentionShape& p, const Head& x, float* out, float* lse
     }
     for (size_t i = 0; i < rows; ++i) {
       for (size_t c = 0; c < d; ++c) {
-        out[(t0 + i) * d + c] = static_cast<float>(acc[i * d + c] / row_sum[i]);
+        out[(t0 + i) * d + c] = static_cast<float>(acc[i * d + c] / running_sum[i]);
       }
-      lse[t0 + i] = static_cast<float>(row_max[i] + std::log(row_sum[i]));
+      lse[t0 + i] = static_cast<float>(running_max[i] + std::log(running_sum[i]));
     }
   }
 }
@@ -153,16 +183,11 @@ void backward_head(const AttentionShape& p, const Head& x, const float* out, con
       const size_t n = std::min(kKeyBlock, end - s0);
       const int ni = static_cast<int>(n);
       block_scores(p, x.q, x.k, x.kbias, t0, rows, s0, n, probs.data());
-      for (size_t i = 0; i < rows; ++i) {
-        float* row = probs.data() + i * n;
-        for (size_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - lse[t0 + i]);
-      }
+      for (size_t i = 0; i < rows; ++i) exp_shifted(probs.data() + i * n, n, lse[t0 + i]);
       sgemm(false, true, ri, ni, di, 1.0f, dout + t0 * d, di, x.v + s0 * d, di, 0.0f,
             dscores.data(), ni);
       for (size_t i = 0; i < rows; ++i) {
-        const float* pr = probs.data() + i * n;
-        float* ds = dscores.data() + i * n;
-        for (size_t j = 0; j < n; ++j) ds[j] = pr[j] * (ds[j] - delta[i]) * p.scale;
+        softmax_grad_row(probs.data() + i * n, dscores.data() + i * n, n, delta[i], p.scale);
       }
       sgemm(true, false, ni, di, ri, 1.0f, probs.data(), ni, dout + t0 * d, di, 1.0f, dv + s0 * d,
             di);

@@ -10,13 +10,17 @@
  *   clipped copy), the optimizer's slots (AdamW 2, Adagrad 1, SGD 0 per parameter);
  * - activations, per layer: the B*T*(24d + 6f) floats a forward pass makes (norms, projections,
  *   RoPE, residuals, SwiGLU) and for each LoRA target B*T*(2r + 2*in) with dropout (masked input),
- *   B*T*2r without, times a factor, plus a factor times B*h*T^2 attention scores;
+ *   B*T*2r without, times a factor, plus attention's own term: a factor times B*h*T^2 scores on
+ *   plain kernels; with native kernels attention runs fused (src/native/attention.ts) and keeps
+ *   per query row only its output and logsumexp, B*h*T*(hd + 1) floats, held like the other
+ *   activations (the chunked path of --attention-block holds one block's scores at a time on
+ *   top, which this leaves out);
  * - logits and the loss: a factor times B*T*V floats.
  *
  * The factors are measured (exact allocation peaks of a LoRA step, r 64 on all seven projections,
  * on narrator-2m and narrator-8m at 512 tokens): tfjs keeps the gradient of every intermediate
  * tensor until the whole backward pass ends, besides what each operation saved, so a step holds
- * about three times the activations a forward pass makes. The fused native kernels (softmax, loss)
+ * about three times the activations a forward pass makes. The fused native kernels (attention, loss)
  * need less than the plain wasm ones; see KERNEL_FACTORS.
  *
  * With activation checkpointing per decoder layer only each layer's input (B*T*d floats) is kept,
@@ -79,14 +83,26 @@ const SLOTS = { adamw: 2, adagrad: 1, sgd: 0 } as const;
 export type KernelSet = "native" | "plain";
 
 /**
- * Measured multiples (rounded up) of the counted per-layer activations, of the B*h*T^2 scores
- * and of the B*T*V logits that a training step holds at its peak. Per layer, narrator-2m and
- * narrator-8m gave the same factors: 2.98 / 5.0 / 1.4 with native kernels, 3.5 / 8.5 / 9.6 plain.
+ * Measured multiples (rounded up) of the counted per-layer activations and of the B*T*V logits
+ * that a training step holds at its peak. Per layer, narrator-2m and narrator-8m gave the same
+ * factors: 2.98 / 1.4 with native kernels, 3.5 / 9.6 plain. With fused attention the native
+ * estimate is within 6% of the heap a narrator-8m LoRA step grew to (batch 1 to 8, 256 to 512
+ * tokens).
  */
-const KERNEL_FACTORS: Record<KernelSet, { layer: number; scores: number; logits: number }> = {
-  native: { layer: 3, scores: 5, logits: 2 },
-  plain: { layer: 3.5, scores: 9, logits: 10 },
+const KERNEL_FACTORS: Record<KernelSet, { layer: number; logits: number }> = {
+  native: { layer: 3, logits: 2 },
+  plain: { layer: 3.5, logits: 10 },
 };
+
+/** Measured multiple (8.5, rounded up) of the B*h*T^2 scores a plain step holds per layer. */
+const PLAIN_SCORES_FACTOR = 9;
+
+/** Attention's own floats per layer (see the module comment). */
+function attentionFloats(kernels: KernelSet, B: number, h: number, T: number, hd: number): number {
+  return kernels === "native"
+    ? KERNEL_FACTORS.native.layer * B * h * T * (hd + 1)
+    : PLAIN_SCORES_FACTOR * B * h * T * T;
+}
 
 /** The kernels the active backend runs: native when the addon is on, else plain. */
 function activeKernels(): KernelSet {
@@ -102,7 +118,7 @@ export function estimateTrainingMemory(
   config: LlamaConfig,
   opts: MemoryEstimateInput,
 ): MemoryEstimate {
-  const { d, ffn, nHeads, vocab, nLayers } = dims(config);
+  const { d, ffn, nHeads, headDim, vocab, nLayers } = dims(config);
   const base = baseMemory(config);
   const largestLinear = Math.max(
     ...LINEAR_MODULES.map((m) => linearShape(config, m)).map(([o, i]) => o * i),
@@ -140,10 +156,11 @@ export function estimateTrainingMemory(
         const inF = linearShape(config, m)[1];
         return s + 2 * opts.loraR + (opts.loraDropout > 0 ? 2 * inF : 0);
       }, 0);
-  const k = KERNEL_FACTORS[opts.kernels ?? activeKernels()];
+  const kernels = opts.kernels ?? activeKernels();
+  const k = KERNEL_FACTORS[kernels];
   const perLayer =
     k.layer * BT * (24 * d + 6 * ffn + loraActs) * F32 +
-    k.scores * opts.batchSize * nHeads * opts.seqLen * opts.seqLen * F32;
+    attentionFloats(kernels, opts.batchSize, nHeads, opts.seqLen, headDim) * F32;
   const activations = opts.gradientCheckpointing
     ? nLayers * BT * d * F32 + perLayer
     : nLayers * perLayer;

@@ -48,10 +48,14 @@ const ceiling = (heap: number, process = 64 * 2 ** 30): MemoryCeiling => ({
 test("checkpointing keeps each layer's input and one layer's activations", () => {
   const plain = estimateTrainingMemory(config, qlora);
   const ckpt = estimateTrainingMemory(config, { ...qlora, gradientCheckpointing: true });
-  // Per layer, B*T = 32 tokens: 3 x (24d + 6f + LoRA (q, v: 2r each)) floats + 5 B h T^2 scores
-  // (the measured factors of native kernels).
-  const perLayer = (3 * 32 * (24 * 32 + 6 * 64 + 2 * 2 * 4) + 5 * 2 * 4 * 16 * 16) * 4;
+  // Per layer, B*T = 32 tokens: 3 x (24d + 6f + LoRA (q, v: 2r each)) floats + fused attention's
+  // output and logsumexp, 3 x B h T (hd + 1) (the measured factor of native kernels).
+  const perLayer = (3 * 32 * (24 * 32 + 6 * 64 + 2 * 2 * 4) + 3 * 2 * 4 * 16 * (8 + 1)) * 4;
   assert.equal(plain.activations, 3 * perLayer);
+  // Plain kernels: 3.5 x the same activations + 9 B h T^2 scores.
+  const wasm = estimateTrainingMemory(config, { ...qlora, kernels: "plain" });
+  const wasmPerLayer = (3.5 * 32 * (24 * 32 + 6 * 64 + 2 * 2 * 4) + 9 * 2 * 4 * 16 * 16) * 4;
+  assert.equal(wasm.activations, 3 * wasmPerLayer);
   assert.equal(ckpt.activations, 3 * 32 * 32 * 4 + perLayer);
   assert.equal(plain.total - ckpt.total, 2 * perLayer - 3 * 32 * 32 * 4);
   // The packed 4-bit weights are JavaScript memory: the heap part leaves them out.
