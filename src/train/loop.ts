@@ -17,6 +17,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../backend/backend";
 import { sequenceTokens, type TokenBatch } from "../data/token_batch";
 import type { LlamaConfig } from "../model/config";
 import type { Llama } from "../model/llama";
@@ -104,6 +105,41 @@ export function openRunFolder(out: string, resume: boolean): RunFolder {
 export function endedRun<T extends RunPaths>(folder: RunFolder, resume: boolean): T | null {
   const file = path.join(folder.out, RESULT);
   return resume && fs.existsSync(file) ? resolveRunRecord(readJson<T>(file), folder.out) : null;
+}
+
+/** A run's start, shared by fine-tuning and pretraining: the clock started, the backend up, OUT opened. */
+export async function startRun(
+  out: string,
+  resume: boolean,
+): Promise<{ folder: RunFolder; startedAt: number }> {
+  const startedAt = Date.now();
+  await initBackend();
+  return { folder: openRunFolder(out, resume), startedAt };
+}
+
+/**
+ * What a resume finds in OUT: a checkpoint or an ended run saved with other settings than `key` is
+ * refused, naming them (an ended run may have no checkpoint to compare with; `savedKey` gives its
+ * key from its result.json, named `where` in errors); a completed run is returned as it is, with
+ * nothing to resume; otherwise null, and the run goes on.
+ */
+export function completedRun<R extends RunPaths & { status: RunStatus }>(
+  folder: RunFolder,
+  resume: boolean,
+  key: string,
+  savedKey: (ended: R, where: string) => string,
+  log: (message: string) => void,
+): R | null {
+  const { checkpoint } = folder;
+  if (checkpoint) refuseOtherSettings(checkpoint.dir, checkpoint.state.resumeKey, key);
+  const ended = endedRun<R>(folder, resume);
+  if (ended) {
+    const where = path.join(folder.out, RESULT);
+    refuseOtherSettings(where, savedKey(ended, where), key);
+  }
+  if (ended?.status !== "completed") return null;
+  log(`${folder.out} already holds a completed run; nothing to resume`);
+  return ended;
 }
 
 /** Write a run's result.json (atomically) as run_record.ts records it: no machine's folders. */

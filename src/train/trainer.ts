@@ -18,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { backendInfo, initBackend } from "../backend/backend";
+import { backendInfo } from "../backend/backend";
 import {
   collate,
   encodeExamples,
@@ -47,12 +47,10 @@ import { dropoutRngOf } from "./checkpoint_state";
 import { parseTrainConfig, resumeKey, type TrainConfig, type TrainConfigInput } from "./config";
 import { evaluateCe, type CeReport } from "./evaluate";
 import {
-  endedRun,
-  openRunFolder,
+  completedRun,
   planMemory,
-  refuseOtherSettings,
-  RESULT,
   runLoop,
+  startRun,
   writeRunResult,
   type EvalRecord as LoopEvalRecord,
   type LoopEvent,
@@ -132,28 +130,16 @@ export async function train(
   const config = parseTrainConfig(input);
   const emit = opts.onEvent ?? (() => undefined);
   const log = (message: string) => emit({ type: "info", message });
-  const startedAt = Date.now();
-  await initBackend();
   const resume = opts.resume === true;
-  const folder = openRunFolder(config.out, resume);
-  const { checkpoint } = folder;
-  if (checkpoint) {
-    refuseOtherSettings(checkpoint.dir, checkpoint.state.resumeKey, resumeKey(config));
-  }
-  // A finished run is never overwritten by a resume with other settings (it may have no
-  // checkpoint to compare with); with the same settings, a completed one is returned as it is.
-  const done = endedRun<TrainResult>(folder, resume);
-  if (done) {
-    const where = path.join(config.out, RESULT);
-    refuseOtherSettings(where, resumeKey(parseTrainConfig(done.config, where)), resumeKey(config));
-  }
-  if (done?.status === "completed") {
-    emit({
-      type: "info",
-      message: `${config.out} already holds a completed run; nothing to resume`,
-    });
-    return done;
-  }
+  const { folder, startedAt } = await startRun(config.out, resume);
+  const done = completedRun<TrainResult>(
+    folder,
+    resume,
+    resumeKey(config),
+    (ended, where) => resumeKey(parseTrainConfig(ended.config, where)),
+    log,
+  );
+  if (done) return done;
 
   // Data and tokens.
   const data = opts.data ? { warnings: [], ...opts.data } : await readData(config);
