@@ -9,6 +9,9 @@
  * So at most one block's B x heads x C x S scores (and their gradients) exist at a time, where the
  * plain path keeps the scores, the masked scores and the probabilities of every layer.
  *
+ * With native kernels the model runs the fused kernel of src/native/attention.ts instead (the same
+ * recomputation, without any tfjs tensor per block); this is the path of plain wasm.
+ *
  * Grouped-query heads as in the plain path: query head h = j*g + r reads kv head j, so queries are
  * viewed as [B*kv, g*C, hd] against keys [B*kv, S, hd], and no key is copied.
  */

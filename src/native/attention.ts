@@ -61,9 +61,18 @@ function attentionShape(kernel: string, inputs: KernelArgs["inputs"]): Int32Arra
   return Int32Array.from([B, heads, kv, T, S, hd]);
 }
 
+/** The scale attribute, a finite number. */
+function scaleOf(kernel: string, attrs: KernelArgs["attrs"]): number {
+  const scale = Number(attrs?.scale);
+  if (!Number.isFinite(scale))
+    throw new Error(`${kernel}: scale must be a finite number, got ${attrs?.scale}`);
+  return scale;
+}
+
 /** [out [B, heads, T, hd], lse [B, heads, T]]. */
 const attentionKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
   const shape = attentionShape(ATTENTION, args.inputs);
+  const scale = scaleOf(ATTENTION, args.attrs);
   const { q, k, v, mask } = args.inputs;
   const backend = args.backend as WasmBackend;
   const out = backend.makeOutput(q!.shape, "float32");
@@ -79,7 +88,7 @@ const attentionKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
     at(out),
     at(lse),
     shape,
-    Number(args.attrs?.scale),
+    scale,
   );
   return [out, lse];
 };
@@ -87,6 +96,7 @@ const attentionKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
 /** [dq, dk, dv] from q, k, v, the mask, the forward's out and lse, and dy (shaped like out). */
 const attentionGradKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
   const shape = attentionShape(ATTENTION_GRAD, args.inputs);
+  const scale = scaleOf(ATTENTION_GRAD, args.attrs);
   const { q, k, v, mask, out, lse, dy } = args.inputs;
   for (const [name, t, want] of [
     ["out", out, q!.shape],
@@ -117,7 +127,7 @@ const attentionGradKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) 
     dk,
     dv,
     shape,
-    Number(args.attrs?.scale),
+    scale,
   );
   return grads;
 };

@@ -267,9 +267,21 @@ test(
       () => fusedAttention(q, kk, kk, mask, 1),
       /padding mask must be float32 \[1, 3\], got float32 \[1,5\]/,
     );
+    assert.throws(
+      () => tf.engine().runKernel(ATTENTION, { q, k: kk, v: kk }, {}),
+      new RegExp(`${ATTENTION}: scale must be a finite number`),
+    );
     tf.dispose([q, k, kk, mask]);
   },
 );
+
+test("without the fused kernels registered the model keeps its own path (null)", () => {
+  disableNativeKernels();
+  const q = tf.zeros([1, 2, 3, 4]) as tf.Tensor4D;
+  const k = tf.zeros([1, 1, 3, 4]) as tf.Tensor4D;
+  assert.equal(fusedAttention(q, k, k, undefined, 0.5), null);
+  tf.dispose([q, k]);
+});
 
 test(
   "a training step of narrator-2m (NF4 + LoRA, padded batch) gives the plain path's gradients with fused attention (1e-5 relative)",
