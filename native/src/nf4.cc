@@ -41,8 +41,10 @@ constexpr size_t kChunk = 32;
 constexpr size_t kSmallM = 4;
 // Output rows per task when dot products are used.
 constexpr size_t kDotRowsPerTask = 64;
-// Floats in one dequantized tile (1 MiB per thread, within a core's L2).
-constexpr size_t kTileFloats = size_t{1} << 18;
+// Floats in one dequantized tile (4 MiB per thread). Each BLAS call packs all of `a` again, so
+// a tile must be a few hundred rows for that packing to cost little beside the product.
+constexpr size_t kTileFloats = size_t{1} << 20;
+constexpr size_t kMaxTileRows = 512;
 
 // Dequantizes `chunks` chunks at `bytes` with one scale: dst[2j] is the high nibble of byte j.
 using ChunksFn = void (*)(const uint8_t* bytes, size_t chunks, float scale, float* dst);
@@ -206,9 +208,9 @@ float* scratch(size_t n) {
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-// Rows of a dequantized tile `cols` wide: kTileFloats in all, a multiple of 8 in 8..256.
+// Rows of a dequantized tile `cols` wide: kTileFloats in all, a multiple of 8 in 8..kMaxTileRows.
 size_t tile_rows(size_t cols) {
-  return std::clamp<size_t>(kTileFloats / std::max<size_t>(cols, 1) / 8 * 8, 8, 256);
+  return std::clamp<size_t>(kTileFloats / std::max<size_t>(cols, 1) / 8 * 8, 8, kMaxTileRows);
 }
 
 // out [m, rows] = a [m, cols] * W^T with m <= kSmallM: one dequantized row at a time.
@@ -243,8 +245,9 @@ void forward_tiles(const Nf4Weight& w, const float* a, float* out, size_t m) {
 // rows of W in tiles, accumulating into its band.
 void transposed_tiles(const Nf4Weight& w, const float* a, float* out, size_t m) {
   const size_t rows = w.rows, cols = w.cols;
-  // Bands a multiple of kChunk wide (whole chunks when cols is), about 4 per thread.
-  const size_t per = ceil_div(cols, 4 * static_cast<size_t>(pool_limit()));
+  // Bands a multiple of kChunk wide (whole chunks when cols is), two per thread: wide enough for
+  // efficient BLAS calls, and a thread that finishes early can take another.
+  const size_t per = ceil_div(cols, 2 * static_cast<size_t>(pool_limit()));
   const size_t band = std::min(cols, ceil_div(std::max(per, kChunk), kChunk) * kChunk);
   parallel_for(static_cast<int>(ceil_div(cols, band)), [&](int t) {
     const size_t c0 = t * band, width = std::min(cols, c0 + band) - c0;
