@@ -1,7 +1,9 @@
 /**
  * The pinned list of packages the pretraining corpus is built from (src/corpus/packages.json):
  * Debian packages by exact version and .deb sha256, npm packages by exact version and tarball
- * integrity, each with paths to leave out and archives inside it to expand.
+ * integrity, each with paths to leave out and archives inside it to expand. A list may extend
+ * another (`extends`, a file beside it): the narration pairs' list is the pretraining list plus
+ * more documented libraries, so the pretraining corpus stays as its models' cards record it.
  */
 import * as path from "node:path";
 import { z } from "zod";
@@ -38,6 +40,8 @@ const packageSchema = z.discriminatedUnion("source", [debianPackageSchema, npmPa
 
 export const corpusSpecSchema = z.object({
   description: z.string().optional(),
+  /** Another package list (a path relative to this file) whose packages come first. */
+  extends: z.string().min(1).optional(),
   packages: z.array(packageSchema).min(1),
 });
 
@@ -49,20 +53,33 @@ export type CorpusSpec = z.infer<typeof corpusSpecSchema>;
 /** The committed package list beside this module. */
 export const DEFAULT_SPEC_FILE = path.join(__dirname, "packages.json");
 
-/** Read and validate a package list; errors name the file and the offending entry and field. */
-export function loadCorpusSpec(file: string = DEFAULT_SPEC_FILE): CorpusSpec {
+/**
+ * Read and validate a package list, with the packages of the lists it extends first; errors name
+ * the file and the offending entry and field.
+ */
+export function loadCorpusSpec(file: string = DEFAULT_SPEC_FILE, seen: string[] = []): CorpusSpec {
+  if (seen.includes(path.resolve(file))) {
+    throw new Error(`${file}: extends itself through ${seen.join(" -> ")}`);
+  }
   const parsed = corpusSpecSchema.safeParse(readJson(file));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
-  const seen = new Set<string>();
-  for (const p of parsed.data.packages) {
+  const base = parsed.data.extends
+    ? loadCorpusSpec(path.resolve(path.dirname(file), parsed.data.extends), [
+        ...seen,
+        path.resolve(file),
+      ]).packages
+    : [];
+  const packages = [...base, ...parsed.data.packages];
+  const listed = new Set<string>();
+  for (const p of packages) {
     const key = `${p.source}:${p.name}`;
-    if (seen.has(key)) throw new Error(`${file}: package ${key} is listed twice`);
-    seen.add(key);
+    if (listed.has(key)) throw new Error(`${file}: package ${key} is listed twice`);
+    listed.add(key);
   }
-  return parsed.data;
+  return { ...parsed.data, packages };
 }
 
 /** A package's id in the corpus: `debian:<name>` or `npm:<name>` (versions live in the manifest). */
