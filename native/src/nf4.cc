@@ -227,10 +227,12 @@ void forward_dots(const Nf4Weight& w, const float* a, float* out, size_t m) {
   });
 }
 
-// out [m, rows] = a [m, cols] * W^T: a tile of consecutive rows (contiguous in W) per task.
+// out [m, rows] = a [m, cols] * W^T: a tile of consecutive rows (contiguous in W) per task, at
+// least two tasks per thread.
 void forward_tiles(const Nf4Weight& w, const float* a, float* out, size_t m) {
   const size_t rows = w.rows, cols = w.cols;
-  const size_t tile = tile_rows(cols);
+  const size_t share = ceil_div(ceil_div(rows, 2 * static_cast<size_t>(pool_limit())), 8) * 8;
+  const size_t tile = std::min(tile_rows(cols), share);
   parallel_for(static_cast<int>(ceil_div(rows, tile)), [&](int t) {
     const size_t r0 = t * tile, r1 = std::min(rows, r0 + tile);
     float* buf = scratch(tile * cols);

@@ -158,7 +158,7 @@ const SHAPES: Shape[] = [
   { rows: 96, cols: 256, blocksize: 64, m: 1, double: false, why: "aligned rows, one token" },
   { rows: 96, cols: 256, blocksize: 64, m: 7, double: false, why: "aligned rows, tiles" },
   { rows: 300, cols: 70, blocksize: 64, m: 1, double: false, why: "blocks straddle rows" },
-  // A tile holds 2^20 floats: 248 rows of 4100, so 300 rows take a full tile and part of one.
+  // 300 rows of 4100 take several tiles (each at most 2^20 floats), the last one partial.
   { rows: 300, cols: 4100, blocksize: 64, m: 9, double: false, why: "out past one tile" },
   { rows: 33, cols: 45, blocksize: 32, m: 3, double: false, why: "odd n: bytes straddle rows" },
   { rows: 33, cols: 45, blocksize: 32, m: 6, double: false, why: "odd n, tiles" },
