@@ -33,6 +33,7 @@ const GIB = 2 ** 30;
 const NUMBER_FLAGS: Record<string, keyof TrainConfig> = {
   mix: "mix",
   "train-size": "trainSize",
+  "extra-train-size": "extraTrainSize",
   "val-size": "valSize",
   "data-seed": "dataSeed",
   "max-len": "maxLen",
@@ -137,7 +138,7 @@ function describeEvent(e: TrainEvent): string | null {
 export const train: Command = {
   summary: "fine-tune a model (QLoRA adapter, or every weight with --full) on a narration task",
   usage: `usage: narrator train --model DIR --data DIR --task codesearchnet|commitpackft|cocktail --out DIR
-       [--extra-train DIR] [--mix 0.5] [--languages python,go,...] [--train-size N] [--val-size N]
+       [--extra-train DIR [--extra-train-size N]] [--mix 0.5] [--languages python,go,...] [--train-size N] [--val-size N]
        [--optimizer adamw|adagrad|sgd] [--scheduler linear|cosine|constant_with_warmup|polynomial|constant]
        [--warmup-steps N | --warmup-ratio R] [--epochs N] [--batch-size N] [--grad-accum N] [--lr X]
        [--lora-r N] [--lora-alpha N] [--lora-dropout P] [--target-modules q_proj,v_proj,...]
@@ -155,7 +156,8 @@ its activations (the same gradients, for a second forward pass of each layer); i
 itself when the run would not fit in memory otherwise. --attention-block N computes attention N
 queries at a time, again in the backward pass, so no layer keeps every head's T x T scores.
 Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. --extra-train DIR adds every train row of
-DIR's codesearchnet/ and commitpackft/ (e.g. written by corpus pairs) to the training set, after the cocktail's mix.
+DIR's codesearchnet/ and commitpackft/ (e.g. written by corpus pairs) to the training set, after the cocktail's mix
+(--extra-train-size N: at most N per task and language, drawn with the data seed).
 Tokenizer: the model directory's tokenizer.json.
 Writes OUT/metrics.jsonl (a line per step and per evaluation), OUT/result.json, OUT/adapter
 (PEFT) or OUT/model (--full), and checkpoints (--checkpoint-every; --resume continues the last).

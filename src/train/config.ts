@@ -30,6 +30,8 @@ export const TrainConfigSchema = z
      * written by `corpus pairs`) whose train rows are all added to the training set.
      */
     extraTrain: z.string().min(1).optional(),
+    /** At most this many extra train rows per task and language, drawn with the data seed (default all). */
+    extraTrainSize: positiveInt.optional(),
     /** Output directory: metrics.jsonl, result.json, adapter/ or model/, checkpoint/. */
     out: z.string().min(1),
     task: z.enum(TRAIN_TASKS),

@@ -30,6 +30,8 @@ export interface TaskDataOptions {
   lenient: boolean;
   /** A data directory whose train rows (of the run's tasks and languages) are all added to the train set. */
   extraTrain?: string;
+  /** At most this many extra rows per task and language, drawn with the data seed (default all). */
+  extraTrainSize?: number;
 }
 
 /** The examples by split, with the data's provenance. */
@@ -101,7 +103,7 @@ async function loadExtraTrain(
     tasks: present,
     languages: opts.languages,
     seed: opts.dataSeed,
-    perLanguage: [Infinity, 0, 0],
+    perLanguage: [opts.extraTrainSize ?? Infinity, 0, 0],
     lenient: opts.lenient,
     commitInput: opts.commitInput,
   });

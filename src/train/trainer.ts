@@ -317,6 +317,7 @@ async function readData(
     commitInput: config.commitInput,
     lenient: config.lenient,
     extraTrain: config.extraTrain,
+    extraTrainSize: config.extraTrainSize,
   });
   return {
     train: d.train,

@@ -82,6 +82,15 @@ test("extra train rows join the train set only, all of them, and change the data
   assert.deepEqual(cocktailExtra.train.slice(0, cocktail.train.length), cocktail.train);
 });
 
+test("--extra-train-size draws at most that many extra rows per language, the same ones for the same seed", async () => {
+  const { base, extra } = dirs();
+  const one = (dataSeed: number) =>
+    loadTaskData(options(base, { extraTrain: extra, extraTrainSize: 1, dataSeed }));
+  const a = await one(42);
+  assert.equal(a.train.length, 2 + 1);
+  assert.deepEqual(summaries(a.train), summaries((await one(42)).train));
+});
+
 test("an extra directory without a folder of the run's tasks is refused, naming it", async () => {
   const { base, extra } = dirs();
   await assert.rejects(
