@@ -535,7 +535,7 @@ const float* attention_mask(Args& args, size_t i, const AttentionShape& p) {
   return args.number(i, "mask") < 0 ? nullptr : args.floats(i, p.batch * p.s_len, "mask");
 }
 
-// attention(heap, q, k, v, mask, out, lse, shape, scale): fused causal attention (attention.h);
+// attention(heap, q, k, v, mask, out, stats, shape, scale): fused causal attention (attention.h);
 // mask -1 for none.
 napi_value Attention(napi_env env, napi_callback_info info) {
   Args args(env, info, 9, "attention");
@@ -549,13 +549,13 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   const float* v = args.floats(3, keys * p.head_dim, "v");
   const float* mask = attention_mask(args, 4, p);
   float* out = args.floats(5, rows * p.head_dim, "out");
-  float* lse = args.floats(6, rows, "lse");
+  float* stats = args.floats(6, 2 * rows, "stats");
   if (args.failed()) return nullptr;
-  attention_forward(p, q, k, v, mask, out, lse);
+  attention_forward(p, q, k, v, mask, out, stats);
   return nullptr;
 }
 
-// attentionGrad(heap, q, k, v, mask, out, lse, dout, dq, dk, dv, shape, scale)
+// attentionGrad(heap, q, k, v, mask, out, stats, dout, dq, dk, dv, shape, scale)
 napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   Args args(env, info, 13, "attentionGrad");
   if (!require_blas(args)) return nullptr;
@@ -568,13 +568,13 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   const float* v = args.floats(3, keys * p.head_dim, "v");
   const float* mask = attention_mask(args, 4, p);
   const float* out = args.floats(5, rows * p.head_dim, "out");
-  const float* lse = args.floats(6, rows, "lse");
+  const float* stats = args.floats(6, 2 * rows, "stats");
   const float* dout = args.floats(7, rows * p.head_dim, "dout");
   float* dq = args.floats(8, rows * p.head_dim, "dq");
   float* dk = args.floats(9, keys * p.head_dim, "dk");
   float* dv = args.floats(10, keys * p.head_dim, "dv");
   if (args.failed()) return nullptr;
-  attention_backward(p, q, k, v, mask, out, lse, dout, dq, dk, dv);
+  attention_backward(p, q, k, v, mask, out, stats, dout, dq, dk, dv);
   return nullptr;
 }
 

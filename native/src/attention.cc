@@ -32,9 +32,9 @@ NARRATOR_CLONES float row_max(const float* row, size_t n, float m) {
   return m;
 }
 
-// row[j] = exp(row[j] - shift); returns their sum.
-NARRATOR_CLONES float exp_shifted(float* row, size_t n, float shift) {
-  for (size_t j = 0; j < n; ++j) row[j] = exp_f32(row[j] - shift);
+// row[j] = exp((row[j] - shift) - log_scale); returns their sum.
+NARRATOR_CLONES float exp_shifted(float* row, size_t n, float shift, float log_scale) {
+  for (size_t j = 0; j < n; ++j) row[j] = exp_f32((row[j] - shift) - log_scale);
   float lanes[kLanes] = {};
   size_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
@@ -121,8 +121,8 @@ Head head_of(const AttentionShape& p, const KeyBias& kb, const float* q, const f
           kb.bias.empty() ? nullptr : kb.bias.data() + b * p.s_len, kb.first_open[b]};
 }
 
-// One query head: out [t, d] and lse [t] by online softmax over key blocks.
-void forward_head(const AttentionShape& p, const Head& x, float* out, float* lse) {
+// One query head: out [t, d] and stats [t, 2] by online softmax over key blocks.
+void forward_head(const AttentionShape& p, const Head& x, float* out, float* stats) {
   const size_t d = p.head_dim;
   std::vector<float> scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * d);
   std::vector<float> running_max(kQueryBlock);
@@ -141,7 +141,7 @@ void forward_head(const AttentionShape& p, const Head& x, float* out, float* lse
         const float m = row_max(row, n, running_max[i]);
         // Rescale what earlier blocks summed to the new max (0 on the first block: max -inf).
         const float rescale = std::exp(running_max[i] - m);
-        running_sum[i] = running_sum[i] * rescale + exp_shifted(row, n, m);
+        running_sum[i] = running_sum[i] * rescale + exp_shifted(row, n, m, 0.0f);
         if (rescale != 1.0f) {
           for (size_t c = 0; c < d; ++c) acc[i * d + c] *= rescale;
         }
@@ -155,14 +155,16 @@ void forward_head(const AttentionShape& p, const Head& x, float* out, float* lse
       for (size_t c = 0; c < d; ++c) {
         out[(t0 + i) * d + c] = static_cast<float>(acc[i * d + c] / running_sum[i]);
       }
-      lse[t0 + i] = static_cast<float>(running_max[i] + std::log(running_sum[i]));
+      stats[2 * (t0 + i)] = running_max[i];
+      stats[2 * (t0 + i) + 1] = static_cast<float>(std::log(running_sum[i]));
     }
   }
 }
 
 // One query head's share of the backward: dq [t, d] written, dk and dv [s, d] of its kv head
-// accumulated. P = exp(score - lse), dP = dout v^T, dS = P * (dP - rowsum(dout * out)) * scale.
-void backward_head(const AttentionShape& p, const Head& x, const float* out, const float* lse,
+// accumulated. P = exp((score - max) - log sum), dP = dout v^T,
+// dS = P * (dP - rowsum(dout * out)) * scale.
+void backward_head(const AttentionShape& p, const Head& x, const float* out, const float* stats,
                    const float* dout, float* dq, float* dk, float* dv) {
   const size_t d = p.head_dim;
   const int di = static_cast<int>(d);
@@ -183,7 +185,10 @@ void backward_head(const AttentionShape& p, const Head& x, const float* out, con
       const size_t n = std::min(kKeyBlock, end - s0);
       const int ni = static_cast<int>(n);
       block_scores(p, x.q, x.k, x.kbias, t0, rows, s0, n, probs.data());
-      for (size_t i = 0; i < rows; ++i) exp_shifted(probs.data() + i * n, n, lse[t0 + i]);
+      for (size_t i = 0; i < rows; ++i) {
+        const float* st = stats + 2 * (t0 + i);
+        exp_shifted(probs.data() + i * n, n, st[0], st[1]);
+      }
       sgemm(false, true, ri, ni, di, 1.0f, dout + t0 * d, di, x.v + s0 * d, di, 0.0f,
             dscores.data(), ni);
       for (size_t i = 0; i < rows; ++i) {
@@ -202,18 +207,18 @@ void backward_head(const AttentionShape& p, const Head& x, const float* out, con
 }  // namespace
 
 void attention_forward(const AttentionShape& p, const float* q, const float* k, const float* v,
-                       const float* mask, float* out, float* lse) {
+                       const float* mask, float* out, float* stats) {
   const KeyBias kb = key_bias(p, mask);
   const size_t tasks = p.batch * p.heads;
   parallel_for(static_cast<int>(tasks), [&](int task) {
     const size_t b = task / p.heads, h = task % p.heads;
     const size_t row0 = (b * p.heads + h) * p.t_len;
-    forward_head(p, head_of(p, kb, q, k, v, b, h), out + row0 * p.head_dim, lse + row0);
+    forward_head(p, head_of(p, kb, q, k, v, b, h), out + row0 * p.head_dim, stats + 2 * row0);
   });
 }
 
 void attention_backward(const AttentionShape& p, const float* q, const float* k, const float* v,
-                        const float* mask, const float* out, const float* lse, const float* dout,
+                        const float* mask, const float* out, const float* stats, const float* dout,
                         float* dq, float* dk, float* dv) {
   const KeyBias kb = key_bias(p, mask);
   const size_t group = p.heads / p.kv_heads, d = p.head_dim;
@@ -227,7 +232,7 @@ void attention_backward(const AttentionShape& p, const float* q, const float* k,
     std::fill(dv_head, dv_head + p.s_len * d, 0.0f);
     for (size_t h = kvh * group; h < (kvh + 1) * group; ++h) {
       const size_t row0 = (b * p.heads + h) * p.t_len;
-      backward_head(p, head_of(p, kb, q, k, v, b, h), out + row0 * d, lse + row0,
+      backward_head(p, head_of(p, kb, q, k, v, b, h), out + row0 * d, stats + 2 * row0,
                     dout + row0 * d, dq + row0 * d, dk_head, dv_head);
     }
   });

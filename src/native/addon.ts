@@ -120,8 +120,9 @@ export interface NativeAddon {
   ): boolean;
   /**
    * Fused causal attention (native/src/attention.cc): out [B, heads, T, hd] and each query row's
-   * logsumexp lse [B, heads, T] for q [B, heads, T, hd], k and v [B, kvHeads, S, hd] and a key
-   * padding mask [B, S] (-1: none); shape is [B, heads, kvHeads, T, S, hd].
+   * max score and log of the shifted exp-sum, stats [B, heads, T, 2], for q [B, heads, T, hd], k
+   * and v [B, kvHeads, S, hd] and a key padding mask [B, S] (-1: none); shape is
+   * [B, heads, kvHeads, T, S, hd].
    */
   attention(
     heap: ArrayBufferLike,
@@ -130,11 +131,11 @@ export interface NativeAddon {
     v: number,
     mask: number,
     out: number,
-    lse: number,
+    stats: number,
     shape: Int32Array,
     scale: number,
   ): void;
-  /** dq, dk, dv of `attention` given dout, recomputing the probabilities from its lse. */
+  /** dq, dk, dv of `attention` given dout, recomputing the probabilities from its stats. */
   attentionGrad(
     heap: ArrayBufferLike,
     q: number,
@@ -142,7 +143,7 @@ export interface NativeAddon {
     v: number,
     mask: number,
     out: number,
-    lse: number,
+    stats: number,
     dout: number,
     dq: number,
     dk: number,

@@ -3,10 +3,11 @@
  * causal and key-padding bias, computed by the addon flash-attention style (native/src/attention.cc).
  *
  * The forward runs an online softmax over blocks of keys for each query row and keeps only the
- * output and each row's logsumexp: B x heads x T numbers where the plain path keeps the scores,
- * the biased scores and the probabilities, B x heads x T x T each. The backward recomputes each
- * block's probabilities from q, k and the logsumexp and takes dq, dk, dv from them; dk and dv of
- * a grouped kv head sum over the query heads it serves.
+ * output and each row's logsumexp, as its max and the log of the shifted sum (B x heads x T x 2
+ * numbers), where the plain path keeps the scores, the biased scores and the probabilities,
+ * B x heads x T x T each. The backward recomputes each block's probabilities from q, k and those
+ * two numbers per row and takes dq, dk, dv from them; dk and dv of a grouped kv head sum over the
+ * query heads it serves.
  *
  * Like the fused cross-entropy, the two kernels exist only while native kernels are enabled, and
  * `fusedAttention` returns null otherwise so that the caller keeps its plain path.
@@ -69,15 +70,15 @@ function scaleOf(kernel: string, attrs: KernelArgs["attrs"]): number {
   return scale;
 }
 
-/** [out [B, heads, T, hd], lse [B, heads, T]]. */
+/** [out [B, heads, T, hd], stats [B, heads, T, 2] (each row's max score and log shifted sum)]. */
 const attentionKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
   const shape = attentionShape(ATTENTION, args.inputs);
   const scale = scaleOf(ATTENTION, args.attrs);
   const { q, k, v, mask } = args.inputs;
   const backend = args.backend as WasmBackend;
   const out = backend.makeOutput(q!.shape, "float32");
-  const lse = backend.makeOutput(q!.shape.slice(0, 3), "float32");
-  if (tf.util.sizeFromShape(q!.shape) === 0) return [out, lse];
+  const stats = backend.makeOutput([...q!.shape.slice(0, 3), 2], "float32");
+  if (tf.util.sizeFromShape(q!.shape) === 0) return [out, stats];
   const at = (t: TensorInfo) => offsetOf(backend, t);
   addon.attention(
     heapOf(backend),
@@ -86,21 +87,21 @@ const attentionKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
     at(v!),
     mask ? at(mask) : -1,
     at(out),
-    at(lse),
+    at(stats),
     shape,
     scale,
   );
-  return [out, lse];
+  return [out, stats];
 };
 
-/** [dq, dk, dv] from q, k, v, the mask, the forward's out and lse, and dy (shaped like out). */
+/** [dq, dk, dv] from q, k, v, the mask, the forward's out and stats, and dy (shaped like out). */
 const attentionGradKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
   const shape = attentionShape(ATTENTION_GRAD, args.inputs);
   const scale = scaleOf(ATTENTION_GRAD, args.attrs);
-  const { q, k, v, mask, out, lse, dy } = args.inputs;
+  const { q, k, v, mask, out, stats, dy } = args.inputs;
   for (const [name, t, want] of [
     ["out", out, q!.shape],
-    ["lse", lse, q!.shape.slice(0, 3)],
+    ["stats", stats, [...q!.shape.slice(0, 3), 2]],
     ["dy", dy, q!.shape],
   ] as const) {
     if (!t || t.dtype !== "float32" || t.shape.join() !== want.join()) {
@@ -121,7 +122,7 @@ const attentionGradKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) 
     at(v!),
     mask ? at(mask) : -1,
     at(out!),
-    at(lse!),
+    at(stats!),
     at(dy!),
     dq,
     dk,
@@ -165,18 +166,18 @@ export function fusedAttention(
     vIn: tf.Tensor4D,
     save: (t: tf.Tensor[]) => void,
   ) => {
-    const [out, lse] = engine.runKernel(
+    const [out, stats] = engine.runKernel(
       ATTENTION,
       { q: qIn, k: kIn, v: vIn, ...padding },
       attrs,
     ) as tf.Tensor[];
-    save([qIn, kIn, vIn, out, lse, ...Object.values(padding)]);
+    save([qIn, kIn, vIn, out, stats, ...Object.values(padding)]);
     return {
       value: out,
-      gradFunc: (dy: tf.Tensor4D, [qs, ks, vs, os, ls, ms]: tf.Tensor[]) =>
+      gradFunc: (dy: tf.Tensor4D, [qs, ks, vs, os, st, ms]: tf.Tensor[]) =>
         engine.runKernel(
           ATTENTION_GRAD,
-          { q: qs, k: ks, v: vs, out: os, lse: ls, dy, ...(ms ? { mask: ms } : {}) },
+          { q: qs, k: ks, v: vs, out: os, stats: st, dy, ...(ms ? { mask: ms } : {}) },
           attrs,
         ) as tf.Tensor[],
     };

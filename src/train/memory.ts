@@ -12,7 +12,7 @@
  *   RoPE, residuals, SwiGLU) and for each LoRA target B*T*(2r + 2*in) with dropout (masked input),
  *   B*T*2r without, times a factor, plus attention's own term: a factor times B*h*T^2 scores on
  *   plain kernels; with native kernels attention runs fused (src/native/attention.ts) and keeps
- *   per query row only its output and logsumexp, B*h*T*(hd + 1) floats, held like the other
+ *   per query row only its output and logsumexp (2 floats), B*h*T*(hd + 2), held like the other
  *   activations (the chunked path of --attention-block holds one block's scores at a time on
  *   top, which this leaves out);
  * - logits and the loss: a factor times B*T*V floats.
@@ -100,7 +100,7 @@ const PLAIN_SCORES_FACTOR = 9;
 /** Attention's own floats per layer (see the module comment). */
 function attentionFloats(kernels: KernelSet, B: number, h: number, T: number, hd: number): number {
   return kernels === "native"
-    ? KERNEL_FACTORS.native.layer * B * h * T * (hd + 1)
+    ? KERNEL_FACTORS.native.layer * B * h * T * (hd + 2)
     : PLAIN_SCORES_FACTOR * B * h * T * T;
 }
 

@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 
 import { initBackend } from "../../src/backend/backend";
 import { injectLora, loraParameters, setTraining } from "../../src/lora/model";
+import { chunkedAttention } from "../../src/model/chunked_attention";
 import { initTensors, modelFromTensors } from "../../src/model/checkpoint";
 import { presetConfig } from "../../src/model/presets";
 import { ATTENTION, ATTENTION_GRAD, fusedAttention } from "../../src/native/attention";
@@ -240,6 +241,51 @@ for (const { name, p } of CASES) {
     }
   });
 }
+
+test(
+  "rows whose visible keys are all padding (left padding) weigh the keys as the model's float32 softmax does",
+  { skip },
+  () => {
+    enableNativeKernels();
+    // Row 0's first 4 keys are padding: its first 4 queries see no real key. In float32 every
+    // score there rounds to -1e9 (or -2e9), so the plain softmax spreads them evenly over the
+    // keys with the least bias, later real keys included (past the first block of queries);
+    // float64 would not, so the reference here is the tfjs path with the model's own bias (the
+    // chunked path in one block).
+    const p = problem({ B: 2, H: 2, KV: 1, T: 80, S: 80, D: 8 }, 5);
+    p.mask = Float32Array.from({ length: 2 * 80 }, (_, i) => (i < 4 ? 0 : 1));
+    const plain = tf.tidy(() => {
+      const t = (x: Float32Array, heads: number) => tf.tensor4d(x, [p.B, heads, p.T, p.D]);
+      const causal = tf.tensor2d(
+        Array.from({ length: p.T * p.S }, (_, i) => (i % p.S > Math.floor(i / p.S) ? -1e9 : 0)),
+        [p.T, p.S],
+      );
+      const keyBias = tf.mul(tf.sub(1, tf.tensor2d(p.mask!, [p.B, p.S])), -1e9);
+      const bias = tf.add(causal, tf.reshape(keyBias, [p.B, 1, 1, p.S]));
+      const w = t(p.w, p.H);
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        chunkedAttention(
+          a as tf.Tensor4D,
+          b as tf.Tensor4D,
+          c as tf.Tensor4D,
+          bias,
+          1 / Math.sqrt(p.D),
+          p.T,
+        );
+      const args = [t(p.q, p.H), t(p.k, p.KV), t(p.v, p.KV)];
+      const { grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(f(a, b, c), w)),
+      )(args);
+      const [a, b, c] = args;
+      return [f(a, b, c), ...grads].map((x) => x.dataSync());
+    });
+    const got = fused(p);
+    [got.out, got.dq, got.dk, got.dv].forEach((g, i) => {
+      const rel = maxRelative(g, plain[i]);
+      assert.ok(rel <= 1e-5, `${["output", "dq", "dk", "dv"][i]}: ${rel}`);
+    });
+  },
+);
 
 test("forward and backward through the fused attention leak no tensors", { skip }, () => {
   enableNativeKernels();
