@@ -324,7 +324,19 @@ export async function evaluateModel(opts: EvaluateModelOptions): Promise<ModelEv
   const data = await loadTaskData({ ...opts, sizes });
   const examples = data[opts.split];
   if (examples.length === 0) throw new Error(`no ${opts.split} examples for ${opts.task}`);
-  const model = openModel(opts.model, { adapter: opts.adapter, quant: opts.quant });
+  // Refused before loading when the largest pass cannot fit: a batch of inputs at the length
+  // limit, or each beam of a prompt with every new token.
+  const beams = opts.decoding?.beams ?? 1;
+  const newTokens = opts.generate ? opts.maxNewTokens : 0;
+  const model = openModel(opts.model, {
+    adapter: opts.adapter,
+    quant: opts.quant,
+    plan: {
+      batchSize: Math.max(opts.batchSize, beams),
+      seqLen: opts.maxLen + newTokens,
+      what: `evaluating batches of ${opts.batchSize} x ${opts.maxLen} tokens${opts.generate ? ` and decoding ${newTokens} new tokens with ${beams} beam(s)` : ""}`,
+    },
+  });
   const tok = tokenizerFor(opts.model);
   const encodeOpts = { format: opts.prompt, maxLen: opts.maxLen, start: sequencePrefix(tok) };
   const encoded = encodeExamples(tok, examples, encodeOpts);

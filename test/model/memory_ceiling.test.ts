@@ -29,6 +29,8 @@ import { writeRandomCheckpoint } from "../../src/model/random_checkpoint";
 import { openBase } from "../../src/model/open";
 import { quantizeModelDir } from "../../src/model/quantize_dir";
 
+import { writePythonData } from "../fixtures/data/rows";
+
 const ROOT = path.join(__dirname, "..", "..");
 
 before(async () => {
@@ -131,6 +133,29 @@ test("score refuses before loading a run that cannot fit the heap, naming ceilin
   assert.match(
     lines[0],
     /^narrator: refusing to start: scoring 20000 tokens needs an estimated [\d.]+ MiB of wasm heap .* but the wasm heap holds at most 4095\.94 MiB; /,
+  );
+  fs.rmSync(dir, { recursive: true });
+});
+
+test("eval refuses before loading a batch that cannot fit the heap, naming ceiling and plan", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "narrator-ceiling-"));
+  writeRandomCheckpoint(dir, presetConfig("narrator-2m"), { seed: 1, shards: 1, dtype: "BF16" });
+  const data = writePythonData(path.join(dir, "data"));
+  // 8 x 4,096 tokens: attention scores alone are 3 x 8 x 4 heads x 4096^2 floats, 6 GiB.
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, "bin", "narrator.js"),
+      ...["eval", "--model", dir, "--data", data, "--task", "codesearchnet", "--split", "test"],
+      ...["--languages", "python", "--max-len", "4096", "--batch-size", "8"],
+    ],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  assert.equal(r.status, 1, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.match(
+    lines.at(-1)!,
+    /^narrator: refusing to start: evaluating batches of 8 x 4096 tokens needs an estimated [\d.]+ MiB of wasm heap .* but the wasm heap holds at most 4095\.94 MiB; /,
   );
   fs.rmSync(dir, { recursive: true });
 });
