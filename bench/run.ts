@@ -13,6 +13,7 @@ import { initBackend } from "../src/backend/backend";
 import { presetConfig } from "../src/model/presets";
 import { baseMemory, formatMemory } from "../src/model/memory";
 import { backendInfo } from "../src/backend/backend";
+import { ATTENTION, ATTENTION_GRAD } from "../src/native/attention";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from "../src/native/cross_entropy";
 import {
   disableNativeKernels,
@@ -90,10 +91,13 @@ function torchLine(
 
 /** What the "before" contender leaves out: the fused loss and the broadcasting reduction gradients. */
 const UNFUSED = [CROSS_ENTROPY, CROSS_ENTROPY_GRAD, "Sum gradient", "Mean gradient"];
+/** What the plain-attention contender leaves out. */
+const FUSED_ATTENTION = [ATTENTION, ATTENTION_GRAD];
 
 /**
- * The LoRA step of this backend, of native kernels without UNFUSED (when native kernels are
- * on), and of PyTorch with the same threads, taking turns one step each per round.
+ * The LoRA step of this backend, of native kernels without UNFUSED and without fused attention
+ * (when native kernels are on), and of PyTorch with the same threads, taking turns one step each
+ * per round.
  */
 async function interleavedLora(threads: number, rounds: number): Promise<void> {
   const torch = await startTorch(PYTHON, threads);
@@ -111,6 +115,11 @@ async function interleavedLora(threads: number, rounds: number): Promise<void> {
       setup: use(UNFUSED),
       step: () => timed(stepper.run),
     });
+    contenders.push({
+      name: `${label}, plain attention`,
+      setup: use(FUSED_ATTENTION),
+      step: () => timed(stepper.run),
+    });
   }
   const pytorch = `PyTorch, ${threads} thread${threads > 1 ? "s" : ""}`;
   if (typeof torch !== "string") contenders.push({ name: pytorch, step: torch.step });
@@ -123,7 +132,9 @@ async function interleavedLora(threads: number, rounds: number): Promise<void> {
     console.log(`  ${name.padEnd(32)} ${fmt(tokensPerSecond(median(ms)))} tokens/s`);
   }
   if (contenders.length > 1 && nativeStatus().enabled) {
-    console.log(`  (unfused loss: without ${UNFUSED.join(", ")})`);
+    console.log(
+      `  (unfused loss: without ${UNFUSED.join(", ")}; plain attention: without ${FUSED_ATTENTION.join(", ")})`,
+    );
   }
   if (typeof torch === "string") console.log(`  PyTorch skipped (${torch})`);
   const ratios = [...times.keys()]
