@@ -9,8 +9,8 @@
  * must meet the same reference, so the two agree.
  *
  * Tolerance: every entry within 1e-5 * sum_k |x_ik| |w_jk| of the reference. Float32 rounding
- * errors of these sums grow about as sqrt(k) * 2^-24 relative to that magnitude (the seen worst
- * here is 2.8e-7, at k up to 4100), while a wrong code, scale or nibble moves entries by percents.
+ * errors of these sums, with random signs, stay a few 2^-24 of that magnitude (the worst seen here
+ * is 2.8e-7, at k up to 4100), while a wrong code, scale or nibble moves entries by percents.
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
