@@ -44,6 +44,11 @@ const nf4Kernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
       `${NF4_MATMUL}: the input must be float32 [m, ${inner}] for a [${w.rows}, ${w.cols}] weight${transposed ? " (transposed)" : ""}, got ${a?.dtype} [${a?.shape}]`,
     );
   }
+  if (typeof addon.nf4Matmul !== "function") {
+    throw new Error(
+      `${NF4_MATMUL}: the native addon was built before its NF4 kernel existed; rebuild it with: npm run build:native`,
+    );
+  }
   const m = a.shape[0];
   const backend = args.backend as WasmBackend;
   const out = backend.makeOutput([m, outer], "float32");

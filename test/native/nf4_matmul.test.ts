@@ -20,7 +20,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../src/backend/backend";
 import { FrozenQuantLinear, quantizedLinear } from "../../src/model/quantized";
 import { disableNativeKernels, enableNativeKernels } from "../../src/native/kernels";
-import { NF4_MATMUL, nf4MatMul } from "../../src/native/nf4_matmul";
+import type { NativeAddon } from "../../src/native/addon";
+import { NF4_KERNELS, NF4_MATMUL, nf4MatMul } from "../../src/native/nf4_matmul";
+import type { KernelArgs } from "../../src/native/wasm_heap";
 import type { Nf4State } from "../../src/model/quantized";
 import { Rng } from "../../src/util/rng";
 
@@ -248,27 +250,42 @@ test(
   },
 );
 
-test("nf4MatMul is null without native kernels, and bad operands are named", { skip }, () => {
-  const state = randomState(8, 64, 64, false);
-  const x = tf.tensor2d(uniform(64, -1, 1), [1, 64]);
-  try {
-    disableNativeKernels();
-    assert.equal(nf4MatMul(x, { ...state, rows: 8, cols: 64 }), null);
-    assert.equal(enableNativeKernels().enabled, true);
-    assert.throws(
-      () => nf4MatMul(x, { ...state, rows: 8, cols: 32 }),
-      /NarratorNf4MatMul: the input must be float32 \[m, 32\] for a \[8, 32\] weight, got float32 \[1,64\]/,
-    );
-    assert.throws(
-      () => nf4MatMul(x, { ...state, packed: state.packed.subarray(1), rows: 8, cols: 64 }),
-      /nf4Matmul: packed must be a Uint8Array of 256 values, got 255/,
-    );
-    assert.throws(
-      () => nf4MatMul(x, { ...state, absmax: new Float32Array(3), rows: 8, cols: 64 }),
-      /nf4Matmul: absmax must be null or a Float32Array of 8 values, got 3/,
-    );
-  } finally {
-    disableNativeKernels();
-    x.dispose();
-  }
-});
+test(
+  "nf4MatMul is null without native kernels; bad operands and a stale addon are named",
+  { skip },
+  () => {
+    const state = randomState(8, 64, 64, false);
+    const x = tf.tensor2d(uniform(64, -1, 1), [1, 64]);
+    try {
+      disableNativeKernels();
+      assert.equal(nf4MatMul(x, { ...state, rows: 8, cols: 64 }), null);
+      assert.equal(enableNativeKernels().enabled, true);
+      assert.throws(
+        () => nf4MatMul(x, { ...state, rows: 8, cols: 32 }),
+        /NarratorNf4MatMul: the input must be float32 \[m, 32\] for a \[8, 32\] weight, got float32 \[1,64\]/,
+      );
+      assert.throws(
+        () => nf4MatMul(x, { ...state, packed: state.packed.subarray(1), rows: 8, cols: 64 }),
+        /nf4Matmul: packed must be a Uint8Array of 256 values, got 255/,
+      );
+      assert.throws(
+        () => nf4MatMul(x, { ...state, absmax: new Float32Array(3), rows: 8, cols: 64 }),
+        /nf4Matmul: absmax must be null or a Float32Array of 8 values, got 3/,
+      );
+      const staleAddon = {} as NativeAddon; // built before the NF4 kernel existed
+      const attrs = { weight: { ...state, rows: 8, cols: 64 }, transposed: false };
+      assert.throws(
+        () =>
+          NF4_KERNELS[NF4_MATMUL](staleAddon, {
+            inputs: { a: x },
+            backend: tf.backend(),
+            attrs,
+          } as unknown as KernelArgs),
+        /the native addon was built before its NF4 kernel existed; rebuild it with: npm run build:native/,
+      );
+    } finally {
+      disableNativeKernels();
+      x.dispose();
+    }
+  },
+);
