@@ -1,12 +1,25 @@
 /** `narrator pretrain`: pretrain a small model on the code corpus, ship it, or write its random floor. */
 import * as fs from "node:fs";
 import { TASK_NAMES, TASKS } from "../data/example";
-import { parsePretrainConfig, PRETRAIN_FLAGS, type PretrainConfig } from "../pretrain/config";
+import {
+  parsePretrainConfig,
+  PRETRAIN_FLAGS,
+  PretrainConfigSchema,
+  type PretrainConfig,
+} from "../pretrain/config";
 import { pretrain as runPretraining, type PretrainEvent } from "../pretrain/pretrain";
 import { shipCheckpoint, writeRandomFloor, type ShipOptions, type Shipped } from "../pretrain/ship";
 import type { ValReport } from "../pretrain/validate";
 import { progressPrinter } from "../train/progress";
-import { languagesOpt, numberOpt, required, UsageError, type Command, type Options } from "./args";
+import {
+  languagesOpt,
+  numberOpt,
+  required,
+  schemaNumberRanges,
+  UsageError,
+  type Command,
+  type Options,
+} from "./args";
 import { stopOnSignal } from "./stop_signal";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -15,13 +28,15 @@ const GIB = 2 ** 30;
 /** Settings given as words; every other flag of PRETRAIN_FLAGS carries a number. */
 const WORD_FIELDS = new Set(["model", "tokenizer", "corpus", "out", "initFrom", "scheduler"]);
 const FLAG_OF_FIELD = new Map<string, string>(Object.entries(PRETRAIN_FLAGS));
+/** Each number flag is held to the schema's own bounds (whole numbers refuse 1e3 and 2.0). */
+const NUMBER_RANGES = schemaNumberRanges(PretrainConfigSchema);
 
 /** The pretrain config that the flags of `narrator pretrain` describe; errors name the flag. */
 export function pretrainConfigFromFlags(v: Values): PretrainConfig {
   const raw: Record<string, unknown> = {};
   for (const [field, flag] of Object.entries(PRETRAIN_FLAGS)) {
     if (v[flag] === undefined) continue;
-    raw[field] = WORD_FIELDS.has(field) ? v[flag] : numberOpt(v, flag, NaN);
+    raw[field] = WORD_FIELDS.has(field) ? v[flag] : numberOpt(v, flag, NaN, NUMBER_RANGES[field]);
   }
   if (v["memory-limit"] !== undefined) {
     raw.memoryLimit = numberOpt(v, "memory-limit", NaN, { above: 0 }) * GIB;

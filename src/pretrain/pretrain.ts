@@ -14,17 +14,14 @@
  * counters, so a resumed run ends with the weights and metrics of one never interrupted.
  */
 import * as path from "node:path";
-import { initBackend } from "../backend/backend";
 import { modelFromTensors, trainableParameters } from "../model/checkpoint";
 import { memoryCeiling } from "../model/memory";
-import { writeJsonAtomic } from "../util/fs";
 import {
-  endedRun,
-  openRunFolder,
+  completedRun,
   planMemory,
-  refuseOtherSettings,
-  RESULT,
   runLoop,
+  startRun,
+  writeRunResult,
   type EvalRecord,
   type LoopEvent,
   type RunStatus,
@@ -109,23 +106,20 @@ export async function pretrain(
   const config = parsePretrainConfig(input);
   const emit = opts.onEvent ?? (() => undefined);
   const log = (message: string) => emit({ type: "info", message });
-  const startedAt = Date.now();
-  await initBackend();
-  const folder = openRunFolder(config.out, opts.resume === true);
+  const resume = opts.resume === true;
+  const { folder, startedAt } = await startRun(config.out, resume);
   const { checkpoint } = folder;
   const setup = prepareRun(config, log);
-  if (checkpoint) refuseOtherSettings(checkpoint.dir, checkpoint.state.resumeKey, setup.resumeKey);
   // As fine-tuning: a finished run is never overwritten by a resume with other settings, and a
   // completed one is returned as it is.
-  const done = endedRun<PretrainResult>(folder, opts.resume === true);
-  if (done) {
-    const where = path.join(config.out, RESULT);
-    refuseOtherSettings(where, savedResumeKey(done, setup.tokenizer, where), setup.resumeKey);
-  }
-  if (done?.status === "completed") {
-    log(`${config.out} already holds a completed run; nothing to resume`);
-    return done;
-  }
+  const done = completedRun<PretrainResult>(
+    folder,
+    resume,
+    setup.resumeKey,
+    (ended, where) => savedResumeKey(ended, setup.tokenizer, where),
+    log,
+  );
+  if (done) return done;
   const { data, modelConfig } = setup;
   const { seqLen, batchSize } = config;
   const trainWindows = windowCount(data.train.tokens.length, seqLen);
@@ -260,7 +254,7 @@ export async function pretrain(
     outputs,
     provenance: provenance(data.manifestHash, config.seed),
   };
-  writeJsonAtomic(path.join(config.out, RESULT), result);
+  writeRunResult(result);
   optimizer.dispose();
   model.dispose();
   return result;

@@ -11,6 +11,7 @@ import {
   UsageError,
 } from "../../src/cli/args";
 import { downloadOptions, mineOptions } from "../../src/cli/data_commands";
+import { pretrainConfigFromFlags } from "../../src/cli/pretrain_commands";
 import { trainConfigFromFlags } from "../../src/cli/train_commands";
 import { notebooksCommand } from "../../src/notebooks/cli";
 import { parseDecimal, parseInteger } from "../../src/util/number";
@@ -145,6 +146,40 @@ test("train: whole-number flags refuse 1e3, 2.0 and values below their bounds, n
   refused("lr", "0", "a number > 0");
   const c = flags({ seed: "-3", "data-seed": "7", epochs: "1000", lr: "1e-4", "lora-alpha": "8" });
   assert.deepEqual([c.seed, c.dataSeed, c.epochs, c.lr, c.loraAlpha], [-3, 7, 1000, 1e-4, 8]);
+});
+
+test("pretrain: whole-number flags refuse 1e3, 2.0 and values below their bounds, naming the flag", () => {
+  const flags = (extra: Record<string, string>) =>
+    pretrainConfigFromFlags({
+      preset: "narrator-2m",
+      tokenizer: "t",
+      corpus: "c",
+      out: "o",
+      ...extra,
+    });
+  const refused = (flag: string, value: string, expected: string) =>
+    assert.throws(
+      () => flags({ [flag]: value }),
+      (e: unknown) => {
+        assert.ok(e instanceof UsageError, String(e));
+        assert.equal(e.message, `--${flag} expects ${expected}, got '${value}'`);
+        return true;
+      },
+    );
+  for (const flag of ["steps", "seq-len", "batch-size", "eval-windows", "attention-block"]) {
+    refused(flag, "1e3", "a whole number >= 1");
+    refused(flag, "2.0", "a whole number >= 1");
+    refused(flag, "0", "a whole number >= 1");
+  }
+  for (const flag of ["warmup-steps", "eval-every", "checkpoint-every"]) {
+    refused(flag, "-1", "a whole number >= 0");
+    refused(flag, "1e2", "a whole number >= 0");
+  }
+  refused("seed", "1e3", "a whole number");
+  refused("lr", "0", "a number > 0");
+  refused("weight-decay", "-0.1", "a number >= 0");
+  const c = flags({ steps: "1000", seed: "-2", lr: "1e-3", "warmup-steps": "0" });
+  assert.deepEqual([c.steps, c.seed, c.lr, c.warmupSteps], [1000, -2, 1e-3, 0]);
 });
 
 test("intList takes decimal integers only", () => {

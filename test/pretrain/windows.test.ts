@@ -179,7 +179,7 @@ test("the reproduce command parses back to the same config, and bad flags are na
         out: "o",
         "seq-len": "0",
       }),
-    /--seq-len: Number must be greater than 0/,
+    /--seq-len expects a whole number >= 1, got '0'/,
   );
   assert.throws(
     () =>
