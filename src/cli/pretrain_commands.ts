@@ -105,7 +105,7 @@ const options: Options = {
 export const pretrain: Command = {
   summary: "pretrain a small Llama-format model on the code corpus (every parameter), and ship it",
   usage: `usage: narrator pretrain --preset narrator-2m|narrator-8m|CONFIG.json --tokenizer FILE --corpus DIR --out DIR
-       [--init-from RUN_DIR] [--steps N] [--seq-len N] [--batch-size N] [--lr X] [--scheduler cosine|linear] [--warmup-steps N]
+       [--init-from RUN_DIR|MODEL_DIR] [--steps N] [--seq-len N] [--batch-size N] [--lr X] [--scheduler cosine|linear] [--warmup-steps N]
        [--weight-decay X] [--max-grad-norm X] [--seed N] [--eval-every N] [--eval-windows N]
        [--checkpoint-every N] [--memory-limit GIB] [--gradient-checkpointing] [--attention-block N] [--resume] [--ship DIR] [--random-floor DIR] [--data DIR [--languages python,go,...]] [--json]
 
@@ -117,7 +117,9 @@ validation CE on 64 held-out windows and a checkpoint every 250 steps.
 Writes OUT/metrics.jsonl, OUT/checkpoint-<step>/, OUT/result.json and, at the end, OUT/model/
 (config.json, model.safetensors in bfloat16, tokenizer.json, README.md model card).
 --init-from RUN_DIR starts from the float32 weights and AdamW moments of RUN_DIR's latest checkpoint
-(same model config) instead of random weights, then follows this run's own schedule and seed.
+(same model config) instead of random weights, then follows this run's own schedule and seed;
+--init-from MODEL_DIR starts from a shipped model folder's bfloat16 weights with AdamW from zero
+(the card lists the stages of its training.json before this one).
 --resume continues OUT's last checkpoint (or starts when there is none) with the same settings;
 SIGINT/SIGTERM stop at the next step with a checkpoint.
 --gradient-checkpointing recomputes each decoder layer in the backward pass (turned on by itself
