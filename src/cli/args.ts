@@ -7,16 +7,16 @@ import { parseDecimal, parseInteger } from "../util/number";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/** A command's parsed option values, by flag name. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
 export interface Command {
   /** One line for `narrator --help`. */
   summary: string;
   /** Usage text printed by `narrator <command> --help`. */
   usage: string;
   options: Options;
-  run(
-    values: Record<string, string | boolean | string[] | undefined>,
-    positionals: string[],
-  ): Promise<void>;
+  run(values: Values, positionals: string[]): Promise<void>;
 }
 
 /** A user error: printed as one line, without a stack trace. */
@@ -136,6 +136,12 @@ export function numberOpt<F extends number | undefined>(
     throw new UsageError(`--${name} expects ${describeRange(range)}, got '${String(v)}'`);
   }
   return n;
+}
+
+/** --memory-limit GIB as bytes (undefined when absent): the budget a run is estimated against. */
+export function memoryLimitOpt(values: Values): number | undefined {
+  const gib = numberOpt(values, "memory-limit", undefined, { above: 0 });
+  return gib === undefined ? undefined : gib * 2 ** 30;
 }
 
 /** Comma-separated integers (e.g. --ids 1,2,3). */

@@ -9,10 +9,8 @@ import { Narrator } from "../narrate/narrator";
 import { digestPage } from "../narrate/page";
 import type { SettingsOverrides } from "../narrate/settings";
 import { writeFileAtomic } from "../util/fs";
-import { numberOpt, required, UsageError, type Command } from "./args";
+import { numberOpt, required, UsageError, type Command, type Values } from "./args";
 import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
-
-type Values = Record<string, string | boolean | string[] | undefined>;
 
 const NARRATOR_OPTIONS = {
   model: { type: "string" },

@@ -19,12 +19,11 @@ import {
   UsageError,
   type Command,
   type Options,
+  type Values,
+  memoryLimitOpt,
 } from "./args";
 import { stopOnSignal } from "./stop_signal";
 
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-const GIB = 2 ** 30;
 /** Settings given as words; every other flag of PRETRAIN_FLAGS carries a number. */
 const WORD_FIELDS = new Set(["model", "tokenizer", "corpus", "out", "initFrom", "scheduler"]);
 const FLAG_OF_FIELD = new Map<string, string>(Object.entries(PRETRAIN_FLAGS));
@@ -38,9 +37,7 @@ export function pretrainConfigFromFlags(v: Values): PretrainConfig {
     if (v[flag] === undefined) continue;
     raw[field] = WORD_FIELDS.has(field) ? v[flag] : numberOpt(v, flag, NaN, NUMBER_RANGES[field]);
   }
-  if (v["memory-limit"] !== undefined) {
-    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, { above: 0 }) * GIB;
-  }
+  if (v["memory-limit"] !== undefined) raw.memoryLimit = memoryLimitOpt(v);
   if (v["gradient-checkpointing"] === true) raw.gradientCheckpointing = true;
   try {
     return parsePretrainConfig(raw, "narrator pretrain");

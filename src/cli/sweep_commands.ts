@@ -13,9 +13,7 @@ import type { PoolEvent } from "../experiments/pool";
 import { DEFAULT_PROFILE, loadProfile, withEvalData } from "../experiments/profile";
 import { defaultStoreDir, RunStore, type SpecRecord } from "../experiments/store";
 import { runSweep, type SweepEvent, type SweepPhase } from "../experiments/sweep";
-import { numberOpt, UsageError, type Command } from "./args";
-
-type Values = Record<string, string | boolean | string[] | undefined>;
+import { numberOpt, UsageError, type Command, type Values } from "./args";
 
 const short = (key: string) => key.slice(0, 12);
 

@@ -21,13 +21,11 @@ import {
   UsageError,
   type Command,
   type Options,
+  type Values,
+  memoryLimitOpt,
 } from "./args";
 import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
 import { stopOnSignal } from "./stop_signal";
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-const GIB = 2 ** 30;
 
 /** Flags of `train` that carry a number, and the config field each sets. */
 const NUMBER_FLAGS: Record<string, keyof TrainConfig> = {
@@ -97,9 +95,7 @@ export function trainConfigFromFlags(v: Values): TrainConfig {
     if (v[flag] === true) raw[field] = true;
   if (v.languages !== undefined) raw.languages = languagesOpt(v);
   if (v["target-modules"] !== undefined) raw.targetModules = targetModulesOpt(v);
-  if (v["memory-limit"] !== undefined) {
-    raw.memoryLimit = numberOpt(v, "memory-limit", NaN, { above: 0 }) * GIB;
-  }
+  if (v["memory-limit"] !== undefined) raw.memoryLimit = memoryLimitOpt(v);
   if (v["no-eval-at-start"] === true) raw.evalAtStart = false;
   try {
     return parseTrainConfig(raw, "narrator train");
