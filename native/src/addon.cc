@@ -13,6 +13,7 @@
 #include "kernels.h"
 #include "nf4.h"
 #include "pool.h"
+#include "table.h"
 
 namespace narrator {
 namespace {
@@ -504,6 +505,62 @@ napi_value Nf4Matmul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The weight of tableMatmul / tableGather: rows, cols and format at argv[i..i+2], its bytes (a
+// Uint8Array, row-major) at argv[i+3].
+bool table_weight(Args& args, size_t i, TableWeight* w) {
+  w->rows = args.count(i, "rows");
+  w->cols = args.count(i + 1, "cols");
+  const size_t format = args.count(i + 2, "format");
+  if (!args.failed() && format > static_cast<size_t>(TableFormat::kF32)) {
+    args.fail("unknown format code " + std::to_string(format));
+  }
+  w->format = static_cast<TableFormat>(format);
+  const size_t bytes = args.failed() ? 0 : w->rows * w->cols * table_element_bytes(w->format);
+  w->data = static_cast<const uint8_t*>(args.typed(i + 3, napi_uint8_array, "Uint8Array", bytes,
+                                                   "data"));
+  return !args.failed();
+}
+
+// tableMatmul(heap, a, out, m, transposed, rows, cols, format, data)
+// out [m, rows] = a [m, cols] * W^T, or out [m, cols] = a [m, rows] * W when transposed, for W
+// [rows, cols] stored as bf16 (format 0), f16 (1) or f32 (2) in a Uint8Array outside the heap;
+// a and out on the heap.
+napi_value TableMatmul(napi_env env, napi_callback_info info) {
+  Args args(env, info, 9, "tableMatmul");
+  if (!require_blas(args)) return nullptr;
+  args.heap(0);
+  const size_t m = args.count(3, "m");
+  const bool transposed = args.flag(4, "transposed");
+  TableWeight w{};
+  if (!table_weight(args, 5, &w)) return nullptr;
+  const size_t inner = transposed ? w.rows : w.cols, outer = transposed ? w.cols : w.rows;
+  const float* a = args.floats(1, m * inner, "a");
+  float* out = args.floats(2, m * outer, "out");
+  if (args.failed()) return nullptr;
+  table_matmul(w, a, out, m, transposed);
+  return nullptr;
+}
+
+// tableGather(heap, out, ids, rows, cols, format, data): out [ids.length, cols] on the heap =
+// the rows of W (as for tableMatmul) at ids, an Int32Array of values below rows.
+napi_value TableGather(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7, "tableGather");
+  args.heap(0);
+  TableWeight w{};
+  if (!table_weight(args, 3, &w)) return nullptr;
+  const size_t count = args.typed_length(2, "ids");
+  size_t max_id = 0;
+  const int32_t* ids = args.indices(2, count, "ids", &max_id);
+  if (!args.failed() && count > 0 && max_id >= w.rows) {
+    args.fail("id " + std::to_string(max_id) + " is outside the table's " +
+              std::to_string(w.rows) + " rows");
+  }
+  float* out = args.floats(1, count * w.cols, "out");
+  if (args.failed()) return nullptr;
+  table_gather(w, ids, count, out);
+  return nullptr;
+}
+
 // The [batch, heads, kvHeads, t, s, headDim] Int32Array at argv[i] and the scale after it.
 bool attention_shape(Args& args, size_t i, AttentionShape* p) {
   const int32_t* dims = args.int32s(i, 6, "shape");
@@ -592,7 +649,8 @@ NAPI_MODULE_INIT() {
                    {"gather", Gather},   {"crossEntropy", CrossEntropy},
                    {"crossEntropyGrad", CrossEntropyGrad},
                    {"attention", Attention}, {"attentionGrad", AttentionGrad},
-                   {"nf4Matmul", Nf4Matmul}};
+                   {"nf4Matmul", Nf4Matmul}, {"tableMatmul", TableMatmul},
+                   {"tableGather", TableGather}};
   for (const auto& f : functions) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

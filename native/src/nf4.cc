@@ -1,10 +1,10 @@
 #include "nf4.h"
 
 #include <algorithm>
-#include <vector>
 
 #include "blas.h"
 #include "pool.h"
+#include "tiles.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -37,37 +37,15 @@ alignas(64) constexpr float kNf4[16] = {
 // Values dequantized per chunk: 16 packed bytes. Blocks (>= 32 values, powers of two) start on
 // chunk boundaries, so a chunk never straddles two scales.
 constexpr size_t kChunk = 32;
-// Up to this many rows of `a`, a product is one dot product per output (no BLAS call).
-constexpr size_t kSmallM = 4;
-// Output rows per task when dot products are used.
-constexpr size_t kDotRowsPerTask = 64;
-// Floats in one dequantized tile (4 MiB per thread). Each BLAS call packs all of `a` again, so
-// a tile must be a few hundred rows for that packing to cost little beside the product.
-constexpr size_t kTileFloats = size_t{1} << 20;
-constexpr size_t kMaxTileRows = 512;
 
 // Dequantizes `chunks` chunks at `bytes` with one scale: dst[2j] is the high nibble of byte j.
 using ChunksFn = void (*)(const uint8_t* bytes, size_t chunks, float scale, float* dst);
-// sum a[i] * b[i].
-using DotFn = float (*)(const float* a, const float* b, size_t n);
 
 void chunks_scalar(const uint8_t* bytes, size_t chunks, float scale, float* dst) {
   for (size_t j = 0; j < chunks * (kChunk / 2); ++j) {
     dst[2 * j] = kNf4[bytes[j] >> 4] * scale;
     dst[2 * j + 1] = kNf4[bytes[j] & 0x0f] * scale;
   }
-}
-
-float dot_scalar(const float* a, const float* b, size_t n) {
-  constexpr size_t kLanes = 8;
-  float acc[kLanes] = {};
-  size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
-  }
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
 }
 
 #ifdef NARRATOR_X86_SIMD
@@ -102,21 +80,6 @@ __attribute__((target("avx2,fma"))) void chunks_avx2(const uint8_t* bytes, size_
   }
 }
 
-__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, size_t n) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
-  }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(acc0, acc1));
-  float s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
-            ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
 __attribute__((target("avx512f"))) void chunks_avx512(const uint8_t* bytes, size_t chunks,
                                                       float scale, float* dst) {
   const __m512 table = _mm512_load_ps(kNf4);
@@ -136,39 +99,17 @@ __attribute__((target("avx512f"))) void chunks_avx512(const uint8_t* bytes, size
   }
 }
 
-__attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, size_t n) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
-  }
-  float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 #pragma GCC diagnostic pop
 #endif
 
-struct Isa {
-  ChunksFn chunks;
-  DotFn dot;
-};
 
 // The widest variant this CPU runs (the same choice as the status's `cpuKernels`).
-Isa pick_isa() {
+ChunksFn pick_chunks() {
 #ifdef NARRATOR_X86_SIMD
-  if (__builtin_cpu_supports("avx512f")) return {chunks_avx512, dot_avx512};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return {chunks_avx2, dot_avx2};
-  }
+  if (__builtin_cpu_supports("avx512f")) return chunks_avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return chunks_avx2;
 #endif
-  return {chunks_scalar, dot_scalar};
-}
-
-const Isa& isa() {
-  static const Isa chosen = pick_isa();
-  return chosen;
+  return chunks_scalar;
 }
 
 // The scale of block b, rounded as the JavaScript dequantizer rounds it.
@@ -185,7 +126,7 @@ inline float code_value(const uint8_t* packed, size_t i) {
 
 // dst[0, count) = the weight's flattened values [begin, begin + count), in float32.
 void dequant_range(const Nf4Weight& w, size_t begin, size_t count, float* dst) {
-  const ChunksFn chunks = isa().chunks;
+  static const ChunksFn chunks = pick_chunks();
   const size_t end = begin + count;
   for (size_t i = begin; i < end;) {
     const size_t block = i / w.blocksize;
@@ -199,24 +140,9 @@ void dequant_range(const Nf4Weight& w, size_t begin, size_t count, float* dst) {
   }
 }
 
-// A per-thread buffer of at least n floats (pool threads live as long as the process).
-float* scratch(size_t n) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
-}
-
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
-
-// Rows of a dequantized tile `cols` wide: kTileFloats in all, a multiple of 8 in 8..kMaxTileRows.
-size_t tile_rows(size_t cols) {
-  return std::clamp<size_t>(kTileFloats / std::max<size_t>(cols, 1) / 8 * 8, 8, kMaxTileRows);
-}
-
 // out [m, rows] = a [m, cols] * W^T with m <= kSmallM: one dequantized row at a time.
 void forward_dots(const Nf4Weight& w, const float* a, float* out, size_t m) {
   const size_t rows = w.rows, cols = w.cols;
-  const DotFn dot = isa().dot;
   parallel_for(static_cast<int>(ceil_div(rows, kDotRowsPerTask)), [&](int t) {
     float* row = scratch(cols);
     const size_t r1 = std::min(rows, (t + 1) * kDotRowsPerTask);

@@ -3,14 +3,18 @@
  * BF16) in JavaScript memory, outside the wasm heap, whose 4 GiB a large vocabulary would
  * otherwise fill (DeepSeek-Coder-1.3B: two 32256 x 2048 tables, 264 MB in bf16, 528 MB widened).
  * Only what an operation needs is widened to float32 and put on the heap: the looked-up rows of
- * an embedding, one vocabulary tile of a head at a time (again in the backward pass). Widening
- * 16-bit floats to float32 is exact, so results equal those of a float32 copy.
+ * an embedding, one vocabulary tile of a head at a time (again in the backward pass). With native
+ * kernels the addon does both without widening in JavaScript: the head's products widen tiles of
+ * rows into a per-thread buffer (../native/table_matmul), and looked-up rows are widened straight
+ * onto the heap. Widening 16-bit floats to float32 is exact, so results equal those of a float32
+ * copy.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { TensorEntry } from "../safetensors/safetensors";
 import { toFloat32 } from "../safetensors/float16";
 import type { Linear } from "./linear";
 import { transposeFlagsAreFast } from "../backend/backend";
+import { type TableOperand, tableGather, tableMatMul } from "../native/table_matmul";
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
@@ -40,6 +44,11 @@ export class FrozenTable {
     this.tileRows = Math.max(1, Math.floor(tileElements / this.cols));
   }
 
+  /** The table as the native kernels read it. */
+  get operand(): TableOperand {
+    return { rows: this.rows, cols: this.cols, dtype: this.dtype, data: this.data };
+  }
+
   /** Bytes held (outside the heap). */
   bytes(): number {
     return this.data.byteLength;
@@ -55,14 +64,16 @@ export class FrozenTable {
 
   /** Rows at `ids` as a [ids.length, cols] tensor (an embedding lookup). */
   gather(ids: ArrayLike<number>): tf.Tensor2D {
-    const out = new Float32Array(ids.length * this.cols);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (!(id >= 0 && id < this.rows)) {
+      if (!(Number.isInteger(id) && id >= 0 && id < this.rows)) {
         throw new Error(`token id ${id} is outside the table's ${this.rows} rows`);
       }
-      out.set(this.widen(id, id + 1), i * this.cols);
     }
+    const native = tableGather(this.operand, Int32Array.from(ids));
+    if (native !== null) return native;
+    const out = new Float32Array(ids.length * this.cols);
+    for (let i = 0; i < ids.length; i++) out.set(this.widen(ids[i], ids[i] + 1), i * this.cols);
     return tf.tensor2d(out, [ids.length, this.cols]);
   }
 
@@ -88,7 +99,8 @@ export class FrozenTable {
 /**
  * An output head over a frozen table W [vocab, d]: logits = h W^T, computed tile by tile over
  * the vocabulary; the backward pass widens each tile again (dh = sum of dy_tile W_tile), so no
- * float copy of W outlives a tile.
+ * float copy of W outlives a tile. With native kernels the addon's table product does the same
+ * with tiles it widens itself, in both directions (the plain path below is then unused).
  */
 export class TableHead implements Linear {
   readonly outFeatures: number;
@@ -100,6 +112,11 @@ export class TableHead implements Linear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tableMatMul(x, this.table.operand) ?? this.applyTiled(x);
+  }
+
+  /** The plain path: each vocabulary tile widened in JavaScript, then multiplied on the heap. */
+  private applyTiled(x: tf.Tensor2D): tf.Tensor2D {
     const table = this.table;
     const flags = transposeFlagsAreFast();
     const f = tf.customGrad(((input: tf.Tensor2D) => ({

@@ -173,6 +173,32 @@ export interface NativeAddon {
     nestedOffset: number,
     nestedBlocksize: number,
   ): void;
+  /**
+   * out [m, rows] = a [m, cols] * W^T, or out [m, cols] = a [m, rows] * W when `transposed`, for
+   * a table W [rows, cols] stored as bf16 (format 0), f16 (1) or f32 (2) in `data` outside the
+   * heap (row-major bytes), widened tile by tile.
+   */
+  tableMatmul(
+    heap: ArrayBufferLike,
+    a: number,
+    out: number,
+    m: number,
+    transposed: boolean,
+    rows: number,
+    cols: number,
+    format: number,
+    data: Uint8Array,
+  ): void;
+  /** out [ids.length, cols] = the rows of W (as for tableMatmul) at ids, widened. */
+  tableGather(
+    heap: ArrayBufferLike,
+    out: number,
+    ids: Int32Array,
+    rows: number,
+    cols: number,
+    format: number,
+    data: Uint8Array,
+  ): void;
 }
 
 export type AddonLoad =

@@ -13,7 +13,8 @@
  * Elementwise, Max and data movement give wasm's exact bits; matmul, Sum, Softmax and Exp agree
  * within float32 rounding (summation order, exp polynomial). Added under names of their own
  * (no wasm counterpart): the fused softmax cross-entropy of the token loss (./cross_entropy) and
- * the product with a packed NF4 weight (./nf4_matmul).
+ * the product with a packed NF4 weight (./nf4_matmul), and the product and row lookup with a
+ * 16-bit table such as an untied output head (./table_matmul).
  * Fused causal attention is added the same way (./attention).
  * Tile runs natively when it broadcasts, and the Sum and Mean gradients use it (./gradients).
  */
@@ -25,6 +26,7 @@ import { ATTENTION_KERNELS } from "./attention";
 import { ADDED_KERNELS } from "./cross_entropy";
 import { NATIVE_GRADIENTS } from "./gradients";
 import { NF4_KERNELS } from "./nf4_matmul";
+import { TABLE_KERNELS } from "./table_matmul";
 import {
   type StridedCopy,
   planBroadcast,
@@ -399,7 +401,7 @@ interface Active {
   addon: NativeAddon;
   status: AddonStatus;
   originals: Map<string, KernelConfig>;
-  /** Kernels registered under names of their own (ADDED_KERNELS, NF4_KERNELS). */
+  /** Kernels registered under names of their own (ADDED_KERNELS, NF4_KERNELS, TABLE_KERNELS, ...). */
   added: string[];
   /** tfjs's gradients that NATIVE_GRADIENTS replaced. */
   gradients: GradConfig[];
@@ -448,7 +450,7 @@ export interface NativeKernelsOptions {
 
 /**
  * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones and registers
- * ADDED_KERNELS and NF4_KERNELS. Registers nothing (and says why) when NARRATOR_NATIVE=0,
+ * ADDED_KERNELS, NF4_KERNELS, TABLE_KERNELS and ATTENTION_KERNELS. Registers nothing (and says why) when NARRATOR_NATIVE=0,
  * when the backend is not wasm, or when the addon or OpenBLAS is missing. Calling it again is a
  * no-op (disable first to change `exclude`).
  */
@@ -474,6 +476,7 @@ export function enableNativeKernels(options: NativeKernelsOptions = {}): NativeK
   for (const [name, kernel] of Object.entries({
     ...ADDED_KERNELS,
     ...NF4_KERNELS,
+    ...TABLE_KERNELS,
     ...ATTENTION_KERNELS,
   })) {
     if (tf.getKernel(name, "wasm") !== undefined || excluded.has(name)) continue;
