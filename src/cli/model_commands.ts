@@ -65,6 +65,8 @@ export const generateCmd: Command = {
 Greedy when --temperature is 0 (the default). Stops at the tokenizer's end tokens.
 Prints the text, or with --json (or --ids) {"ids", "text", "decoding"}.
 --no-repeat-ngram N: never generate the same N-token sequence twice (default 0: off; per beam).
+With native kernels (backend wasm+native) attention runs fused by default, and 4-bit layers and
+an output head kept as stored (bf16/f16) multiply straight from their stored weights.
 ${BEAM_HELP}`,
   options: {
     ...modelOptions,

@@ -120,7 +120,8 @@ Writes OUT/metrics.jsonl, OUT/checkpoint-<step>/, OUT/result.json and, at the en
 --resume continues OUT's last checkpoint (or starts when there is none) with the same settings;
 SIGINT/SIGTERM stop at the next step with a checkpoint.
 --gradient-checkpointing recomputes each decoder layer in the backward pass (turned on by itself
-when the run would not fit otherwise); --attention-block N computes attention N queries at a time.
+when the run would not fit otherwise). With native kernels attention runs fused by default (no
+T x T scores kept); --attention-block N computes it N queries at a time instead (for plain wasm).
 --ship DIR writes a model folder from OUT's latest checkpoint instead of training (same settings).
 --random-floor DIR writes the untrained model of the same shape and seed instead of training.
 --data DIR (the folder of codesearchnet/ and commitpackft/) adds the shipped weights' zero-shot CE

@@ -149,8 +149,11 @@ batch 4, lr 2e-4) and QLoRA's (nf4, r 64, alpha 16, dropout 0.05, all linear lay
 max grad norm 0.3); 2,100 train / 300 validation examples per language; max length 512.
 --gradient-checkpointing recomputes each decoder layer in the backward pass instead of keeping
 its activations (the same gradients, for a second forward pass of each layer); it turns on by
-itself when the run would not fit in memory otherwise. --attention-block N computes attention N
-queries at a time, again in the backward pass, so no layer keeps every head's T x T scores.
+itself when the run would not fit in memory otherwise. With native kernels (backend wasm+native)
+attention runs fused by default: no head's T x T scores are kept, only each query's output and
+logsumexp, and the backward pass recomputes the rest. --attention-block N computes attention N
+queries at a time instead, again in the backward pass, so no layer keeps every head's T x T
+scores; it is for plain wasm, where attention otherwise keeps them all.
 Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. --extra-train DIR adds every train row of
 DIR's codesearchnet/ and commitpackft/ (e.g. written by corpus pairs) to the training set, after the cocktail's mix
 (--extra-train-size N: at most N per task and language, drawn with the data seed).

@@ -4,8 +4,10 @@
  *
  * Terms (bytes; B batch, T sequence length, d hidden, f MLP width, h heads, V vocabulary, L layers):
  * - frozen weights as stored: float32 layers keep W and W^T (the backward multiplies by W), NF4
- *   layers their packed codes and scales plus one layer dequantized (W and W^T) at a time, the
- *   output head a float32 W^T beside the embeddings (full-parameter training: only that transpose);
+ *   layers their packed codes and scales, plus on plain kernels one layer dequantized (W and W^T)
+ *   at a time (the native kernel dequantizes tiles into a per-thread buffer off the heap and never
+ *   makes that copy), the output head a float32 W^T beside the embeddings (full-parameter
+ *   training: only that transpose);
  * - trainable parameters, their gradients (x2: the accumulated sum and the new micro-batch, or the
  *   clipped copy), the optimizer's slots (AdamW 2, Adagrad 1, SGD 0 per parameter);
  * - activations, per layer: the B*T*(24d + 6f) floats a forward pass makes (norms, projections,
@@ -126,6 +128,9 @@ export function estimateTrainingMemory(
   const headCopy = vocab * d * F32;
   const tableFloats = (config.tie_word_embeddings ? 1 : 2) * vocab * d;
   const offHeapTables = !opts.full && opts.tablesOffHeap === true;
+  const kernels = opts.kernels ?? activeKernels();
+  // A 4-bit layer dequantized with its transpose for its product: plain kernels only.
+  const dequantized = kernels === "native" ? 0 : 2 * largestLinear * F32;
   let weights: number;
   let outside = 0;
   if (opts.full)
@@ -133,7 +138,7 @@ export function estimateTrainingMemory(
   else if (opts.quant === "none") weights = base.float32 + base.linearParameters * F32 + headCopy;
   else {
     const packed = opts.doubleQuant ? base.nf4DoubleQuant : base.nf4;
-    weights = packed + headCopy + 2 * largestLinear * F32;
+    weights = packed + headCopy + dequantized;
     outside = packed - (base.parameters - base.linearParameters) * F32;
   }
   if (offHeapTables) {
@@ -156,7 +161,6 @@ export function estimateTrainingMemory(
         const inF = linearShape(config, m)[1];
         return s + 2 * opts.loraR + (opts.loraDropout > 0 ? 2 * inF : 0);
       }, 0);
-  const kernels = opts.kernels ?? activeKernels();
   const k = KERNEL_FACTORS[kernels];
   const perLayer =
     k.layer * BT * (24 * d + 6 * ffn + loraActs) * F32 +

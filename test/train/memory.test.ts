@@ -180,3 +180,26 @@ test("the study's QLoRA step on the 1.3B shape needs checkpointing under the 4 G
   assert.ok(plain.activations > 5 * 2 ** 30, `${plain.activations}`);
   assert.equal(needsGradientCheckpointing(ds, run, heap), true);
 });
+
+test("NF4 layers count a dequantized float copy (W and W^T) only on plain kernels", () => {
+  // The native kernel dequantizes tiles of the packed weight into a small per-thread buffer
+  // outside the heap, so a native step holds no float copy of any 4-bit layer.
+  const native = estimateTrainingMemory(config, qlora);
+  const plain = estimateTrainingMemory(config, { ...qlora, kernels: "plain" });
+  const largest = 64 * 32; // gate/up/down: 64 x 32
+  assert.equal(plain.weights - native.weights, 2 * largest * 4);
+  // Frozen weights on a native step: the packed codes and scales, norms, embeddings and the head.
+  const codes = (3 * (4 * 32 * 32 + 3 * 64 * 32)) / 2;
+  const absmax = ((3 * (4 * 32 * 32 + 3 * 64 * 32)) / 64) * 4;
+  const norms = (2 * 3 + 1) * 32 * 4;
+  const tables = 3 * 300 * 32 * 4; // embeddings, the untied head and the head's transpose
+  assert.equal(native.weights, codes + absmax + norms + tables);
+  // The 1.3B shape: its largest layer is 5504 x 2048, about 86 MiB for W and W^T.
+  const ds = presetConfig("deepseek-coder-1.3b");
+  const run = { ...qlora, loraR: 64, batchSize: 1, seqLen: 512, tablesOffHeap: true };
+  // (weights only: the two kernel sets also keep different activations)
+  const gap =
+    estimateTrainingMemory(ds, { ...run, kernels: "plain" }).weights -
+    estimateTrainingMemory(ds, run).weights;
+  assert.equal(gap, 2 * 5504 * 2048 * 4);
+});
