@@ -9,16 +9,14 @@
  * kernels are enabled, and `nf4MatMul` returns null otherwise so that the caller keeps its plain
  * path (dequantize the layer, then matMul).
  */
-import * as tf from "@tensorflow/tfjs-core";
-import type { NamedAttrMap } from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 
 import type { NativeAddon } from "./addon";
+import { filledOutput, frozenMatMul, productInput } from "./frozen_product";
 import { type AddedKernel, type KernelArgs, type WasmBackend, heapOf, offsetOf } from "./wasm_heap";
 
 /** Kernel name of the NF4 product (both directions, by the `transposed` attribute). */
 export const NF4_MATMUL = "NarratorNf4MatMul";
-
-type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
 /** A weight [rows, cols] in bitsandbytes' NF4 layout (the fields of an NF4 quantization state). */
 export interface Nf4Operand {
@@ -35,26 +33,17 @@ export interface Nf4Operand {
 
 /** a [m, cols] -> [m, rows] (a W^T), or a [m, rows] -> [m, cols] (a W) when `transposed`. */
 const nf4Kernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
-  const { a } = args.inputs;
   const w = args.attrs?.weight as unknown as Nf4Operand;
   const transposed = args.attrs?.transposed === true;
-  const [inner, outer] = transposed ? [w.rows, w.cols] : [w.cols, w.rows];
-  if (!a || a.dtype !== "float32" || a.shape.length !== 2 || a.shape[1] !== inner) {
-    throw new Error(
-      `${NF4_MATMUL}: the input must be float32 [m, ${inner}] for a [${w.rows}, ${w.cols}] weight${transposed ? " (transposed)" : ""}, got ${a?.dtype} [${a?.shape}]`,
-    );
-  }
+  const { a, m, outer } = productInput(NF4_MATMUL, "weight", args, w, transposed);
   if (typeof addon.nf4Matmul !== "function") {
     throw new Error(
       `${NF4_MATMUL}: the native addon was built before its NF4 kernel existed; rebuild it with: npm run build:native`,
     );
   }
-  const m = a.shape[0];
   const backend = args.backend as WasmBackend;
-  const out = backend.makeOutput([m, outer], "float32");
-  if (m * outer === 0) return out;
   const nested = w.nested;
-  try {
+  return filledOutput(backend, [m, outer], (out) =>
     addon.nf4Matmul(
       heapOf(backend),
       offsetOf(backend, a),
@@ -71,35 +60,17 @@ const nf4Kernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
       nested?.code ?? null,
       nested?.offset ?? 0,
       nested?.blocksize ?? 0,
-    );
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  }
-  return out;
+    ),
+  );
 };
 
 /** The NF4 kernel, by the name it is registered under. */
 export const NF4_KERNELS: Record<string, AddedKernel> = { [NF4_MATMUL]: nf4Kernel };
 
 /**
- * x [N, cols] W^T for an NF4 weight W [rows, cols], differentiable in x (dx = dy W, through the
- * same kernel), or null when the kernel is not registered for the active backend or x is not
- * float32: the caller then computes the product its own way.
+ * x [N, cols] W^T for an NF4 weight W [rows, cols], differentiable in x, or null when the kernel
+ * is not registered or x is not float32 (see `frozenMatMul`).
  */
 export function nf4MatMul(x: tf.Tensor2D, weight: Nf4Operand): tf.Tensor2D | null {
-  if (x.dtype !== "float32" || tf.getKernel(NF4_MATMUL, tf.getBackend()) === undefined) {
-    return null;
-  }
-  const engine = tf.engine();
-  const run = (a: tf.Tensor, transposed: boolean) =>
-    engine.runKernel(NF4_MATMUL, { a }, {
-      weight,
-      transposed,
-    } as unknown as NamedAttrMap) as tf.Tensor2D;
-  const f = tf.customGrad(((input: tf.Tensor2D) => ({
-    value: run(input, false),
-    gradFunc: (dy: tf.Tensor2D) => [run(dy, true)],
-  })) as CustomGradFn);
-  return f(x) as tf.Tensor2D;
+  return frozenMatMul(NF4_MATMUL, "weight", x, weight);
 }

@@ -14,14 +14,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NamedAttrMap } from "@tensorflow/tfjs-core";
 
 import type { NativeAddon } from "./addon";
+import { filledOutput, frozenMatMul, kernelRegistered, productInput } from "./frozen_product";
 import { type AddedKernel, type KernelArgs, type WasmBackend, heapOf, offsetOf } from "./wasm_heap";
 
 /** Kernel name of the product (both directions, by the `transposed` attribute). */
 export const TABLE_MATMUL = "NarratorTableMatMul";
 /** Kernel name of the row lookup. */
 export const TABLE_GATHER = "NarratorTableGather";
-
-type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
 /** A table [rows, cols]: its stored bytes, row-major, little-endian, at any alignment. */
 export interface TableOperand {
@@ -45,21 +44,12 @@ function requireTableKernels(addon: NativeAddon, kernel: string): void {
 
 /** a [m, cols] -> [m, rows] (a W^T), or a [m, rows] -> [m, cols] (a W) when `transposed`. */
 const matMulKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
-  const { a } = args.inputs;
   const w = args.attrs?.table as unknown as TableOperand;
   const transposed = args.attrs?.transposed === true;
-  const [inner, outer] = transposed ? [w.rows, w.cols] : [w.cols, w.rows];
-  if (!a || a.dtype !== "float32" || a.shape.length !== 2 || a.shape[1] !== inner) {
-    throw new Error(
-      `${TABLE_MATMUL}: the input must be float32 [m, ${inner}] for a [${w.rows}, ${w.cols}] table${transposed ? " (transposed)" : ""}, got ${a?.dtype} [${a?.shape}]`,
-    );
-  }
+  const { a, m, outer } = productInput(TABLE_MATMUL, "table", args, w, transposed);
   requireTableKernels(addon, TABLE_MATMUL);
-  const m = a.shape[0];
   const backend = args.backend as WasmBackend;
-  const out = backend.makeOutput([m, outer], "float32");
-  if (m * outer === 0) return out;
-  try {
+  return filledOutput(backend, [m, outer], (out) =>
     addon.tableMatmul(
       heapOf(backend),
       offsetOf(backend, a),
@@ -70,12 +60,8 @@ const matMulKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
       w.cols,
       FORMAT_CODES[w.dtype],
       w.data,
-    );
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  }
-  return out;
+    ),
+  );
 };
 
 /** The rows at `ids` (attribute, an Int32Array) as a [ids.length, cols] float32 tensor. */
@@ -84,9 +70,7 @@ const gatherKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
   const ids = args.attrs?.ids as unknown as Int32Array;
   requireTableKernels(addon, TABLE_GATHER);
   const backend = args.backend as WasmBackend;
-  const out = backend.makeOutput([ids.length, w.cols], "float32");
-  if (ids.length * w.cols === 0) return out;
-  try {
+  return filledOutput(backend, [ids.length, w.cols], (out) =>
     addon.tableGather(
       heapOf(backend),
       offsetOf(backend, out),
@@ -95,12 +79,8 @@ const gatherKernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
       w.cols,
       FORMAT_CODES[w.dtype],
       w.data,
-    );
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  }
-  return out;
+    ),
+  );
 };
 
 /** The table kernels, by the names they are registered under. */
@@ -109,26 +89,12 @@ export const TABLE_KERNELS: Record<string, AddedKernel> = {
   [TABLE_GATHER]: gatherKernel,
 };
 
-const registered = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
-
 /**
- * x [N, cols] W^T for a table W [rows, cols], differentiable in x (dx = dy W, through the same
- * kernel), or null when the kernel is not registered for the active backend or x is not
- * float32: the caller then computes the product its own way.
+ * x [N, cols] W^T for a table W [rows, cols], differentiable in x, or null when the kernel is not
+ * registered or x is not float32 (see `frozenMatMul`).
  */
 export function tableMatMul(x: tf.Tensor2D, table: TableOperand): tf.Tensor2D | null {
-  if (x.dtype !== "float32" || !registered(TABLE_MATMUL)) return null;
-  const engine = tf.engine();
-  const run = (a: tf.Tensor, transposed: boolean) =>
-    engine.runKernel(TABLE_MATMUL, { a }, {
-      table,
-      transposed,
-    } as unknown as NamedAttrMap) as tf.Tensor2D;
-  const f = tf.customGrad(((input: tf.Tensor2D) => ({
-    value: run(input, false),
-    gradFunc: (dy: tf.Tensor2D) => [run(dy, true)],
-  })) as CustomGradFn);
-  return f(x) as tf.Tensor2D;
+  return frozenMatMul(TABLE_MATMUL, "table", x, table);
 }
 
 /**
@@ -136,7 +102,7 @@ export function tableMatMul(x: tf.Tensor2D, table: TableOperand): tf.Tensor2D | 
  * registered for the active backend. Ids must be integers in [0, rows) (the addon checks).
  */
 export function tableGather(table: TableOperand, ids: Int32Array): tf.Tensor2D | null {
-  if (!registered(TABLE_GATHER)) return null;
+  if (!kernelRegistered(TABLE_GATHER)) return null;
   return tf.engine().runKernel(TABLE_GATHER, {}, {
     table,
     ids,
