@@ -58,11 +58,12 @@ test("resolveRunRecord: outputs under the folder read, for new and for absolute 
     metrics: path.join(here, "metrics.jsonl"),
     adapter: path.join(here, "adapter"),
   });
-  // Written before run names, on another machine, then moved here.
+  // Written before run names, in another checkout, then moved here.
+  const before = path.join(os.tmpdir(), "other-checkout", "runs", "run-b");
   const old = resolveRunRecord(
-    record("/home/someone/work/runs/run-b", {
-      metrics: "/home/someone/work/runs/run-b/metrics.jsonl",
-      model: "/home/someone/work/runs/run-b/model",
+    record(before, {
+      metrics: path.join(before, "metrics.jsonl"),
+      model: path.join(before, "model"),
     }),
     here,
   );
