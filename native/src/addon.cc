@@ -457,6 +457,32 @@ napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
       env, cross_entropy_grad(x, labels, ignore, row_max, log_sum, dnll, dx, rows, cols));
 }
 
+// What the products with a frozen weight outside the heap (nf4Matmul, tableMatmul) take first
+// and last: the heap (argv[0]), m (argv[3]) and transposed (argv[4]); then, once the weight's
+// shape is known, a [m, cols] (argv[1]) and out [m, rows] on the heap, or a [m, rows] and
+// out [m, cols] when transposed.
+struct FrozenProduct {
+  size_t m = 0;
+  bool transposed = false;
+  const float* a = nullptr;
+  float* out = nullptr;
+};
+
+FrozenProduct frozen_product_args(Args& args) {
+  args.heap(0);
+  FrozenProduct p;
+  p.m = args.count(3, "m");
+  p.transposed = args.flag(4, "transposed");
+  return p;
+}
+
+bool frozen_product_operands(Args& args, size_t rows, size_t cols, FrozenProduct* p) {
+  const size_t inner = p->transposed ? rows : cols, outer = p->transposed ? cols : rows;
+  p->a = args.floats(1, p->m * inner, "a");
+  p->out = args.floats(2, p->m * outer, "out");
+  return !args.failed();
+}
+
 // nf4Matmul(heap, a, out, m, transposed, rows, cols, blocksize, packed, absmax, absmaxCodes,
 //           nestedAbsmax, nestedCode, nestedOffset, nestedBlocksize)
 // out [m, rows] = a [m, cols] * W^T, or out [m, cols] = a [m, rows] * W when transposed, for W
@@ -465,9 +491,7 @@ napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
 napi_value Nf4Matmul(napi_env env, napi_callback_info info) {
   Args args(env, info, 15, "nf4Matmul");
   if (!require_blas(args)) return nullptr;
-  args.heap(0);
-  const size_t m = args.count(3, "m");
-  const bool transposed = args.flag(4, "transposed");
+  FrozenProduct p = frozen_product_args(args);
   Nf4Weight w{};
   w.rows = args.count(5, "rows");
   w.cols = args.count(6, "cols");
@@ -497,11 +521,8 @@ napi_value Nf4Matmul(napi_env env, napi_callback_info info) {
         args.typed(12, napi_float32_array, "Float32Array", 256, "nestedCode"));
     w.nested_offset = static_cast<float>(args.number(13, "nestedOffset"));
   }
-  const size_t inner = transposed ? w.rows : w.cols, outer = transposed ? w.cols : w.rows;
-  const float* a = args.floats(1, m * inner, "a");
-  float* out = args.floats(2, m * outer, "out");
-  if (args.failed()) return nullptr;
-  nf4_matmul(w, a, out, m, transposed);
+  if (!frozen_product_operands(args, w.rows, w.cols, &p)) return nullptr;
+  nf4_matmul(w, p.a, p.out, p.m, p.transposed);
   return nullptr;
 }
 
@@ -528,16 +549,11 @@ bool table_weight(Args& args, size_t i, TableWeight* w) {
 napi_value TableMatmul(napi_env env, napi_callback_info info) {
   Args args(env, info, 9, "tableMatmul");
   if (!require_blas(args)) return nullptr;
-  args.heap(0);
-  const size_t m = args.count(3, "m");
-  const bool transposed = args.flag(4, "transposed");
+  FrozenProduct p = frozen_product_args(args);
   TableWeight w{};
   if (!table_weight(args, 5, &w)) return nullptr;
-  const size_t inner = transposed ? w.rows : w.cols, outer = transposed ? w.cols : w.rows;
-  const float* a = args.floats(1, m * inner, "a");
-  float* out = args.floats(2, m * outer, "out");
-  if (args.failed()) return nullptr;
-  table_matmul(w, a, out, m, transposed);
+  if (!frozen_product_operands(args, w.rows, w.cols, &p)) return nullptr;
+  table_matmul(w, p.a, p.out, p.m, p.transposed);
   return nullptr;
 }
 

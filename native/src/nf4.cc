@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "blas.h"
-#include "pool.h"
 #include "tiles.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -140,59 +138,6 @@ void dequant_range(const Nf4Weight& w, size_t begin, size_t count, float* dst) {
   }
 }
 
-// out [m, rows] = a [m, cols] * W^T with m <= kSmallM: one dequantized row at a time.
-void forward_dots(const Nf4Weight& w, const float* a, float* out, size_t m) {
-  const size_t rows = w.rows, cols = w.cols;
-  parallel_for(static_cast<int>(ceil_div(rows, kDotRowsPerTask)), [&](int t) {
-    float* row = scratch(cols);
-    const size_t r1 = std::min(rows, (t + 1) * kDotRowsPerTask);
-    for (size_t r = t * kDotRowsPerTask; r < r1; ++r) {
-      dequant_range(w, r * cols, cols, row);
-      for (size_t i = 0; i < m; ++i) out[i * rows + r] = dot(a + i * cols, row, cols);
-    }
-  });
-}
-
-// out [m, rows] = a [m, cols] * W^T: a tile of consecutive rows (contiguous in W) per task, at
-// least two tasks per thread.
-void forward_tiles(const Nf4Weight& w, const float* a, float* out, size_t m) {
-  const size_t rows = w.rows, cols = w.cols;
-  const size_t share = ceil_div(ceil_div(rows, 2 * static_cast<size_t>(pool_limit())), 8) * 8;
-  const size_t tile = std::min(tile_rows(cols), share);
-  parallel_for(static_cast<int>(ceil_div(rows, tile)), [&](int t) {
-    const size_t r0 = t * tile, r1 = std::min(rows, r0 + tile);
-    float* buf = scratch(tile * cols);
-    dequant_range(w, r0 * cols, (r1 - r0) * cols, buf);
-    sgemm(false, true, static_cast<int>(m), static_cast<int>(r1 - r0), static_cast<int>(cols), 1.0f,
-          a, static_cast<int>(cols), buf, static_cast<int>(cols), 0.0f, out + r0,
-          static_cast<int>(rows));
-  });
-}
-
-// out [m, cols] = a [m, rows] * W: each task owns a band of output columns and runs down all
-// rows of W in tiles, accumulating into its band.
-void transposed_tiles(const Nf4Weight& w, const float* a, float* out, size_t m) {
-  const size_t rows = w.rows, cols = w.cols;
-  // Bands a multiple of kChunk wide (whole chunks when cols is), two per thread: wide enough for
-  // efficient BLAS calls, and a thread that finishes early can take another.
-  const size_t per = ceil_div(cols, 2 * static_cast<size_t>(pool_limit()));
-  const size_t band = std::min(cols, ceil_div(std::max(per, kChunk), kChunk) * kChunk);
-  parallel_for(static_cast<int>(ceil_div(cols, band)), [&](int t) {
-    const size_t c0 = t * band, width = std::min(cols, c0 + band) - c0;
-    const size_t tile = tile_rows(width);
-    float* buf = scratch(tile * width);
-    for (size_t r0 = 0; r0 < rows; r0 += tile) {
-      const size_t r1 = std::min(rows, r0 + tile);
-      for (size_t r = r0; r < r1; ++r) {
-        dequant_range(w, r * cols + c0, width, buf + (r - r0) * width);
-      }
-      sgemm(false, false, static_cast<int>(m), static_cast<int>(width), static_cast<int>(r1 - r0),
-            1.0f, a + r0, static_cast<int>(rows), buf, static_cast<int>(width),
-            r0 == 0 ? 0.0f : 1.0f, out + c0, static_cast<int>(cols));
-    }
-  });
-}
-
 }  // namespace
 
 bool nf4_blocksize_ok(size_t blocksize) {
@@ -200,18 +145,11 @@ bool nf4_blocksize_ok(size_t blocksize) {
 }
 
 void nf4_matmul(const Nf4Weight& w, const float* a, float* out, size_t m, bool transposed) {
-  const size_t inner = transposed ? w.rows : w.cols;
-  const size_t outer = transposed ? w.cols : w.rows;
-  if (m == 0 || outer == 0) return;
-  if (inner == 0) {
-    std::fill(out, out + m * outer, 0.0f);
-  } else if (transposed) {
-    transposed_tiles(w, a, out, m);
-  } else if (m <= kSmallM) {
-    forward_dots(w, a, out, m);
-  } else {
-    forward_tiles(w, a, out, m);
-  }
+  // Bands of whole chunks where cols allows, for the vectorized dequantizer.
+  const auto widen = [&w](size_t begin, size_t count, float* dst) {
+    dequant_range(w, begin, count, dst);
+  };
+  tiled_matmul(w.rows, w.cols, widen, kChunk, a, out, m, transposed);
 }
 
 }  // namespace narrator

@@ -401,7 +401,7 @@ interface Active {
   addon: NativeAddon;
   status: AddonStatus;
   originals: Map<string, KernelConfig>;
-  /** Kernels registered under names of their own (ADDED_KERNELS, NF4_KERNELS, TABLE_KERNELS, ...). */
+  /** Kernels registered under names of their own (ADDED_KERNELS, NF4_KERNELS, TABLE_KERNELS...). */
   added: string[];
   /** tfjs's gradients that NATIVE_GRADIENTS replaced. */
   gradients: GradConfig[];
@@ -450,9 +450,9 @@ export interface NativeKernelsOptions {
 
 /**
  * Replaces the wasm kernels listed in NATIVE_KERNELS with native ones and registers
- * ADDED_KERNELS, NF4_KERNELS, TABLE_KERNELS and ATTENTION_KERNELS. Registers nothing (and says why) when NARRATOR_NATIVE=0,
- * when the backend is not wasm, or when the addon or OpenBLAS is missing. Calling it again is a
- * no-op (disable first to change `exclude`).
+ * ADDED_KERNELS, NF4_KERNELS, TABLE_KERNELS and ATTENTION_KERNELS. Registers nothing (and says
+ * why) when NARRATOR_NATIVE=0, when the backend is not wasm, or when the addon or OpenBLAS is
+ * missing. Calling it again is a no-op (disable first to change `exclude`).
  */
 export function enableNativeKernels(options: NativeKernelsOptions = {}): NativeKernelsResult {
   if (active) return { enabled: true, kernels: kernelNames(active) };
