@@ -27,6 +27,7 @@ import type { Nf4State } from "../../src/model/quantized";
 import { Rng } from "../../src/util/rng";
 
 import { nativeSkip as skip } from "./native_skip";
+import { assertClose, product } from "./reference_product";
 
 before(async () => {
   await initBackend("wasm");
@@ -40,7 +41,6 @@ const NF4 = [
   0.7229568362236023, 1.0,
 ].map(Math.fround);
 
-const RELATIVE = 1e-5;
 const rng = new Rng(4242);
 
 function uniform(n: number, lo: number, hi: number): Float32Array {
@@ -83,46 +83,6 @@ function referenceWeight(state: Nf4State): Float64Array {
     w[i] = f(NF4[code] * scale);
   }
   return w;
-}
-
-/** c [m, p] = a [m, k] * b, with b [p, k] (`bT`) or [k, p]; and sum |a||b| per entry. */
-function product(
-  a: ArrayLike<number>,
-  b: Float64Array,
-  m: number,
-  k: number,
-  p: number,
-  bT: boolean,
-) {
-  const value = new Float64Array(m * p);
-  const magnitude = new Float64Array(m * p);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < p; j++) {
-      let s = 0;
-      let t = 0;
-      for (let q = 0; q < k; q++) {
-        const bv = bT ? b[j * k + q] : b[q * p + j];
-        s += a[i * k + q] * bv;
-        t += Math.abs(a[i * k + q] * bv);
-      }
-      value[i * p + j] = s;
-      magnitude[i * p + j] = t;
-    }
-  }
-  return { value, magnitude };
-}
-
-function assertClose(got: ArrayLike<number>, ref: ReturnType<typeof product>, what: string) {
-  assert.equal(got.length, ref.value.length, `${what}: size`);
-  for (let i = 0; i < got.length; i++) {
-    const err = Math.abs(got[i] - ref.value[i]);
-    const tol = RELATIVE * ref.magnitude[i] + 1e-30;
-    if (!(err <= tol)) {
-      assert.fail(
-        `${what}: element ${i} is ${got[i]}, reference ${ref.value[i]} (tolerance ${tol})`,
-      );
-    }
-  }
 }
 
 /** y = x W^T and dL/dx for L = sum(y * g), through the layer, with the kernels that ran. */
