@@ -58,6 +58,7 @@ const STRING_FLAGS: Record<string, keyof TrainConfig> = {
   model: "model",
   data: "data",
   "extra-train": "extraTrain",
+  "init-adapter": "initAdapter",
   out: "out",
   task: "task",
   optimizer: "optimizer",
@@ -137,7 +138,7 @@ export const train: Command = {
        [--extra-train DIR [--extra-train-size N]] [--mix 0.5] [--languages python,go,...] [--train-size N] [--val-size N]
        [--optimizer adamw|adagrad|sgd] [--scheduler linear|cosine|constant_with_warmup|polynomial|constant]
        [--warmup-steps N | --warmup-ratio R] [--epochs N] [--batch-size N] [--grad-accum N] [--lr X]
-       [--lora-r N] [--lora-alpha N] [--lora-dropout P] [--target-modules q_proj,v_proj,...]
+       [--lora-r N] [--lora-alpha N] [--lora-dropout P] [--target-modules q_proj,v_proj,...] [--init-adapter DIR]
        [--quant nf4|none] [--double-quant] [--full] [--seed N] [--eval-every N] [--checkpoint-every N]
        [--max-len N] [--loss token-mean|mftcoder] [--max-grad-norm X] [--weight-decay X]
        [--prompt deepseek|compact] [--commit-input ${COMMIT_INPUTS.join("|")}] [--data-seed N] [--lenient]
@@ -157,6 +158,8 @@ scores; it is for plain wasm, where attention otherwise keeps them all.
 Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. --extra-train DIR adds every train row of
 DIR's codesearchnet/ and commitpackft/ (e.g. written by corpus pairs) to the training set, after the cocktail's mix
 (--extra-train-size N: at most N per task and language, drawn with the data seed).
+--init-adapter DIR starts from a PEFT adapter (e.g. models/narrator-8m-cocktail/adapter, to train it
+further on your own data) instead of a fresh one; its r, alpha, dropout and target modules must be the run's.
 Tokenizer: the model directory's tokenizer.json.
 Writes OUT/metrics.jsonl (a line per step and per evaluation), OUT/result.json, OUT/adapter
 (PEFT) or OUT/model (--full), and checkpoints (--checkpoint-every; --resume continues the last).

@@ -120,17 +120,23 @@ export function saveAdapter(dir: string, lm: LoraModel, baseModel: string | null
   writeSafetensorsFile(path.join(dir, ADAPTER_WEIGHTS), adapterTensors(lm), { format: "pt" });
 }
 
-/** Load a PEFT adapter directory onto a model; keys and shapes are checked against the model. */
-export function loadAdapter(dir: string, model: Llama): LoraModel {
-  const config = parseLoraConfig(
-    readJson(path.join(dir, ADAPTER_CONFIG)),
-    path.join(dir, ADAPTER_CONFIG),
-  );
+/** An adapter directory's adapter_config.json, checked. */
+export function readAdapterConfig(dir: string): LoraConfig {
+  const file = path.join(dir, ADAPTER_CONFIG);
+  return parseLoraConfig(readJson(file), file);
+}
+
+/**
+ * Load a PEFT adapter directory onto a model; keys and shapes are checked against the model.
+ * `seed` seeds the adapter's dropout, for training it further.
+ */
+export function loadAdapter(dir: string, model: Llama, seed = 0): LoraModel {
+  const config = readAdapterConfig(dir);
   const file = path.join(dir, ADAPTER_WEIGHTS);
   const { tensors } = readSafetensorsFile(file);
   checkFinite(tensors, file);
   const used = new Set<string>();
-  const lm = wrap(model, config, 0, (module, r, inF, out) => {
+  const lm = wrap(model, config, seed, (module, r, inF, out) => {
     const get = (which: "lora_A" | "lora_B", shape: number[]) => {
       const key = peftKey(module, which);
       // PEFT also writes keys with the adapter name (".default.") in some versions.

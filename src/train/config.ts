@@ -78,6 +78,11 @@ export const TrainConfigSchema = z
     /** Frozen base format; default nf4, or none with `full`. */
     quant: z.enum(["nf4", "none"]).optional(),
     doubleQuant: z.boolean().default(false),
+    /**
+     * Start the adapter from this PEFT adapter directory instead of PEFT's initialisation
+     * (training it further: a second stage, or the shipped adapter on your own data).
+     */
+    initAdapter: z.string().min(1).optional(),
     loraR: positiveInt.default(64),
     loraAlpha: z.number().positive().default(16),
     loraDropout: z.number().min(0).lt(1).default(0.05),
@@ -125,6 +130,13 @@ export const TrainConfigSchema = z
         code: z.ZodIssueCode.custom,
         path: ["quant"],
         message: "full-parameter training needs float weights (quant none)",
+      });
+    }
+    if (c.full && c.initAdapter !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["initAdapter"],
+        message: "an adapter to start from is for adapter training, not full-parameter training",
       });
     }
   })

@@ -31,14 +31,18 @@ import {
 import type { Example } from "../data/example";
 import type { TokenBatch } from "../data/token_batch";
 import {
+  ADAPTER_CONFIG,
   injectLora,
+  loadAdapter,
   loraParameters,
+  readAdapterConfig,
   saveAdapter,
   setTraining,
   type LoraModel,
 } from "../lora/model";
 import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
+import type { Llama } from "../model/llama";
 import { memoryCeiling, tablesOffHeapByDefault } from "../model/memory";
 import { tokenizerFor } from "../model/open";
 import { checkoutState } from "../util/git";
@@ -177,17 +181,19 @@ export async function train(
   });
   const lora: LoraModel | null = config.full
     ? null
-    : injectLora(
-        model,
-        {
-          r: config.loraR,
-          lora_alpha: config.loraAlpha,
-          lora_dropout: config.loraDropout,
-          target_modules: config.targetModules,
-          base_model_name_or_path: config.model,
-        },
-        config.seed,
-      );
+    : config.initAdapter !== undefined
+      ? startingAdapter(config.initAdapter, config, model)
+      : injectLora(
+          model,
+          {
+            r: config.loraR,
+            lora_alpha: config.loraAlpha,
+            lora_dropout: config.loraDropout,
+            target_modules: config.targetModules,
+            base_model_name_or_path: config.model,
+          },
+          config.seed,
+        );
   const params = lora ? loraParameters(lora) : trainableParameters(model);
   const trainCount = [...params.values()].reduce((s, v) => s + v.size, 0);
   const optimizer = createOptimizer(optimizerConfig(config), params);
@@ -301,6 +307,28 @@ export async function train(
   model.dispose();
   if (lora) for (const l of lora.layers.values()) l.dispose();
   return result;
+}
+
+/** The adapter a run starts from (--init-adapter), checked against the run's LoRA settings. */
+function startingAdapter(dir: string, config: TrainConfig, model: Llama): LoraModel {
+  const found = readAdapterConfig(dir);
+  const wanted = {
+    r: config.loraR,
+    lora_alpha: config.loraAlpha,
+    lora_dropout: config.loraDropout,
+    target_modules: [...config.targetModules].sort().join(","),
+  };
+  const has = { ...found, target_modules: [...found.target_modules].sort().join(",") };
+  for (const [field, value] of Object.entries(wanted)) {
+    const got = has[field as keyof typeof wanted];
+    if (got !== value) {
+      throw new Error(
+        `${path.join(dir, ADAPTER_CONFIG)}: ${field} is ${got}, this run's is ${value}; ` +
+          `train with the adapter's LoRA settings to start from it`,
+      );
+    }
+  }
+  return loadAdapter(dir, model, config.seed);
 }
 
 /** The examples of the configured task, with warnings as lines. */

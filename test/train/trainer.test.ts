@@ -476,3 +476,35 @@ test("a model whose validation loss is not finite ends as diverged at step 0, an
   assert.equal(r.initial!.overall.ce, null);
   assert.match(formatEvaluation(r.initial!), /non-finite/);
 });
+
+test("--init-adapter starts from a trained adapter: the second run begins where the first ended", async () => {
+  const first = base({ epochs: 3, evalAtStart: true });
+  const a = await train(first, { data });
+  const adapter = path.join(first.out, "adapter");
+  const second = await train(base({ epochs: 1, evalAtStart: true, initAdapter: adapter }), {
+    data,
+  });
+  // A fresh adapter (B = 0) would start at the base model's CE, as the first run did.
+  assert.ok(a.final!.overall.ce < a.initial!.overall.ce - 0.5);
+  assert.ok(
+    Math.abs(second.initial!.overall.ce - a.final!.overall.ce) < 1e-5,
+    `${second.initial!.overall.ce} vs ${a.final!.overall.ce}`,
+  );
+  await assert.rejects(
+    train(base({ loraR: 8, initAdapter: adapter }), { data }),
+    (e: Error) =>
+      e.message.includes(path.join(adapter, "adapter_config.json")) &&
+      /r is 4, this run's is 8/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      trainConfigFromFlags({
+        model: "m",
+        task: "cocktail",
+        out: "o",
+        full: true,
+        "init-adapter": adapter,
+      }),
+    /--init-adapter: an adapter to start from is for adapter training/,
+  );
+});
