@@ -42,7 +42,6 @@ import {
 } from "../lora/model";
 import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
-import type { Llama } from "../model/llama";
 import { memoryCeiling, tablesOffHeapByDefault } from "../model/memory";
 import { tokenizerFor } from "../model/open";
 import { checkoutState } from "../util/git";
@@ -132,6 +131,7 @@ export async function train(
   opts: TrainOptions = {},
 ): Promise<TrainResult> {
   const config = parseTrainConfig(input);
+  if (config.initAdapter !== undefined) checkStartingAdapter(config.initAdapter, config);
   const emit = opts.onEvent ?? (() => undefined);
   const log = (message: string) => emit({ type: "info", message });
   const resume = opts.resume === true;
@@ -182,7 +182,7 @@ export async function train(
   const lora: LoraModel | null = config.full
     ? null
     : config.initAdapter !== undefined
-      ? startingAdapter(config.initAdapter, config, model)
+      ? loadAdapter(config.initAdapter, model, config.seed)
       : injectLora(
           model,
           {
@@ -309,8 +309,8 @@ export async function train(
   return result;
 }
 
-/** The adapter a run starts from (--init-adapter), checked against the run's LoRA settings. */
-function startingAdapter(dir: string, config: TrainConfig, model: Llama): LoraModel {
+/** The adapter a run starts from (--init-adapter) must have the run's LoRA settings. */
+function checkStartingAdapter(dir: string, config: TrainConfig): void {
   const found = readAdapterConfig(dir);
   const wanted = {
     r: config.loraR,
@@ -328,7 +328,6 @@ function startingAdapter(dir: string, config: TrainConfig, model: Llama): LoraMo
       );
     }
   }
-  return loadAdapter(dir, model, config.seed);
 }
 
 /** The examples of the configured task, with warnings as lines. */

@@ -477,7 +477,7 @@ test("a model whose validation loss is not finite ends as diverged at step 0, an
   assert.match(formatEvaluation(r.initial!), /non-finite/);
 });
 
-test("--init-adapter starts from a trained adapter: the second run begins where the first ended", async () => {
+test("--init-adapter starts from a trained adapter: the second run begins where the first ended; a mismatch is refused first", async () => {
   const first = base({ epochs: 3, evalAtStart: true });
   const a = await train(first, { data });
   const adapter = path.join(first.out, "adapter");
@@ -490,12 +490,14 @@ test("--init-adapter starts from a trained adapter: the second run begins where 
     Math.abs(second.initial!.overall.ce - a.final!.overall.ce) < 1e-5,
     `${second.initial!.overall.ce} vs ${a.final!.overall.ce}`,
   );
+  const mismatched = base({ loraR: 8, initAdapter: adapter });
   await assert.rejects(
-    train(base({ loraR: 8, initAdapter: adapter }), { data }),
+    train(mismatched, { data }),
     (e: Error) =>
       e.message.includes(path.join(adapter, "adapter_config.json")) &&
       /r is 4, this run's is 8/.test(e.message),
   );
+  assert.ok(!fs.existsSync(mismatched.out), "refused before writing anything");
   assert.throws(
     () =>
       trainConfigFromFlags({
