@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 
+import type { NativeAddon } from "./addon";
 import type { KernelArgs, WasmBackend } from "./wasm_heap";
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
@@ -53,6 +54,20 @@ export function filledOutput(
     throw e;
   }
   return out;
+}
+
+/** Fails with the rebuild hint when the loaded addon predates the functions `kernel` calls. */
+export function requireAddonFunctions(
+  addon: NativeAddon,
+  kernel: string,
+  names: (keyof NativeAddon)[],
+  what: string,
+): void {
+  if (names.some((n) => typeof addon[n] !== "function")) {
+    throw new Error(
+      `${kernel}: the native addon was built before its ${what} existed; rebuild it with: npm run build:native`,
+    );
+  }
 }
 
 /** Whether `kernel` is registered for the active backend. */

@@ -12,7 +12,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 
 import type { NativeAddon } from "./addon";
-import { filledOutput, frozenMatMul, productInput } from "./frozen_product";
+import { filledOutput, frozenMatMul, productInput, requireAddonFunctions } from "./frozen_product";
 import { type AddedKernel, type KernelArgs, type WasmBackend, heapOf, offsetOf } from "./wasm_heap";
 
 /** Kernel name of the NF4 product (both directions, by the `transposed` attribute). */
@@ -36,11 +36,7 @@ const nf4Kernel: AddedKernel = (addon: NativeAddon, args: KernelArgs) => {
   const w = args.attrs?.weight as unknown as Nf4Operand;
   const transposed = args.attrs?.transposed === true;
   const { a, m, outer } = productInput(NF4_MATMUL, "weight", args, w, transposed);
-  if (typeof addon.nf4Matmul !== "function") {
-    throw new Error(
-      `${NF4_MATMUL}: the native addon was built before its NF4 kernel existed; rebuild it with: npm run build:native`,
-    );
-  }
+  requireAddonFunctions(addon, NF4_MATMUL, ["nf4Matmul"], "NF4 kernel");
   const backend = args.backend as WasmBackend;
   const nested = w.nested;
   return filledOutput(backend, [m, outer], (out) =>

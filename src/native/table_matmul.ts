@@ -14,7 +14,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NamedAttrMap } from "@tensorflow/tfjs-core";
 
 import type { NativeAddon } from "./addon";
-import { filledOutput, frozenMatMul, kernelRegistered, productInput } from "./frozen_product";
+import {
+  filledOutput,
+  frozenMatMul,
+  kernelRegistered,
+  productInput,
+  requireAddonFunctions,
+} from "./frozen_product";
 import { type AddedKernel, type KernelArgs, type WasmBackend, heapOf, offsetOf } from "./wasm_heap";
 
 /** Kernel name of the product (both directions, by the `transposed` attribute). */
@@ -35,11 +41,7 @@ const FORMAT_CODES: Record<TableOperand["dtype"], number> = { BF16: 0, F16: 1, F
 
 /** Fails with the rebuild hint when the loaded addon predates these kernels. */
 function requireTableKernels(addon: NativeAddon, kernel: string): void {
-  if (typeof addon.tableMatmul !== "function" || typeof addon.tableGather !== "function") {
-    throw new Error(
-      `${kernel}: the native addon was built before its 16-bit table kernels existed; rebuild it with: npm run build:native`,
-    );
-  }
+  requireAddonFunctions(addon, kernel, ["tableMatmul", "tableGather"], "16-bit table kernels");
 }
 
 /** a [m, cols] -> [m, rows] (a W^T), or a [m, rows] -> [m, cols] (a W) when `transposed`. */
