@@ -16,16 +16,22 @@ export interface Command {
   /** Usage text printed by `narrator <command> --help`. */
   usage: string;
   options: Options;
+  /** Whether it takes arguments besides its options (its usage names them); others refuse one. */
+  takesArguments?: boolean;
   run(values: Values, positionals: string[]): Promise<void>;
 }
 
 /** A user error: printed as one line, without a stack trace. */
 export class UsageError extends Error {}
 
-/** Parse argv for a command; unknown options are an error naming them. */
+/**
+ * Parse argv for a command; unknown options, and arguments a command does not take (a file
+ * given where stdin is read), are an error naming them.
+ */
 export function parse(cmd: Command, argv: string[]) {
+  let parsed;
   try {
-    return parseArgs({
+    parsed = parseArgs({
       args: argv,
       options: { ...cmd.options, help: { type: "boolean", short: "h" } },
       allowPositionals: true,
@@ -34,6 +40,11 @@ export function parse(cmd: Command, argv: string[]) {
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${cmd.usage}`);
   }
+  const [extra] = parsed.positionals;
+  if (!cmd.takesArguments && extra !== undefined) {
+    throw new UsageError(`unexpected argument '${extra}': options only\n\n${cmd.usage}`);
+  }
+  return parsed;
 }
 
 /** Options that each take one string value (numbers among them are checked by numberOpt). */

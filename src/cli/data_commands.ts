@@ -120,20 +120,13 @@ layout the readers expect; an interrupted run resumes where it stopped.`,
     "revision",
     "retries",
   ),
-  async run(v, positionals) {
-    print(await downloadReport(downloadOptions(v, positionals)));
+  async run(v) {
+    print(await downloadReport(downloadOptions(v)));
   },
 };
 
 /** `data download`'s parsed options, checked; errors name the option. */
-export function downloadOptions(
-  v: Record<string, unknown>,
-  positionals: string[],
-): DownloadOptions {
-  if (positionals.length > 0)
-    throw new UsageError(
-      `data download takes no arguments, got '${positionals[0]}'\n\n${download.usage}`,
-    );
+export function downloadOptions(v: Record<string, unknown>): DownloadOptions {
   let datasets: DatasetName[] = [...DATASET_NAMES];
   if (v.datasets !== undefined) {
     try {
@@ -167,6 +160,7 @@ rows this time).`,
     force: { type: "boolean" },
     repo: { type: "string", multiple: true },
   },
+  takesArguments: true,
   async run(v, positionals) {
     print(mineReport(mineOptions(v, positionals)));
   },

@@ -53,6 +53,7 @@ with every chart embedded; screenshots go to DIR/screenshots/. Exit code 1 when 
     profile: { type: "string" },
     "no-browser": { type: "boolean" },
   },
+  takesArguments: true,
   async run(v, positionals) {
     const dir =
       positionals[0] ??

@@ -127,6 +127,7 @@ is unfinished. Experiments: ${safeList()}.`,
     "eval-data": { type: "string" },
     "dry-run": { type: "boolean" },
   },
+  takesArguments: true,
   async run(v, positionals) {
     if (positionals.length === 0)
       throw new UsageError(`name experiments, or all\n\n${sweep.usage}`);
@@ -240,6 +241,7 @@ KEY is any unique prefix of a trial's key. Prints the resolved spec, the key's f
 the status (and error), the evaluation table, and the paths of the trial's outputs (adapter,
 metrics.jsonl, log). --json prints spec.json, result.json and error.json as one object.`,
   options: { ...storeOptions, json: { type: "boolean" } },
+  takesArguments: true,
   async run(v, positionals) {
     if (positionals.length !== 1) throw new UsageError(`give one KEY\n\n${show.usage}`);
     const store = storeOf(v);
@@ -297,6 +299,7 @@ const diff: Command = {
 Prints each spec field and fingerprint that differs (A -> B), then CE per task and language of
 both evaluations with B - A.`,
   options: storeOptions,
+  takesArguments: true,
   async run(v, positionals) {
     if (positionals.length !== 2) throw new UsageError(`give two KEYs\n\n${diff.usage}`);
     const store = storeOf(v);

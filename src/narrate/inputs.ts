@@ -63,7 +63,7 @@ export function fileRequest(
       `${file}: cannot tell the language from its extension (expected one of ${EXTENSIONS}); pass --lang`,
     );
   }
-  const source = withPath("read", file, () => fs.readFileSync(file, "utf8"));
+  const source = readSourceFile(file);
   if (name === null) {
     const lines = source.split("\n").length - (source.endsWith("\n") ? 1 : 0);
     return {
@@ -94,6 +94,25 @@ export function fileRequest(
       endLine: fn.endLine,
     },
   };
+}
+
+/**
+ * A source file's text. A binary file, text in another encoding or an empty file would be
+ * narrated as noise ("."), so each is an error naming the file and what was expected.
+ */
+function readSourceFile(file: string): string {
+  const bytes = withPath("read", file, () => fs.readFileSync(file));
+  const nul = bytes.indexOf(0);
+  if (nul >= 0)
+    throw new Error(`${file}: a binary file (a NUL byte at offset ${nul}), expected source text`);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error(`${file}: not UTF-8 text, expected source code in UTF-8`);
+  }
+  if (text.trim() === "") throw new Error(`${file} is empty: nothing to explain`);
+  return text;
 }
 
 /** The language of a change: the known one with most changed lines, else `fallback` with a note. */

@@ -6,12 +6,15 @@ import {
   describeRange,
   intList,
   numberOpt,
+  parse,
   schemaNumberRanges,
   targetModulesOpt,
   UsageError,
 } from "../../src/cli/args";
 import { downloadOptions, mineOptions } from "../../src/cli/data_commands";
+import { explain } from "../../src/cli/narrate_commands";
 import { pretrainConfigFromFlags } from "../../src/cli/pretrain_commands";
+import { sweep } from "../../src/cli/sweep_commands";
 import { trainConfigFromFlags } from "../../src/cli/train_commands";
 import { notebooksCommand } from "../../src/notebooks/cli";
 import { parseDecimal, parseInteger } from "../../src/util/number";
@@ -197,7 +200,7 @@ test("data download, data mine and notebooks refuse 0x10 and 1e3 for their whole
   };
   for (const value of ["0x10", "1e3", "2.5", " 3"]) {
     assert.throws(
-      () => downloadOptions({ retries: value }, []),
+      () => downloadOptions({ retries: value }),
       refused("retries", value, "a whole number >= 0"),
     );
     assert.throws(
@@ -209,8 +212,8 @@ test("data download, data mine and notebooks refuse 0x10 and 1e3 for their whole
       refused("cell-timeout", value, "a whole number >= 0"),
     );
   }
-  assert.equal(downloadOptions({ retries: "16" }, []).retries, 16);
-  assert.equal(downloadOptions({}, []).retries, undefined);
+  assert.equal(downloadOptions({ retries: "16" }).retries, 16);
+  assert.equal(downloadOptions({}).retries, undefined);
   assert.equal(mineOptions({ "max-file-bytes": "1000" }, ["repo"]).maxFileBytes, 1000);
 });
 
@@ -248,4 +251,14 @@ test("narrator generate and eval: a number out of range is a usage error naming 
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr, `narrator: ${message}\n`);
   }
+});
+
+test("a command that reads stdin or options only refuses a stray argument, naming it", () => {
+  assert.throws(
+    () => parse(explain, ["--model", "m", "--diff", "change.diff"]),
+    (e: Error) =>
+      e instanceof UsageError && e.message.startsWith("unexpected argument 'change.diff'"),
+  );
+  // Commands whose usage names arguments still take them.
+  assert.deepEqual(parse(sweep, ["optimizers", "--dry-run"]).positionals, ["optimizers"]);
 });

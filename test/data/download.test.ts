@@ -524,8 +524,7 @@ test("an unreachable endpoint says so", async () => {
 
 /** `narrator data download` argv, parsed as the command line parses it. */
 function downloadArgs(argv: string[]) {
-  const { values, positionals } = parse(download, argv);
-  return downloadOptions(values, positionals);
+  return downloadOptions(parse(download, argv).values);
 }
 
 test("data download parses its arguments and reports each file", async () => {
@@ -651,7 +650,7 @@ test("data download options: --flag=value and --flag value alike; unknown flags,
     );
   }
   assert.throws(() => downloadArgs(["--retries", "two"]), usage(/--retries .*got 'two'/));
-  assert.throws(() => downloadArgs(["python"]), usage(/takes no arguments, got 'python'/));
+  assert.throws(() => downloadArgs(["python"]), usage(/^unexpected argument 'python': options only/));
   assert.throws(
     () => downloadArgs(["--datasets=nope"]),
     usage(/^--datasets: unknown dataset "nope"/),

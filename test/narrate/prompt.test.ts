@@ -54,7 +54,7 @@ test("a function's prompt is training's prompt for the same example (docstring s
   assert.equal(tok.decode(compact.ids), `${BOS}${CODE}${PY_INPUT}${SUMMARY}`);
 });
 
-test("a whole file is read as it is; an unknown extension needs --lang", () => {
+test("a whole file is read as it is; an unknown extension needs --lang; binary, non-UTF-8 and empty files are refused", () => {
   const file = path.join(dir, "calc.py");
   fs.writeFileSync(file, PY_FILE);
   const { request, subject } = fileRequest(file);
@@ -65,6 +65,22 @@ test("a whole file is read as it is; an unknown extension needs --lang", () => {
   assert.throws(() => fileRequest(txt), /notes\.txt: cannot tell the language .* pass --lang/);
   assert.equal(fileRequest(txt, "go").request.language, "go");
   assert.throws(() => fileRequest(path.join(dir, "missing.py")), /file not found/);
+  const write = (name: string, bytes: Buffer) => {
+    fs.writeFileSync(path.join(dir, name), bytes);
+    return path.join(dir, name);
+  };
+  assert.throws(
+    () => fileRequest(write("blob.py", Buffer.from([0x61, 0x62, 0x00, 0x63]))),
+    /blob\.py: a binary file \(a NUL byte at offset 2\), expected source text/,
+  );
+  assert.throws(
+    () => fileRequest(write("latin1.py", Buffer.from("# caf\xe9\nx = 1\n", "latin1"))),
+    /latin1\.py: not UTF-8 text/,
+  );
+  assert.throws(
+    () => fileRequest(write("blank.py", Buffer.from(" \n\n"))),
+    /blank\.py is empty: nothing to explain/,
+  );
 });
 
 // One commit, one file: y = 2 -> y = 3. The diff is written by hand in training's layout
