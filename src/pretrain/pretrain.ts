@@ -252,7 +252,7 @@ export async function pretrain(
     final: end.final,
     shipped: shippedCe,
     outputs,
-    provenance: provenance(data.manifestHash, config.seed),
+    provenance: provenance(data.manifestHash, config.seed, setup.checkout),
   };
   writeRunResult(result);
   optimizer.dispose();

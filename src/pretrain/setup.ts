@@ -15,6 +15,7 @@ import {
 import { initSource, type InitSource } from "./init_from";
 import { corpusTokens, type CorpusTokens } from "./stream";
 import { evenlySpaced, windowCount } from "./windows";
+import { checkoutState, type CheckoutState } from "../util/git";
 
 /** A run's settings resolved against its tokenizer and corpus. */
 export interface RunSetup {
@@ -29,6 +30,8 @@ export interface RunSetup {
   /** The checkpoint a continued run starts from (null: random initialisation). */
   init: InitSource | null;
   resumeKey: string;
+  /** The checkout as the run began (its provenance; edits during a long run are not its code). */
+  checkout: CheckoutState;
 }
 
 /**
@@ -36,6 +39,7 @@ export interface RunSetup {
  * checkpoint a continued run starts from.
  */
 export function prepareRun(config: PretrainConfig, log: (line: string) => void): RunSetup {
+  const checkout = checkoutState();
   const tokenizer = Tokenizer.fromFile(config.tokenizer);
   const modelConfig = resolveModelConfig(config.model, tokenizer, config.tokenizer);
   if (config.seqLen > modelConfig.max_position_embeddings) {
@@ -57,5 +61,6 @@ export function prepareRun(config: PretrainConfig, log: (line: string) => void):
     warmupSteps: warmupStepsOf(config),
     init,
     resumeKey: pretrainResumeKey(config, modelConfig, data.key, init?.sha256),
+    checkout,
   };
 }

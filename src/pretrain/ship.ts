@@ -76,8 +76,7 @@ export async function shipModel(
   opts: ShipOptions = {},
 ): Promise<Shipped> {
   const { config } = setup;
-  // Before the temporary folder exists: inside the checkout it would count as a change.
-  const prov = provenance(setup.data.manifestHash, config.seed);
+  const prov = provenance(setup.data.manifestHash, config.seed, setup.checkout);
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   try {

@@ -44,7 +44,7 @@ import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
 import { memoryCeiling, tablesOffHeapByDefault } from "../model/memory";
 import { tokenizerFor } from "../model/open";
-import { checkoutState } from "../util/git";
+import type { CheckoutState } from "../util/git";
 import { packageVersion } from "../util/packages";
 import { dropoutRngOf } from "./checkpoint_state";
 import { parseTrainConfig, resumeKey, type TrainConfig, type TrainConfigInput } from "./config";
@@ -135,7 +135,7 @@ export async function train(
   const emit = opts.onEvent ?? (() => undefined);
   const log = (message: string) => emit({ type: "info", message });
   const resume = opts.resume === true;
-  const { folder, startedAt } = await startRun(config.out, resume);
+  const { folder, startedAt, checkout } = await startRun(config.out, resume);
   const done = completedRun<TrainResult>(
     folder,
     resume,
@@ -300,7 +300,7 @@ export async function train(
     final: end.final,
     outputs,
     warnings: data.warnings,
-    provenance: provenance(data.dataHash ?? "unknown", config.seed),
+    provenance: provenance(data.dataHash ?? "unknown", config.seed, checkout),
   };
   writeRunResult(result);
   optimizer.dispose();
@@ -373,11 +373,11 @@ function saveFullModel(dir: string, model: Parameters<typeof saveModel>[1], base
   }
 }
 
-/** Where this run's numbers came from. */
-export function provenance(dataHash: string, seed: number): Provenance {
+/** Where this run's numbers came from; `checkout` is taken as the run began. */
+export function provenance(dataHash: string, seed: number, checkout: CheckoutState): Provenance {
   const backend = backendInfo();
   return {
-    ...checkoutState(),
+    ...checkout,
     backend: backend.label,
     dataHash,
     seed,

@@ -29,7 +29,12 @@ export function git(args: string[]): string | null {
 }
 
 /** The commit checked out and whether the working tree differs from it (nulls outside a checkout). */
-export function checkoutState(): { gitCommit: string | null; gitDirty: boolean | null } {
+export interface CheckoutState {
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+}
+
+export function checkoutState(): CheckoutState {
   const status = git(["status", "--porcelain"]);
   return {
     gitCommit: git(["rev-parse", "HEAD"]),
