@@ -163,3 +163,28 @@ test(
     assert.ok(tuned < base - 0.3, `with the adapter ${tuned}, without ${base}`);
   },
 );
+
+// The adapter card's validation table is written by hand; the run records are the training's own.
+test(
+  "the adapter card's validation CE per stage is what the stages' run records say",
+  { skip: fs.existsSync(ADAPTER) ? false : "no shipped adapter" },
+  () => {
+    const dir = path.dirname(ADAPTER);
+    const card = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+    const finalCe = (file: string, task: string): string => {
+      const record = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"));
+      return record.final.byTask[task].ce.toFixed(3);
+    };
+    for (const [task, label] of [
+      ["codesearchnet", "CodeSearchNet"],
+      ["commitpackft", "CommitPackFT"],
+    ]) {
+      const row = new RegExp(`^\\| ${label} \\| [\\d.]+ \\| ([\\d.]+) \\| ([\\d.]+) \\|`, "m").exec(
+        card,
+      );
+      assert.ok(row, `the card has a validation row for ${label}`);
+      assert.equal(row[1], finalCe("result-stage-1.json", task), `${label} after stage 1`);
+      assert.equal(row[2], finalCe("result.json", task), `${label} after stage 2`);
+    }
+  },
+);
