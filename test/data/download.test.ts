@@ -650,7 +650,10 @@ test("data download options: --flag=value and --flag value alike; unknown flags,
     );
   }
   assert.throws(() => downloadArgs(["--retries", "two"]), usage(/--retries .*got 'two'/));
-  assert.throws(() => downloadArgs(["python"]), usage(/^unexpected argument 'python': options only/));
+  assert.throws(
+    () => downloadArgs(["python"]),
+    usage(/^unexpected argument 'python': options only/),
+  );
   assert.throws(
     () => downloadArgs(["--datasets=nope"]),
     usage(/^--datasets: unknown dataset "nope"/),
