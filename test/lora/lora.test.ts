@@ -96,15 +96,20 @@ test("LoRA gradients equal central finite differences", () => {
   const loss = () => tf.tidy(() => tf.mean(tf.square(model.forward(ids).logits)) as tf.Scalar);
   const params = loraParameters(lm);
   const { grads } = tf.variableGrads(loss, [...params.values()]);
-  const checks: [string, number][] = [
-    ["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", 5],
-    ["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight", 9],
-    ["base_model.model.model.layers.0.mlp.down_proj.lora_B.weight", 3],
-    ["base_model.model.model.layers.1.mlp.down_proj.lora_A.weight", 17],
+  // Each adapter matrix at its largest gradient: the float32 loss (about 1) rounds by ~1e-7 in an
+  // order that depends on the matmul kernels, so a gradient of 7e-4, a change of 1.4e-5 across the
+  // central difference, was a few percent off on one CPU and within 2% on another.
+  const keys = [
+    "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
+    "base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight",
+    "base_model.model.model.layers.0.mlp.down_proj.lora_B.weight",
+    "base_model.model.model.layers.1.mlp.down_proj.lora_A.weight",
   ];
-  for (const [key, idx] of checks) {
+  for (const key of keys) {
     const v = params.get(key)!;
-    const g = grads[v.name].dataSync()[idx];
+    const gv = grads[v.name].dataSync();
+    const idx = gv.reduce((best, x, i) => (Math.abs(x) > Math.abs(gv[best]) ? i : best), 0);
+    const g = gv[idx];
     const orig = v.dataSync().slice();
     const eps = 1e-2;
     const at = (delta: number) => {
