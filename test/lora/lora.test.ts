@@ -107,7 +107,7 @@ test("LoRA gradients equal central finite differences", () => {
   ];
   for (const key of keys) {
     const v = params.get(key)!;
-    const gv = grads[v.name].dataSync();
+    const gv = Array.from(grads[v.name].dataSync());
     const idx = gv.reduce((best, x, i) => (Math.abs(x) > Math.abs(gv[best]) ? i : best), 0);
     const g = gv[idx];
     const orig = v.dataSync().slice();
