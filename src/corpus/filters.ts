@@ -3,6 +3,7 @@
  * that drop what is not hand-written source (minified bundles, generated files, binary or huge
  * files). Every filter is a pure function of the path and the bytes, so removals can be counted.
  */
+import { sourceText } from "../source/text";
 
 /** Thresholds of the file filters and of language balancing. */
 export interface CorpusLimits {
@@ -88,8 +89,6 @@ export function whitespaceRatio(text: string): number {
   return (ws ? ws.length : 0) / text.length;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 /**
  * Apply the per-file filters (not the path excludes, duplicates or caps) to one file: the first
  * filter it fails, or its normalised text when it passes them all.
@@ -102,13 +101,8 @@ export function filterFile(
   if (/\.min\.[cm]?js$/i.test(relPath)) return { removed: "minified_name" };
   if (bytes.length < limits.minBytes) return { removed: "too_small" };
   if (bytes.length > limits.maxBytes) return { removed: "too_large" };
-  let raw: string;
-  try {
-    raw = utf8.decode(bytes);
-  } catch {
-    return { removed: "not_text" };
-  }
-  if (raw.includes("\u0000")) return { removed: "not_text" };
+  const raw = sourceText(bytes);
+  if (raw === null) return { removed: "not_text" };
   const text = normaliseSource(raw);
   if (hasGeneratedHeader(text, limits.headerChars)) return { removed: "generated_header" };
   if (longestLine(text) > limits.maxLineLength) return { removed: "long_lines" };

@@ -24,6 +24,7 @@ import {
 import type { CommitPackFtRow } from "../data/schemas";
 import { withPath } from "../util/fs";
 import { findFunction } from "../source/find_function";
+import { sourceText } from "../source/text";
 import type { CommitRecord, FileChange } from "./git";
 import type { NarrationRequest } from "./prompt";
 
@@ -101,15 +102,9 @@ export function fileRequest(
  * narrated as noise ("."), so each is an error naming the file and what was expected.
  */
 function readSourceFile(file: string): string {
-  const bytes = withPath("read", file, () => fs.readFileSync(file));
-  const nul = bytes.indexOf(0);
-  if (nul >= 0)
-    throw new Error(`${file}: a binary file (a NUL byte at offset ${nul}), expected source text`);
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new Error(`${file}: not UTF-8 text, expected source code in UTF-8`);
+  const text = sourceText(withPath("read", file, () => fs.readFileSync(file)));
+  if (text === null) {
+    throw new Error(`${file}: not text (binary, or not UTF-8), expected source code in UTF-8`);
   }
   if (text.trim() === "") throw new Error(`${file} is empty: nothing to explain`);
   return text;

@@ -71,11 +71,11 @@ test("a whole file is read as it is; an unknown extension needs --lang; binary, 
   };
   assert.throws(
     () => fileRequest(write("blob.py", Buffer.from([0x61, 0x62, 0x00, 0x63]))),
-    /blob\.py: a binary file \(a NUL byte at offset 2\), expected source text/,
+    /blob\.py: not text \(binary, or not UTF-8\), expected source code in UTF-8/,
   );
   assert.throws(
     () => fileRequest(write("latin1.py", Buffer.from("# caf\xe9\nx = 1\n", "latin1"))),
-    /latin1\.py: not UTF-8 text/,
+    /latin1\.py: not text \(binary, or not UTF-8\)/,
   );
   assert.throws(
     () => fileRequest(write("blank.py", Buffer.from(" \n\n"))),
