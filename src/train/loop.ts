@@ -23,7 +23,6 @@ import type { LlamaConfig } from "../model/config";
 import type { Llama } from "../model/llama";
 import { mib, type MemoryCeiling } from "../model/memory";
 import { readJson, writeJsonAtomic } from "../util/fs";
-import { checkoutState, type CheckoutState } from "../util/git";
 import { round } from "../util/number";
 import type { Rng } from "../util/rng";
 import {
@@ -112,12 +111,10 @@ export function endedRun<T extends RunPaths>(folder: RunFolder, resume: boolean)
 export async function startRun(
   out: string,
   resume: boolean,
-): Promise<{ folder: RunFolder; startedAt: number; checkout: CheckoutState }> {
+): Promise<{ folder: RunFolder; startedAt: number }> {
   const startedAt = Date.now();
-  // The code that runs is the code checked out now: commits made during a long run are not its.
-  const checkout = checkoutState();
   await initBackend();
-  return { folder: openRunFolder(out, resume), startedAt, checkout };
+  return { folder: openRunFolder(out, resume), startedAt };
 }
 
 /**

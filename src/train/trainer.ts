@@ -44,7 +44,7 @@ import { loadModel, saveModel, trainableParameters } from "../model/checkpoint";
 import { readLlamaConfig } from "../model/config";
 import { memoryCeiling, tablesOffHeapByDefault } from "../model/memory";
 import { tokenizerFor } from "../model/open";
-import type { CheckoutState } from "../util/git";
+import { checkoutState, type CheckoutState } from "../util/git";
 import { packageVersion } from "../util/packages";
 import { dropoutRngOf } from "./checkpoint_state";
 import { parseTrainConfig, resumeKey, type TrainConfig, type TrainConfigInput } from "./config";
@@ -131,11 +131,13 @@ export async function train(
   opts: TrainOptions = {},
 ): Promise<TrainResult> {
   const config = parseTrainConfig(input);
+  // The code that runs is the code checked out now: commits made during a long run are not its.
+  const checkout = checkoutState();
   if (config.initAdapter !== undefined) checkStartingAdapter(config.initAdapter, config);
   const emit = opts.onEvent ?? (() => undefined);
   const log = (message: string) => emit({ type: "info", message });
   const resume = opts.resume === true;
-  const { folder, startedAt, checkout } = await startRun(config.out, resume);
+  const { folder, startedAt } = await startRun(config.out, resume);
   const done = completedRun<TrainResult>(
     folder,
     resume,
