@@ -8,7 +8,7 @@ import { quantizeModelDir } from "../model/quantize_dir";
 import { PRESET_NAMES, presetConfig } from "../model/presets";
 import { writeRandomCheckpoint, type FloatDtype } from "../model/random_checkpoint";
 import { intList, numberOpt, required, UsageError, type Command } from "./args";
-import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
+import { DECODING_HELP, DECODING_OPTIONS, decodingOptions } from "./decoding_options";
 
 const modelOptions = {
   model: { type: "string" },
@@ -60,14 +60,14 @@ export const generateCmd: Command = {
   summary: "continue a text with a model (+ adapter): greedy or sampled, with a KV cache",
   usage: `usage: narrator generate --model DIR [--adapter DIR] [--quant none|nf4] (--text STR | --ids 1,2,3)
        [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N]
-       [--no-repeat-ngram N] [--beams N [--length-penalty X]] [--json]
+       [--no-repeat-ngram N] [--beams N [--length-penalty X]] [--min-new-tokens N] [--json]
 
 Greedy when --temperature is 0 (the default). Stops at the tokenizer's end tokens.
 Prints the text, or with --json (or --ids) {"ids", "text", "decoding"}.
 --no-repeat-ngram N: never generate the same N-token sequence twice (default 0: off; per beam).
 With native kernels (backend wasm+native) attention runs fused by default, and 4-bit layers and
 an output head kept as stored (bf16/f16) multiply straight from their stored weights.
-${BEAM_HELP}`,
+${DECODING_HELP}`,
   options: {
     ...modelOptions,
     text: { type: "string" },
@@ -78,7 +78,7 @@ ${BEAM_HELP}`,
     "top-p": { type: "string" },
     seed: { type: "string" },
     "no-repeat-ngram": { type: "string" },
-    ...BEAM_OPTIONS,
+    ...DECODING_OPTIONS,
     json: { type: "boolean" },
   },
   async run(v) {
@@ -107,7 +107,7 @@ ${BEAM_HELP}`,
       seed: numberOpt(v, "seed", 0, { integer: true }),
       stopTokens: tok ? tok.stopIds() : [],
       noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 0, { integer: true, min: 0 }),
-      ...beamOptions(v),
+      ...decodingOptions(v),
     };
     const out = generate(model, prompt, decoding);
     const text = tok ? tok.decode(out, { skipSpecial: true }) : undefined;

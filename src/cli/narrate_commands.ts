@@ -10,7 +10,7 @@ import { digestPage } from "../narrate/page";
 import type { SettingsOverrides } from "../narrate/settings";
 import { writeFileAtomic } from "../util/fs";
 import { numberOpt, required, UsageError, type Command, type Values } from "./args";
-import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
+import { DECODING_HELP, DECODING_OPTIONS, decodingOptions } from "./decoding_options";
 
 const NARRATOR_OPTIONS = {
   model: { type: "string" },
@@ -19,7 +19,7 @@ const NARRATOR_OPTIONS = {
   "max-input-tokens": { type: "string" },
   "no-repeat-ngram": { type: "string" },
   "max-files": { type: "string" },
-  ...BEAM_OPTIONS,
+  ...DECODING_OPTIONS,
   lang: { type: "string" },
   prompt: { type: "string" },
   "commit-input": { type: "string" },
@@ -32,7 +32,7 @@ const NARRATOR_HELP = `Model:
                             gives the prompt format, commit input, quantization and length it was
                             trained with
   --max-new-tokens N        tokens generated per explanation (default 64)
-${BEAM_HELP}
+${DECODING_HELP}
   --no-repeat-ngram N       never repeat an N-token sequence within an explanation (in each beam;
                             default 3; 0 turns it off): small models decoding greedily fall into loops
   --max-input-tokens N      input tokens kept; default: what fits the adapter's training length
@@ -71,7 +71,7 @@ async function openNarrator(v: Values, usage: string): Promise<Narrator> {
         : numberOpt(v, "max-input-tokens", 0, { integer: true, min: 0 }),
     noRepeatNgramSize: numberOpt(v, "no-repeat-ngram", 3, { integer: true, min: 0 }),
     maxFiles: numberOpt(v, "max-files", 8, { integer: true, min: 0 }),
-    ...beamOptions(v),
+    ...decodingOptions(v),
     overrides,
   });
 }
@@ -107,7 +107,7 @@ export const explain: Command = {
   usage: `usage: narrator explain --model DIR [--adapter DIR]
          (--file PATH[:function] | --diff | --git REPO --range A..B)
          [--format text|markdown|json] [--max-new-tokens N] [--max-input-tokens N] [--lang LANG]
-         [--beams N [--length-penalty X]] [--no-repeat-ngram N] [--max-files N]
+         [--beams N [--length-penalty X]] [--min-new-tokens N] [--no-repeat-ngram N] [--max-files N]
 
 What to explain (one of):
   --file PATH[:function]    a file (language from its extension), or one function or method of
@@ -176,7 +176,7 @@ ${NARRATOR_HELP}`,
 export const digest: Command = {
   summary: "write a self-contained HTML page explaining each commit of a git range for a manager",
   usage: `usage: narrator digest --model DIR [--adapter DIR] --git REPO --range A..B --out FILE.html
-         [--max-new-tokens N] [--max-input-tokens N] [--lang LANG] [--beams N [--length-penalty X]]
+         [--max-new-tokens N] [--max-input-tokens N] [--lang LANG] [--beams N [--length-penalty X]] [--min-new-tokens N]
 
 Writes one HTML file (atomically) with the range's digest, its activity as a chart (commits and
 lines changed per day) and per commit the narration, author, date, size of the change and the

@@ -24,7 +24,7 @@ import {
   type Values,
   memoryLimitOpt,
 } from "./args";
-import { BEAM_HELP, BEAM_OPTIONS, beamOptions } from "./decoding_options";
+import { DECODING_HELP, DECODING_OPTIONS, decodingOptions } from "./decoding_options";
 import { stopOnSignal } from "./stop_signal";
 
 /** Flags of `train` that carry a number, and the config field each sets. */
@@ -203,7 +203,7 @@ export const evalCmd: Command = {
        --split val|test [--generate] [--json] [--languages python,go,...] [--size N]
        [--quant none|nf4] [--prompt deepseek|compact] [--max-len N] [--batch-size N]
        [--max-new-tokens N] [--data-seed N] [--commit-input ${COMMIT_INPUTS.join("|")}] [--lenient]
-       [--beams N [--length-penalty X]] [--no-repeat-ngram N]
+       [--beams N [--length-penalty X]] [--min-new-tokens N] [--no-repeat-ngram N]
 
 CE is the mean NLL per target token (nats), PPL = exp(CE), per task and language.
 --generate decodes each target (greedily by default) and scores it with the CodeXGLUE smoothed
@@ -214,7 +214,7 @@ format, commit input, quantization and max length are the run's; a flag that dis
 as given, with a warning naming both values. Otherwise the flags, else the training defaults
 (prompt ${trainingDefaults().prompt}, commit input ${trainingDefaults().commitInput}, quant none for a bare model and ${trainingDefaults().quant} with an adapter,
 max length ${trainingDefaults().maxLen}).
-${BEAM_HELP}
+${DECODING_HELP}
   --no-repeat-ngram N       never generate an N-token sequence twice (default 0: off; per beam)`,
   options: {
     model: { type: "string" },
@@ -235,7 +235,7 @@ ${BEAM_HELP}
     "commit-input": { type: "string" },
     lenient: { type: "boolean" },
     "no-repeat-ngram": { type: "string" },
-    ...BEAM_OPTIONS,
+    ...DECODING_OPTIONS,
   },
   async run(v) {
     const model = required(v, "model", evalCmd.usage);
@@ -284,7 +284,7 @@ ${BEAM_HELP}
       batchSize: numberOpt(v, "batch-size", 8, int),
       generate: v.generate === true,
       maxNewTokens: numberOpt(v, "max-new-tokens", 64, int),
-      decoding: { noRepeatNgramSize, ...beamOptions(v) },
+      decoding: { noRepeatNgramSize, ...decodingOptions(v) },
     });
     const used = {
       prompt: settings.prompt,

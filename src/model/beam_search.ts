@@ -10,12 +10,13 @@
  * - search stops once N hypotheses are finished (early stopping), or at the token limit or the
  *   model's context, where the running beams join the hypotheses with their own scores;
  * - the answer is the best-scored hypothesis (on a tie, the one finished later).
- * The no-repeat-n-gram rule applies to each beam's own tokens.
+ * The no-repeat-n-gram rule and the minimum length apply to each beam's own tokens, after the
+ * log-softmax (as Hugging Face's logits processors do: the rest is not renormalised).
  */
 import {
   checkDecoding,
+  banTokens,
   logSoftmax,
-  repeatedNgramEnds,
   type GenerateOptions,
   type TokenStepper,
 } from "./decoding";
@@ -87,9 +88,7 @@ export function beamSearch(stepper: TokenStepper, opts: GenerateOptions): number
     const candidates: Candidate[] = [];
     running.forEach((beam, parent) => {
       const logp = logSoftmax(rows![parent]);
-      for (const t of repeatedNgramEnds(beam.tokens, opts.noRepeatNgramSize ?? 0)) {
-        logp[t] = -Infinity;
-      }
+      banTokens(logp, beam.tokens, opts);
       logp.forEach((lp, token) => {
         if (lp > -Infinity) candidates.push({ parent, token, sum: beam.sum + lp });
       });

@@ -21,6 +21,11 @@ export interface TokenStepper {
 
 export interface GenerateOptions {
   maxNewTokens?: number;
+  /**
+   * Stop tokens are ruled out until this many tokens are generated (default 0), as Hugging Face's
+   * `min_new_tokens`: a small model's most likely answer ends after its first short clause.
+   */
+  minNewTokens?: number;
   /** 0 = greedy. */
   temperature?: number;
   topK?: number;
@@ -48,6 +53,13 @@ export function checkDecoding(opts: GenerateOptions): void {
   const beams = opts.beams ?? 1;
   if (!(Number.isInteger(beams) && beams >= 1)) {
     throw new Error(`beams must be a positive integer, got ${beams}`);
+  }
+  const min = opts.minNewTokens ?? 0;
+  if (!(Number.isInteger(min) && min >= 0)) {
+    throw new Error(`minNewTokens must be a non-negative integer, got ${min}`);
+  }
+  if (opts.maxNewTokens !== undefined && min > opts.maxNewTokens) {
+    throw new Error(`minNewTokens (${min}) is above maxNewTokens (${opts.maxNewTokens})`);
   }
   const lp = opts.lengthPenalty ?? 1;
   if (!Number.isFinite(lp)) throw new Error(`lengthPenalty must be a finite number, got ${lp}`);
@@ -80,7 +92,12 @@ export function describeDecoding(opts: GenerateOptions): string {
     what = "greedy decoding";
   }
   const n = opts.noRepeatNgramSize ?? 0;
-  return n > 0 ? `${what}, no repeated ${n}-grams` : what;
+  const min = opts.minNewTokens ?? 0;
+  return [
+    what,
+    ...(n > 0 ? [`no repeated ${n}-grams`] : []),
+    ...(min > 0 ? [`at least ${min} new tokens`] : []),
+  ].join(", ");
 }
 
 /** log softmax of a row of logits (entries at -Infinity stay there). */
@@ -107,6 +124,20 @@ export function repeatedNgramEnds(tokens: readonly number[], n: number): Set<num
     if (same) banned.add(tokens[i + n - 1]);
   }
   return banned;
+}
+
+/**
+ * Rule out what may not come next in `tokens` (the generated tokens so far, in place on `scores`,
+ * logits or log-probabilities): a repeated n-gram's end, and the stop tokens before `minNewTokens`.
+ */
+export function banTokens(
+  scores: Float32Array | Float64Array,
+  tokens: readonly number[],
+  opts: GenerateOptions,
+): void {
+  for (const t of repeatedNgramEnds(tokens, opts.noRepeatNgramSize ?? 0)) scores[t] = -Infinity;
+  if (tokens.length < (opts.minNewTokens ?? 0))
+    for (const t of opts.stopTokens ?? []) scores[t] = -Infinity;
 }
 
 /** Pick the next token from logits: greedy, or temperature + top-k + top-p sampling. */
@@ -147,7 +178,7 @@ export function sampleDecode(stepper: TokenStepper, opts: GenerateOptions): numb
   const out: number[] = [];
   let logits: Float32Array | undefined = stepper.start();
   while (logits) {
-    for (const t of repeatedNgramEnds(out, opts.noRepeatNgramSize ?? 0)) logits[t] = -Infinity;
+    banTokens(logits, out, opts);
     const token = sample(logits, opts, rng);
     out.push(token);
     if (stop.has(token) || out.length >= max) break;

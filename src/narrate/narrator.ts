@@ -41,6 +41,8 @@ export interface NarratorOptions {
   beams?: number;
   /** Beam search's length penalty (default 1). */
   lengthPenalty?: number;
+  /** No end token before this many generated tokens (default 0). */
+  minNewTokens?: number;
   overrides?: SettingsOverrides;
 }
 
@@ -93,7 +95,12 @@ export class Narrator {
     if (!(Number.isInteger(maxFiles) && maxFiles >= 0)) {
       throw new Error(`maxFiles must be a non-negative integer, got ${maxFiles}`);
     }
-    checkDecoding({ beams: opts.beams, lengthPenalty: opts.lengthPenalty });
+    checkDecoding({
+      beams: opts.beams,
+      lengthPenalty: opts.lengthPenalty,
+      maxNewTokens,
+      minNewTokens: opts.minNewTokens,
+    });
     const settings = narrationSettings(opts.adapter, opts.overrides);
     await initBackend();
     const model = openModel(opts.model, {
@@ -159,6 +166,7 @@ export class Narrator {
       temperature: 0,
       stopTokens: stop,
       noRepeatNgramSize: this.options.noRepeatNgramSize,
+      minNewTokens: this.options.minNewTokens,
       ...(beams > 1 ? { beams, lengthPenalty: this.options.lengthPenalty ?? 1 } : {}),
     };
   }

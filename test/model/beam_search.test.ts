@@ -113,7 +113,34 @@ test("the no-repeat-n-gram rule applies to each beam's own tokens", () => {
   assert.deepEqual(beamSearch(tableStepper(REPEAT), { beams: 2, stopTokens }), [a, a, END]);
 });
 
+// At least two new tokens (END ruled out at steps 1 and 2, after the log-softmax). Step 2: a c
+// -1.492 and a d -1.743 run (b c -3.219 ranks third); step 3: a c END -1.597/3 = -0.532 and a d END
+// -1.848/3 = -0.616 finish: a c END, where b END won without the rule. Greedy with three: a, c,
+// then d (.1) since END may not come yet, then END.
+test("no stop token before the minimum number of new tokens", () => {
+  assert.deepEqual(beamSearch(tableStepper(TABLE), { beams: 2, stopTokens, minNewTokens: 2 }), [
+    a,
+    c,
+    END,
+  ]);
+  assert.deepEqual(sampleDecode(tableStepper(TABLE), { stopTokens, minNewTokens: 3 }), [
+    a,
+    c,
+    d,
+    END,
+  ]);
+});
+
 test("decoding settings are checked and named", () => {
+  assert.throws(
+    () => beamSearch(tableStepper(TABLE), { beams: 2, minNewTokens: 5, maxNewTokens: 4 }),
+    /minNewTokens \(5\) is above maxNewTokens \(4\)/,
+  );
+  assert.throws(() => beamSearch(tableStepper(TABLE), { minNewTokens: 1.5 }), /minNewTokens/);
+  assert.equal(
+    describeDecoding({ beams: 2, lengthPenalty: 0, minNewTokens: 8 }),
+    "beam search (2 beams, length penalty 0, early stopping), at least 8 new tokens",
+  );
   assert.throws(
     () => beamSearch(tableStepper(TABLE), { beams: 2, temperature: 0.7 }),
     /temperature/,
