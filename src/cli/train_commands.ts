@@ -30,6 +30,7 @@ import { stopOnSignal } from "./stop_signal";
 /** Flags of `train` that carry a number, and the config field each sets. */
 const NUMBER_FLAGS: Record<string, keyof TrainConfig> = {
   mix: "mix",
+  "cocktail-size": "cocktailSize",
   "train-size": "trainSize",
   "extra-train-size": "extraTrainSize",
   "val-size": "valSize",
@@ -135,7 +136,7 @@ function describeEvent(e: TrainEvent): string | null {
 export const train: Command = {
   summary: "fine-tune a model (QLoRA adapter, or every weight with --full) on a narration task",
   usage: `usage: narrator train --model DIR --data DIR --task codesearchnet|commitpackft|cocktail --out DIR
-       [--extra-train DIR [--extra-train-size N]] [--mix 0.5] [--languages python,go,...] [--train-size N] [--val-size N]
+       [--extra-train DIR [--extra-train-size N]] [--mix 0.5 [--cocktail-size N]] [--languages python,go,...] [--train-size N] [--val-size N]
        [--optimizer adamw|adagrad|sgd] [--scheduler linear|cosine|constant_with_warmup|polynomial|constant]
        [--warmup-steps N | --warmup-ratio R] [--epochs N] [--batch-size N] [--grad-accum N] [--lr X]
        [--lora-r N] [--lora-alpha N] [--lora-dropout P] [--target-modules q_proj,v_proj,...] [--init-adapter DIR]
@@ -158,6 +159,8 @@ scores; it is for plain wasm, where attention otherwise keeps them all.
 Data: --data, else NARRATOR_DATA, else data/ or ../shared/data. --extra-train DIR adds every train row of
 DIR's codesearchnet/ and commitpackft/ (e.g. written by corpus pairs) to the training set, after the cocktail's mix
 (--extra-train-size N: at most N per task and language, drawn with the data seed).
+--cocktail-size N: the cocktail's train examples in all, round(mix x N) of them from CodeSearchNet
+(default: the smaller task's train set, the study's definition).
 --init-adapter DIR starts from a PEFT adapter (e.g. models/narrator-8m-cocktail/adapter, to train it
 further on your own data) instead of a fresh one; its r, alpha, dropout and target modules must be the run's.
 Tokenizer: the model directory's tokenizer.json.

@@ -37,6 +37,11 @@ export const TrainConfigSchema = z
     task: z.enum(TRAIN_TASKS),
     /** Cocktail: share of CodeSearchNet examples (0.5 = 50/50). */
     mix: z.number().min(0).max(1).default(0.5),
+    /**
+     * Cocktail: train examples in all (default: the smaller task's train set, the study's
+     * definition, which leaves part of the larger one unused).
+     */
+    cocktailSize: positiveInt.optional(),
     languages: z
       .array(z.enum(LANGS))
       .min(1)

@@ -26,6 +26,8 @@ export interface TaskDataOptions {
   dataSeed: number;
   /** Cocktail share of CodeSearchNet. */
   mix: number;
+  /** Cocktail train examples in all (default: the smaller task's train set). */
+  cocktailSize?: number;
   commitInput: CommitInput;
   lenient: boolean;
   /** A data directory whose train rows (of the run's tasks and languages) are all added to the train set. */
@@ -60,7 +62,7 @@ export async function loadTaskData(opts: TaskDataOptions): Promise<TaskData> {
     perLanguage: opts.sizes,
     lenient: opts.lenient,
     commitInput: opts.commitInput,
-    cocktail: opts.task === "cocktail" ? { mix: opts.mix } : undefined,
+    cocktail: opts.task === "cocktail" ? { mix: opts.mix, total: opts.cocktailSize } : undefined,
   });
   const all = (split: "train" | "val" | "test") =>
     tasks.flatMap((t) => examplesOf(prepared, t, split));

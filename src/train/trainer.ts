@@ -343,6 +343,7 @@ async function readData(
     sizes: [config.trainSize, config.valSize, 0],
     dataSeed: config.dataSeed,
     mix: config.mix,
+    cocktailSize: config.cocktailSize,
     commitInput: config.commitInput,
     lenient: config.lenient,
     extraTrain: config.extraTrain,

@@ -98,3 +98,26 @@ test("an extra directory without a folder of the run's tasks is refused, naming 
     /extraTrain .*extra: no commitpackft\/ folder of training rows/,
   );
 });
+
+test("the cocktail's size: by default the smaller task's train set in all; given, it can hold every train row of both tasks", async () => {
+  const { base } = dirs();
+  // The fixture keeps 2 CodeSearchNet and 7 CommitPackFT train rows (rows.ts).
+  const byTask = (xs: { task: string }[]) =>
+    xs.reduce<Record<string, number>>((n, x) => ({ ...n, [x.task]: (n[x.task] ?? 0) + 1 }), {});
+  const study = await loadTaskData(options(base, { task: "cocktail" }));
+  assert.deepEqual(byTask(study.train), { codesearchnet: 1, commitpackft: 1 });
+  const all = await loadTaskData(options(base, { task: "cocktail", mix: 2 / 9, cocktailSize: 9 }));
+  const single = async (task: "codesearchnet" | "commitpackft") =>
+    summaries((await loadTaskData(options(base, { task }))).train);
+  assert.deepEqual(
+    summaries(all.train),
+    [...(await single("codesearchnet")), ...(await single("commitpackft"))].sort(),
+  );
+  // Asking for more than a task has takes what it has, and says so.
+  const short = await loadTaskData(options(base, { task: "cocktail", cocktailSize: 9 }));
+  assert.deepEqual(byTask(short.train), { codesearchnet: 2, commitpackft: 4 });
+  assert.match(
+    short.warnings.map((w) => w.message).join("\n"),
+    /asked for 5 codesearchnet train examples, only 2 exist/,
+  );
+});

@@ -319,6 +319,9 @@ test("train flags map to the config; bad values name the flag", () => {
     /--attention-block/,
   );
   assert.throws(() => trainConfigFromFlags({ model: "m", out: "o", task: "x" }), /--task/);
+  const sized = { model: "m", out: "o", task: "cocktail", "cocktail-size": "900" };
+  assert.equal(trainConfigFromFlags(sized).cocktailSize, 900);
+  assert.throws(() => trainConfigFromFlags({ ...sized, "cocktail-size": "0" }), /--cocktail-size/);
   assert.throws(
     () => trainConfigFromFlags({ model: "m", out: "o", task: "cocktail", "train-size": "1.5" }),
     /--train-size/,
