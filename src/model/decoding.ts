@@ -59,7 +59,9 @@ export function checkDecoding(opts: GenerateOptions): void {
     throw new Error(`minNewTokens must be a non-negative integer, got ${min}`);
   }
   if (opts.maxNewTokens !== undefined && min > opts.maxNewTokens) {
-    throw new Error(`minNewTokens (${min}) is above maxNewTokens (${opts.maxNewTokens})`);
+    throw new Error(
+      `at least ${min} new tokens cannot fit in at most ${opts.maxNewTokens} (--min-new-tokens above --max-new-tokens)`,
+    );
   }
   const lp = opts.lengthPenalty ?? 1;
   if (!Number.isFinite(lp)) throw new Error(`lengthPenalty must be a finite number, got ${lp}`);
