@@ -4,6 +4,7 @@
  * directories (`adapter_config.json` + `adapter_model.safetensors` with PEFT key names).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LINEAR_MODULES, parentOf, type LinearModule } from "../model/config";
@@ -124,6 +125,13 @@ export function saveAdapter(dir: string, lm: LoraModel, baseModel: string | null
 export function readAdapterConfig(dir: string): LoraConfig {
   const file = path.join(dir, ADAPTER_CONFIG);
   return parseLoraConfig(readJson(file), file);
+}
+
+/** The sha256 of an adapter directory's weights file: which adapter a run started from. */
+export function adapterWeightsSha256(dir: string): string {
+  return createHash("sha256")
+    .update(fs.readFileSync(path.join(dir, ADAPTER_WEIGHTS)))
+    .digest("hex");
 }
 
 /**

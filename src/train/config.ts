@@ -157,9 +157,13 @@ export function parseTrainConfig(raw: unknown, source = "train config"): TrainCo
   return parseWithSchema(TrainConfigSchema, raw, source, "train config");
 }
 
-/** The settings that must match for a checkpoint to be resumed (where output goes does not). */
-export function resumeKey(c: TrainConfig): string {
-  const rest: Partial<TrainConfig> = { ...c };
+/**
+ * The settings that must match for a checkpoint to be resumed (where output goes does not), and
+ * the sha256 of the starting adapter's weights (a path alone would not see it replaced).
+ */
+export function resumeKey(c: TrainConfig, initAdapterSha256?: string): string {
+  const rest: Partial<TrainConfig> & { initAdapterSha256?: string } = { ...c };
+  if (initAdapterSha256 !== undefined) rest.initAdapterSha256 = initAdapterSha256;
   delete rest.out;
   delete rest.data;
   delete rest.memoryLimit;

@@ -32,6 +32,7 @@ import type { Example } from "../data/example";
 import type { TokenBatch } from "../data/token_batch";
 import {
   ADAPTER_CONFIG,
+  adapterWeightsSha256,
   injectLora,
   loadAdapter,
   loraParameters,
@@ -108,6 +109,8 @@ export interface TrainResult {
   outputs: { metrics: string; adapter?: string; model?: string };
   warnings: string[];
   provenance: Provenance;
+  /** With --init-adapter: the sha256 of the starting adapter's weights file. */
+  initAdapterSha256?: string;
 }
 
 /** Options of a run that do not change its numbers. */
@@ -134,6 +137,9 @@ export async function train(
   // The code that runs is the code checked out now: commits made during a long run are not its.
   const checkout = checkoutState();
   if (config.initAdapter !== undefined) checkStartingAdapter(config.initAdapter, config);
+  const initAdapterSha256 =
+    config.initAdapter === undefined ? undefined : adapterWeightsSha256(config.initAdapter);
+  const key = resumeKey(config, initAdapterSha256);
   const emit = opts.onEvent ?? (() => undefined);
   const log = (message: string) => emit({ type: "info", message });
   const resume = opts.resume === true;
@@ -141,8 +147,8 @@ export async function train(
   const done = completedRun<TrainResult>(
     folder,
     resume,
-    resumeKey(config),
-    (ended, where) => resumeKey(parseTrainConfig(ended.config, where)),
+    key,
+    (ended, where) => resumeKey(parseTrainConfig(ended.config, where), ended.initAdapterSha256),
     log,
   );
   if (done) return done;
@@ -241,7 +247,7 @@ export async function train(
   const end = await runLoop<CeReport>({
     folder,
     startedAt,
-    resumeKey: resumeKey(config),
+    resumeKey: key,
     totalSteps,
     stepsPerEpoch,
     lrAt: (step) => lrAtStep(config.scheduler, step, schedule),
@@ -303,6 +309,7 @@ export async function train(
     outputs,
     warnings: data.warnings,
     provenance: provenance(data.dataHash ?? "unknown", config.seed, checkout),
+    ...(initAdapterSha256 === undefined ? {} : { initAdapterSha256 }),
   };
   writeRunResult(result);
   optimizer.dispose();

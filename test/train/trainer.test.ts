@@ -1,5 +1,6 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -478,6 +479,30 @@ test("a model whose validation loss is not finite ends as diverged at step 0, an
   // result.json keeps the evaluation with nulls (JSON has no NaN); the table says so.
   assert.equal(r.initial!.overall.ce, null);
   assert.match(formatEvaluation(r.initial!), /non-finite/);
+});
+
+test("a run records which adapter it started from, and will not resume from a replaced one", async () => {
+  const [one, two] = [base({ epochs: 1 }), base({ epochs: 2 })];
+  await train(one, { data });
+  await train(two, { data });
+  const start = path.join(root, "starting-adapter");
+  fs.cpSync(path.join(one.out, "adapter"), start, { recursive: true });
+  const weights = path.join(start, "adapter_model.safetensors");
+  const sha = createHash("sha256").update(fs.readFileSync(weights)).digest("hex");
+  const c = base({ epochs: 2, checkpointEvery: 1, initAdapter: start });
+  const stopped = await train(c, { data, stopAfterSteps: 1 });
+  assert.equal(stopped.initAdapterSha256, sha);
+  const record = JSON.parse(fs.readFileSync(path.join(c.out, "result.json"), "utf8"));
+  assert.equal(record.initAdapterSha256, sha);
+  // The same path, other weights: the checkpoint was not trained from these.
+  fs.copyFileSync(path.join(two.out, "adapter", "adapter_model.safetensors"), weights);
+  await assert.rejects(
+    train(c, { data, resume: true }),
+    /initAdapterSha256: ".*" in the saved run/,
+  );
+  // Put back, the run resumes and ends.
+  fs.copyFileSync(path.join(one.out, "adapter", "adapter_model.safetensors"), weights);
+  assert.equal((await train(c, { data, resume: true })).status, "completed");
 });
 
 test("--init-adapter starts from a trained adapter: the second run begins where the first ended; a mismatch is refused first", async () => {
