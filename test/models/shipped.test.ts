@@ -179,12 +179,14 @@ test(
       ["codesearchnet", "CodeSearchNet"],
       ["commitpackft", "CommitPackFT"],
     ]) {
-      const row = new RegExp(`^\\| ${label} \\| [\\d.]+ \\| ([\\d.]+) \\| ([\\d.]+) \\|`, "m").exec(
-        card,
-      );
+      const row = new RegExp(
+        `^\\| ${label} \\| [\\d.]+ \\| ([\\d.]+) \\| ([\\d.]+) \\| ([\\d.]+) \\|`,
+        "m",
+      ).exec(card);
       assert.ok(row, `the card has a validation row for ${label}`);
       assert.equal(row[1], finalCe("result-stage-1.json", task), `${label} after stage 1`);
-      assert.equal(row[2], finalCe("result.json", task), `${label} after stage 2`);
+      assert.equal(row[2], finalCe("result-stage-2.json", task), `${label} after stage 2`);
+      assert.equal(row[3], finalCe("result.json", task), `${label} after stage 3`);
     }
   },
 );
