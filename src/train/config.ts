@@ -137,6 +137,13 @@ export const TrainConfigSchema = z
         message: "full-parameter training needs float weights (quant none)",
       });
     }
+    if (c.cocktailSize !== undefined && c.task !== "cocktail") {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["cocktailSize"],
+        message: `the cocktail's size is for task cocktail, not ${c.task}`,
+      });
+    }
     if (c.full && c.initAdapter !== undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,

@@ -324,6 +324,10 @@ test("train flags map to the config; bad values name the flag", () => {
   assert.equal(trainConfigFromFlags(sized).cocktailSize, 900);
   assert.throws(() => trainConfigFromFlags({ ...sized, "cocktail-size": "0" }), /--cocktail-size/);
   assert.throws(
+    () => trainConfigFromFlags({ ...sized, task: "codesearchnet" }),
+    /--cocktail-size: the cocktail's size is for task cocktail, not codesearchnet/,
+  );
+  assert.throws(
     () => trainConfigFromFlags({ model: "m", out: "o", task: "cocktail", "train-size": "1.5" }),
     /--train-size/,
   );
