@@ -28,12 +28,13 @@ export function git(args: string[]): string | null {
   }
 }
 
-/** The commit checked out and whether the working tree differs from it (nulls outside a checkout). */
+/** A checkout: its commit and whether the working tree differs from it (nulls outside a checkout). */
 export interface CheckoutState {
   gitCommit: string | null;
   gitDirty: boolean | null;
 }
 
+/** The checkout as it is now. */
 export function checkoutState(): CheckoutState {
   const status = git(["status", "--porcelain"]);
   return {
